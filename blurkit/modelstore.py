@@ -24,6 +24,7 @@ from typing import IO, Iterable
 
 from blurkit import i18n
 from blurkit.errors import ModelError
+from blurkit.fsutil import sha256_file
 
 i18n.register({
     "models.missing": {
@@ -97,14 +98,6 @@ def fetch_command(models_dir: Path) -> str:
     if models_dir == default_data_dir() / "models":
         return "blurkit models fetch"
     return f"blurkit --data-dir {models_dir.parent} models fetch"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 _verified: dict[tuple[str, float, int], bool] = {}
