@@ -18,6 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("BLURKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SAMPLES = ROOT / "samples"
+# scripts/test fetches the models here; set it for the CLI subprocesses the tests start, too
+os.environ.setdefault("BLURKIT_MODELS_DIR", str(ROOT / ".cache" / "models"))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,9 +41,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     from blurkit import modelstore
-    from blurkit.config import load_settings
-
-    path = load_settings(ROOT / ".cache" / "unused-data-dir").models_dir
+    path = Path(os.environ["BLURKIT_MODELS_DIR"])
     bad = [s.file for s, state in modelstore.status(path) if state != "ok"]
     if bad:
         pytest.fail(f"models not installed in {path}: {bad}; run scripts/test "
