@@ -1,0 +1,489 @@
+"""The audit log (diarium): an append-only, hash-chained record of everything blurkit published
+and every change to the consent registry.
+
+It lives in `<data_dir>/audit.sqlite3`. Each entry is stored as canonical JSON (sorted keys,
+no spaces, UTF-8) together with `prev_hash` and `hash = sha256(prev_hash + body)`; the body
+holds its own sequence number `seq`, equal to the row id, starting at 1. A `head` row holds
+the number of entries and the last hash, updated in the same transaction as every append.
+
+`verify()` recomputes the chain and detects: an edited entry (hash), a deleted entry (gap in
+seq, or the head count when the last one is gone), an inserted entry (gap / head), reordered
+entries (seq vs. id, prev_hash). Limits, stated plainly: the chain proves nothing against
+someone who rewrites the whole file consistently (every later hash and the head) or who puts
+back an older copy of the entire file; it has no secret. For that, note the head hash that
+`blurkit audit verify` prints (e.g. in the paper diarium or a signed e-mail) from time to
+time: a later log must still contain that entry with that hash. Triggers also refuse
+UPDATE and DELETE on entries, which stops accidents, not a determined person.
+
+Nothing biometric belongs in an entry and person names are never written: only person ids
+and consent record ids (an append-only log cannot honour an erasure request for what it
+holds). `append()` refuses numeric arrays that look like face templates.
+
+Entry fields (all optional except `kind`; unknown keys are a programming error):
+    kind            photo | video | consent-change | erasure | retention-delete
+    status          ok (default) | failed
+    reason          message key of the failure (or of a note), e.g. "media.corrupt"
+    purpose         public | internal
+    input_path      str;  input_sha256   64 hex
+    output_path     str;  output_sha256  64 hex   (None when nothing was written)
+    faces           int, number of faces found
+    shown           list of {"person_id": int, "consent_id": int} (or (person_id, consent_id)
+                    pairs): every person left visible and the consent record that allowed it
+    models          {name: version} of the models used
+    person_id       the person a consent-change / erasure concerns
+    details         dict, small JSON-able extras
+    operator        default: settings.operator
+`append()` adds `seq` and `time` (UTC, ISO 8601) itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from blurkit import i18n
+from blurkit.config import PURPOSES, Settings
+from blurkit.errors import BlurkitError
+from blurkit.fsutil import atomic_output
+
+AUDIT_DB = "audit.sqlite3"
+GENESIS = "0" * 64
+KINDS = ("photo", "video", "consent-change", "erasure", "retention-delete")
+STATUSES = ("ok", "failed")
+FIELDS = ("kind", "status", "reason", "purpose", "input_path", "input_sha256", "output_path",
+          "output_sha256", "faces", "shown", "models", "person_id", "details", "operator")
+CSV_COLUMNS = ("seq", "time", "operator", "kind", "status", "reason", "purpose", "input_path",
+               "input_sha256", "output_path", "output_sha256", "faces", "shown", "person_id",
+               "models", "details", "hash")
+_BIOMETRIC_LIKE = 32  # a list of this many numbers or more is refused (looks like a template)
+
+i18n.register({
+    "store.too_new": {
+        "en": "{path} was written by a newer blurkit (schema {found}, this version knows up to "
+              "{known}). Update blurkit.",
+        "sv": "{path} är skriven av en nyare blurkit (schema {found}, den här versionen "
+              "känner till {known}). Uppdatera blurkit.",
+    },
+    "store.unreadable": {
+        "en": "{path} cannot be opened as a database: {reason}",
+        "sv": "{path} kan inte öppnas som databas: {reason}",
+    },
+    "audit.append_failed": {
+        "en": "The audit log {path} could not be written: {reason}",
+        "sv": "Granskningsloggen {path} kunde inte skrivas: {reason}",
+    },
+    "audit.problem.gap": {
+        "en": "entry {seq} is missing, or one was inserted before it",
+        "sv": "post {seq} saknas, eller en post har lagts in före den",
+    },
+    "audit.problem.unreadable": {
+        "en": "entry {seq} is not readable JSON",
+        "sv": "post {seq} är inte läsbar JSON",
+    },
+    "audit.problem.not_canonical": {
+        "en": "entry {seq} was rewritten (its text is not as blurkit writes it)",
+        "sv": "post {seq} har skrivits om (texten är inte som blurkit skriver den)",
+    },
+    "audit.problem.seq": {
+        "en": "entry {seq} carries another sequence number: entries were moved or reordered",
+        "sv": "post {seq} har ett annat löpnummer: poster har flyttats eller bytt ordning",
+    },
+    "audit.problem.prev_hash": {
+        "en": "entry {seq} does not follow the entry before it: an entry was changed, "
+              "removed or inserted",
+        "sv": "post {seq} följer inte posten före: en post har ändrats, tagits bort "
+              "eller lagts in",
+    },
+    "audit.problem.hash": {
+        "en": "entry {seq} was changed after it was written",
+        "sv": "post {seq} har ändrats efter att den skrevs",
+    },
+    "audit.problem.head_count": {
+        "en": "the log should hold {expected} entries but holds {found}: entries at the end "
+              "were removed or added",
+        "sv": "loggen borde innehålla {expected} poster men innehåller {found}: poster i "
+              "slutet har tagits bort eller lagts till",
+    },
+    "audit.problem.head_hash": {
+        "en": "the last entry is not the one last written: the end of the log was changed",
+        "sv": "den sista posten är inte den som skrevs sist: slutet av loggen har ändrats",
+    },
+})
+
+
+class StoreError(BlurkitError):
+    """A database file of the data directory cannot be used."""
+
+
+class AuditError(BlurkitError):
+    """The audit log cannot be written or read."""
+
+
+# --- SQLite helpers shared with the consent registry --------------------------------------
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def connect_db(path: Path) -> sqlite3.Connection:
+    """Open (creating owner-only if new) an SQLite file in autocommit mode, with WAL journal,
+    foreign keys, secure_delete and a generous busy timeout (several worker processes)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # SQLite gives the -wal and -shm files the permissions of the database file
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        conn = sqlite3.connect(path, timeout=60.0, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 60000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError("store.unreadable", path=path, reason=exc) from exc
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]], path: Path) -> int:
+    """Bring the schema to version len(migrations) (PRAGMA user_version), one migration per
+    transaction. Safe when several processes open a new file at once. Returns the version."""
+    known = len(migrations)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError("store.unreadable", path=path, reason=exc) from exc
+    if version == known:  # the common case takes no write lock
+        return version
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError("store.unreadable", path=path, reason=exc) from exc
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > known:
+                raise StoreError("store.too_new", path=path, found=version, known=known)
+            if version == known:
+                conn.execute("COMMIT")
+                return version
+            for statement in migrations[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+    conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def checkpoint(conn: sqlite3.Connection) -> bool:
+    """Copy the WAL into the database and truncate it; True when the WAL is now empty."""
+    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0
+
+
+# --- the log -------------------------------------------------------------------------------
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: entries, head, append-only triggers
+        "CREATE TABLE entry (id INTEGER PRIMARY KEY, body TEXT NOT NULL, "
+        "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+        "CREATE TABLE head (one INTEGER PRIMARY KEY CHECK (one = 1), "
+        "count INTEGER NOT NULL, last_hash TEXT NOT NULL)",
+        f"INSERT INTO head (one, count, last_hash) VALUES (1, 0, '{GENESIS}')",
+        "CREATE TRIGGER entry_no_update BEFORE UPDATE ON entry "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER entry_no_delete BEFORE DELETE ON entry "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER head_no_delete BEFORE DELETE ON head "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ),
+)
+
+
+def canonical(body: dict) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def chain_hash(prev_hash: str, body_text: str) -> str:
+    return hashlib.sha256((prev_hash + body_text).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    hash: str
+    body: dict
+
+    def __getattr__(self, name: str) -> Any:
+        # entry.kind, entry.output_path, ... (absent fields read as None)
+        if name in FIELDS or name == "time":
+            return self.body.get(name)
+        raise AttributeError(name)
+
+    @property
+    def person_ids(self) -> list[int]:
+        return [s["person_id"] for s in self.body.get("shown") or []]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    head_hash: str
+    first_bad_id: int | None = None
+    problem: str | None = None        # message key, see message()
+    params: dict | None = None
+
+    def message(self, lang: str | None = None) -> str | None:
+        return None if self.problem is None else i18n.t(self.problem, lang=lang,
+                                                         **(self.params or {}))
+
+
+def _check_sha(value: object, name: str) -> str | None:
+    if value is None:
+        return None
+    text = str(value).lower()
+    if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
+        raise ValueError(f"audit entry: {name} must be 64 hex digits")
+    return text
+
+
+def _refuse_biometric(value: object, where: str) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_biometric(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        numbers = sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        if numbers >= _BIOMETRIC_LIKE:
+            raise ValueError(f"audit entry: {where} holds {numbers} numbers; face templates "
+                             f"and other biometric data never go into the audit log")
+        for v in value:
+            _refuse_biometric(v, where)
+    elif not (value is None or isinstance(value, (str, int, float, bool))):
+        raise ValueError(f"audit entry: {where} is a {type(value).__name__}; only JSON "
+                         f"values are accepted")
+
+
+def normalise_entry(entry: dict, operator: str) -> dict:
+    """The body to store (without seq/time): checked, with defaults. Raises ValueError."""
+    unknown = set(entry) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"audit entry: unknown field(s) {sorted(unknown)}; known: {FIELDS}")
+    body: dict[str, Any] = {k: None for k in FIELDS}
+    body.update(entry)
+    if body["kind"] not in KINDS:
+        raise ValueError(f"audit entry: kind must be one of {KINDS}, not {body['kind']!r}")
+    body["status"] = body["status"] or "ok"
+    if body["status"] not in STATUSES:
+        raise ValueError(f"audit entry: status must be one of {STATUSES}")
+    if body["purpose"] is not None and body["purpose"] not in PURPOSES:
+        raise ValueError(f"audit entry: purpose must be one of {PURPOSES}")
+    for name in ("input_path", "output_path", "reason"):
+        if body[name] is not None:
+            body[name] = str(body[name])
+    body["input_sha256"] = _check_sha(body["input_sha256"], "input_sha256")
+    body["output_sha256"] = _check_sha(body["output_sha256"], "output_sha256")
+    if body["faces"] is not None:
+        body["faces"] = int(body["faces"])
+        if body["faces"] < 0:
+            raise ValueError("audit entry: faces must be >= 0")
+    if body["person_id"] is not None:
+        body["person_id"] = int(body["person_id"])
+    shown = []
+    for item in body["shown"] or []:
+        if isinstance(item, dict):
+            if set(item) != {"person_id", "consent_id"}:
+                raise ValueError("audit entry: shown items are {person_id, consent_id}")
+            pid, cid = item["person_id"], item["consent_id"]
+        else:
+            pid, cid = item
+        shown.append({"person_id": int(pid), "consent_id": int(cid)})
+    body["shown"] = shown
+    body["models"] = {str(k): str(v) for k, v in (body["models"] or {}).items()}
+    body["details"] = dict(body["details"] or {})
+    body["operator"] = str(body["operator"] or operator)
+    _refuse_biometric(body, "entry")
+    return body
+
+
+class AuditLog:
+    """The diarium. Open one per process (it reconnects by itself after a fork and pickles
+    as its path only, so it can be handed to worker processes)."""
+
+    def __init__(self, path: Path, operator: str) -> None:
+        self.path = Path(path)
+        self.operator = operator
+        self._conn: sqlite3.Connection | None = None
+        self._pid = -1
+
+    @classmethod
+    def open(cls, settings: Settings) -> "AuditLog":
+        log = cls(Path(settings.data_dir) / AUDIT_DB, settings.operator)
+        log._db()
+        return log
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "operator": self.operator}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["path"], state["operator"])
+
+    def __enter__(self) -> "AuditLog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():
+            conn = connect_db(self.path)
+            migrate(conn, MIGRATIONS, self.path)
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    # writing ------------------------------------------------------------------------------
+
+    def append(self, entry: dict) -> int:
+        """Append one entry; returns its sequence number. Safe from several processes."""
+        body = normalise_entry(entry, self.operator)
+        conn = self._db()
+        try:
+            with transaction(conn):
+                count, last_hash = conn.execute(
+                    "SELECT count, last_hash FROM head WHERE one = 1").fetchone()
+                max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM entry").fetchone()[0]
+                # chain onto what the head says was written last: a removed last entry
+                # then shows up as a broken link, not as a silently healed chain
+                seq = max(count, max_id) + 1
+                body["seq"] = seq
+                body["time"] = utc_now()
+                text = canonical(body)
+                digest = chain_hash(last_hash, text)
+                conn.execute("INSERT INTO entry (id, body, prev_hash, hash) VALUES (?, ?, ?, ?)",
+                             (seq, text, last_hash, digest))
+                conn.execute("UPDATE head SET count = count + 1, last_hash = ? WHERE one = 1",
+                             (digest,))
+        except sqlite3.Error as exc:
+            raise AuditError("audit.append_failed", path=self.path, reason=exc) from exc
+        return seq
+
+    # reading ------------------------------------------------------------------------------
+
+    def _rows(self) -> Iterator[tuple[int, str, str, str]]:
+        conn = self._db()
+        with transaction(conn, immediate=False):
+            rows = conn.execute("SELECT id, body, prev_hash, hash FROM entry ORDER BY id").fetchall()
+        return iter(rows)
+
+    def entries(self) -> list[AuditEntry]:
+        return [AuditEntry(seq, digest, json.loads(body)) for seq, body, _, digest in self._rows()]
+
+    def find_person(self, person_id: int) -> list[AuditEntry]:
+        """Every entry of a written output in which this person was left visible (the
+        takedown list), oldest first."""
+        person_id = int(person_id)
+        return [e for e in self.entries() if person_id in e.person_ids and e.output_path]
+
+    def history(self, person_id: int) -> list[AuditEntry]:
+        """Every consent change and erasure recorded for this person, oldest first."""
+        person_id = int(person_id)
+        return [e for e in self.entries() if e.body.get("person_id") == person_id]
+
+    def verify(self) -> VerifyResult:
+        conn = self._db()
+        with transaction(conn, immediate=False):
+            rows = conn.execute("SELECT id, body, prev_hash, hash FROM entry ORDER BY id")
+            head_count, head_hash = conn.execute(
+                "SELECT count, last_hash FROM head WHERE one = 1").fetchone()
+            prev, n = GENESIS, 0
+
+            def bad(seq: int, problem: str, **params: object) -> VerifyResult:
+                return VerifyResult(False, n, head_hash, seq, problem,
+                                    {"seq": seq, **params})
+
+            for row_id, text, prev_hash, digest in rows:
+                n += 1
+                if row_id != n:
+                    return bad(n, "audit.problem.gap")
+                try:
+                    body = json.loads(text)
+                    ok_text = isinstance(body, dict) and canonical(body) == text
+                except ValueError:
+                    return bad(row_id, "audit.problem.unreadable")
+                if not ok_text:
+                    return bad(row_id, "audit.problem.not_canonical")
+                if body.get("seq") != row_id:
+                    return bad(row_id, "audit.problem.seq")
+                if prev_hash != prev:
+                    return bad(row_id, "audit.problem.prev_hash")
+                if chain_hash(prev_hash, text) != digest:
+                    return bad(row_id, "audit.problem.hash")
+                prev = digest
+        if head_count != n:
+            return bad(min(head_count, n) + 1, "audit.problem.head_count",
+                       expected=head_count, found=n)
+        if head_hash != prev:
+            return bad(n, "audit.problem.head_hash")
+        return VerifyResult(True, n, head_hash)
+
+    def export_csv(self, dest: Path, overwrite: bool = False) -> int:
+        """Write every entry to a CSV file (UTF-8 with BOM, so spreadsheet programs read å, ä,
+        ö); atomic. Returns the number of entries. Text cells that a spreadsheet would run as a
+        formula get a leading apostrophe."""
+        entries = self.entries()
+        with atomic_output(Path(dest), overwrite=overwrite) as tmp:
+            with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(CSV_COLUMNS)
+                for e in entries:
+                    writer.writerow([_csv_cell(_csv_value(e, col)) for col in CSV_COLUMNS])
+        return len(entries)
+
+
+def _csv_value(e: AuditEntry, column: str) -> object:
+    if column == "seq":
+        return e.seq
+    if column == "hash":
+        return e.hash
+    value = e.body.get(column)
+    if column == "shown":
+        return ";".join(f"{s['person_id']}:{s['consent_id']}" for s in value or [])
+    if column in ("models", "details"):
+        return canonical(value) if value else ""
+    return "" if value is None else value
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

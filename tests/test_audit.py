@@ -1,0 +1,297 @@
+"""The audit log (diarium): append, hash chain, tamper detection, CSV export, person queries,
+appends from several processes."""
+
+import csv
+import multiprocessing
+import sqlite3
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import blurkit.cli.audit  # noqa: F401  (registers `blurkit audit`)
+from blurkit import i18n
+from blurkit.audit import AUDIT_DB, GENESIS, AuditLog, StoreError, chain_hash
+from blurkit.cli import cli
+from blurkit.config import load_settings
+
+SHA_IN, SHA_OUT = "1" * 64, "2" * 64
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    monkeypatch.setenv("BLURKIT_LANG", "en")
+    yield
+    i18n.set_language(None)
+
+
+@pytest.fixture()
+def settings(data_dir):
+    return load_settings(data_dir).replace(operator="kim")
+
+
+@pytest.fixture()
+def log(settings):
+    with AuditLog.open(settings) as log:
+        yield log
+
+
+def photo(i: int, shown=((1, 10),), **kw) -> dict:
+    entry = {"kind": "photo", "purpose": "public", "input_path": f"/in/IMG_{i}.jpg",
+             "input_sha256": SHA_IN, "output_path": f"/out/IMG_{i}.jpg",
+             "output_sha256": SHA_OUT, "faces": 3, "shown": list(shown),
+             "models": {"centerface": "1.0", "dlib": "19.24"}}
+    entry.update(kw)
+    return entry
+
+
+def fill(log, n=5) -> None:
+    for i in range(1, n + 1):
+        log.append(photo(i))
+
+
+def raw(settings) -> sqlite3.Connection:
+    """The file as someone with a database tool sees it, append-only triggers removed."""
+    conn = sqlite3.connect(settings.data_dir / AUDIT_DB, isolation_level=None)
+    for trigger in ("entry_no_update", "entry_no_delete", "head_no_delete"):
+        conn.execute(f"DROP TRIGGER {trigger}")
+    return conn
+
+
+def test_append_fills_in_sequence_time_operator_and_chains(log):
+    assert log.verify().ok and log.verify().entries == 0
+    assert log.append(photo(1)) == 1
+    assert log.append({"kind": "video", "status": "failed", "reason": "media.corrupt",
+                       "input_path": "/in/clip.mp4", "operator": "sam"}) == 2
+    a, b = log.entries()
+    assert (a.seq, a.kind, a.status, a.operator, a.faces) == (1, "photo", "ok", "kim", 3)
+    assert a.shown == [{"person_id": 1, "consent_id": 10}]
+    assert a.time.endswith("Z") and "T" in a.time
+    assert (b.status, b.reason, b.operator, b.output_path, b.shown) == \
+        ("failed", "media.corrupt", "sam", None, [])
+    rows = raw_rows(log)
+    assert rows[0][2] == GENESIS and rows[1][2] == rows[0][3]
+    assert rows[1][3] == chain_hash(rows[0][3], rows[1][1])
+    result = log.verify()
+    assert result.ok and result.entries == 2 and result.head_hash == rows[1][3]
+
+
+def raw_rows(log):
+    return log._db().execute("SELECT id, body, prev_hash, hash FROM entry ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize("bad", [
+    {"kind": "tweet"},
+    {"kind": "photo", "status": "maybe"},
+    {"kind": "photo", "purpose": "everyone"},
+    {"kind": "photo", "input_sha256": "abc"},
+    {"kind": "photo", "faces": -1},
+    {"kind": "photo", "person": 3},                                   # unknown field
+    {"kind": "photo", "shown": [{"person_id": 1}]},
+    {"kind": "photo", "details": {"template": [0.1] * 128}},          # looks biometric
+    {"kind": "photo", "details": {"template": np.zeros(128, np.float32)}},
+])
+def test_malformed_or_biometric_entries_are_refused(log, bad):
+    with pytest.raises(ValueError):
+        log.append(bad)
+    assert log.entries() == []
+
+
+def test_the_log_refuses_update_and_delete(log, settings):
+    fill(log, 2)
+    conn = sqlite3.connect(settings.data_dir / AUDIT_DB)
+    for sql in ("UPDATE entry SET body = '{}' WHERE id = 1", "DELETE FROM entry WHERE id = 2",
+                "DELETE FROM head"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute(sql)
+    conn.close()
+    assert log.verify().ok
+
+
+def _edit_field(conn):
+    body = conn.execute("SELECT body FROM entry WHERE id = 3").fetchone()[0]
+    conn.execute("UPDATE entry SET body = ? WHERE id = 3",
+                 (body.replace("/out/IMG_3.jpg", "/out/IMG_X.jpg"),))
+
+
+def _edit_field_and_rehash(conn):
+    _edit_field(conn)
+    prev, body = conn.execute("SELECT prev_hash, body FROM entry WHERE id = 3").fetchone()
+    conn.execute("UPDATE entry SET hash = ? WHERE id = 3", (chain_hash(prev, body),))
+
+
+def _rewrite_whitespace(conn):
+    body = conn.execute("SELECT body FROM entry WHERE id = 2").fetchone()[0]
+    conn.execute("UPDATE entry SET body = ? WHERE id = 2", (body.replace(",", ", ", 1),))
+
+
+def _swap(conn):
+    a = conn.execute("SELECT body, prev_hash, hash FROM entry WHERE id = 2").fetchone()
+    b = conn.execute("SELECT body, prev_hash, hash FROM entry WHERE id = 4").fetchone()
+    conn.execute("UPDATE entry SET body = ?, prev_hash = ?, hash = ? WHERE id = 2", b)
+    conn.execute("UPDATE entry SET body = ?, prev_hash = ?, hash = ? WHERE id = 4", a)
+
+
+def _renumber(conn):
+    # move entries 4 and 5 one place down after deleting 3: contiguous ids again
+    conn.execute("DELETE FROM entry WHERE id = 3")
+    conn.execute("UPDATE entry SET id = id - 1 WHERE id > 3")
+
+
+def _insert_at_end(conn):
+    last = conn.execute("SELECT hash FROM entry WHERE id = 5").fetchone()[0]
+    body = '{"kind":"photo","seq":6}'
+    conn.execute("INSERT INTO entry VALUES (6, ?, ?, ?)", (body, last, chain_hash(last, body)))
+
+
+def _insert_with_gap(conn):
+    conn.execute("INSERT INTO entry VALUES (9, '{}', 'x', 'y')")
+
+
+def _delete_last_and_head(conn):
+    conn.execute("DELETE FROM entry WHERE id = 5")
+    conn.execute("UPDATE head SET count = 4")  # head count fixed, but not the hash
+
+
+@pytest.mark.parametrize("tamper, first_bad, problem", [
+    (_edit_field, 3, "audit.problem.hash"),
+    (_edit_field_and_rehash, 4, "audit.problem.prev_hash"),
+    (_rewrite_whitespace, 2, "audit.problem.not_canonical"),
+    (lambda c: c.execute("DELETE FROM entry WHERE id = 3"), 3, "audit.problem.gap"),
+    (lambda c: c.execute("DELETE FROM entry WHERE id = 5"), 5, "audit.problem.head_count"),
+    (lambda c: c.execute("DELETE FROM entry WHERE id = 1"), 1, "audit.problem.gap"),
+    (_insert_at_end, 6, "audit.problem.head_count"),
+    (_insert_with_gap, 6, "audit.problem.gap"),
+    (_swap, 2, "audit.problem.seq"),
+    (_renumber, 3, "audit.problem.seq"),
+    (_delete_last_and_head, 4, "audit.problem.head_hash"),
+    (lambda c: c.execute("UPDATE head SET last_hash = 'ab'"), 5, "audit.problem.head_hash"),
+    (lambda c: c.execute("DELETE FROM entry"), 1, "audit.problem.head_count"),
+])
+def test_tampering_is_detected_by_verify_and_the_cli(log, settings, tamper, first_bad, problem):
+    fill(log)
+    assert log.verify().ok
+    conn = raw(settings)
+    tamper(conn)
+    conn.close()
+    result = log.verify()
+    assert not result.ok
+    assert (result.first_bad_id, result.problem) == (first_bad, problem)
+    assert result.message("en") != result.message("sv")
+
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--data-dir", str(settings.data_dir), "audit", "verify"])
+    assert out.exit_code == 1
+    assert "NOT intact" in out.output and f"entry {first_bad}" in out.output
+    out = runner.invoke(cli, ["--data-dir", str(settings.data_dir), "--lang", "sv",
+                              "audit", "verify"])
+    assert out.exit_code == 1 and "INTE intakt" in out.output
+
+
+def test_damage_stays_visible_after_more_appends(log, settings):
+    fill(log)
+    conn = raw(settings)
+    conn.execute("DELETE FROM entry WHERE id = 5")
+    conn.close()
+    log.append(photo(6))
+    assert [e.seq for e in log.entries()] == [1, 2, 3, 4, 6]
+    result = log.verify()
+    assert (result.ok, result.first_bad_id, result.problem) == (False, 5, "audit.problem.gap")
+
+
+def test_verify_cli_on_an_intact_log(log, settings):
+    fill(log, 3)
+    out = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir), "audit", "verify"])
+    assert out.exit_code == 0, out.output
+    assert "intact: 3 entries" in out.output and log.verify().head_hash in out.output
+
+
+def test_find_person_is_the_takedown_list(log):
+    log.append(photo(1, shown=[(1, 10)]))
+    log.append(photo(2, shown=[(2, 20)]))
+    log.append(photo(3, shown=[(2, 20), (1, 11)], purpose="internal"))
+    log.append(photo(4, shown=[(1, 10)], status="failed", output_path=None,
+                     output_sha256=None, reason="output.verify_failed"))
+    log.append({"kind": "consent-change", "person_id": 1, "details": {"action": "withdrawn"}})
+    assert [e.output_path for e in log.find_person(1)] == ["/out/IMG_1.jpg", "/out/IMG_3.jpg"]
+    assert [e.seq for e in log.find_person(2)] == [2, 3]
+    assert log.find_person(3) == []
+    assert [e.seq for e in log.history(1)] == [5]
+
+
+def test_export_csv(log, settings, tmp_path):
+    log.append(photo(1, shown=[(1, 10), (2, 21)], input_path="/in/Åsa och Örjan.jpg"))
+    log.append({"kind": "consent-change", "person_id": 7, "details": {"action": "withdrawn"}})
+    log.append(photo(3, input_path="=HYPERLINK(\"http://x\")"))
+    dest = tmp_path / "diarium.csv"
+    assert log.export_csv(dest) == 3
+    assert dest.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for spreadsheets
+    with open(dest, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    entries = log.entries()
+    assert [int(r["seq"]) for r in rows] == [1, 2, 3]
+    first = rows[0]
+    assert first["input_path"] == "/in/Åsa och Örjan.jpg"
+    assert (first["kind"], first["status"], first["purpose"], first["operator"]) == \
+        ("photo", "ok", "public", "kim")
+    assert (first["input_sha256"], first["output_sha256"]) == (SHA_IN, SHA_OUT)
+    assert first["shown"] == "1:10;2:21" and first["faces"] == "3"
+    assert first["models"] == '{"centerface":"1.0","dlib":"19.24"}'
+    assert first["time"] == entries[0].time and first["hash"] == entries[0].hash
+    assert rows[1]["person_id"] == "7" and rows[1]["details"] == '{"action":"withdrawn"}'
+    assert rows[1]["output_path"] == "" and rows[1]["shown"] == ""
+    assert rows[2]["input_path"] == "'=HYPERLINK(\"http://x\")"  # not run as a formula
+    with pytest.raises(FileExistsError):
+        log.export_csv(dest)
+    log.append(photo(4))
+    assert log.export_csv(dest, overwrite=True) == 4
+
+
+def test_export_and_find_cli(log, settings, tmp_path):
+    log.append(photo(1, shown=[(4, 40)]))
+    log.append(photo(2, shown=[(5, 50)]))
+    base = ["--data-dir", str(settings.data_dir)]
+    runner = CliRunner()
+    dest = tmp_path / "out.csv"
+    out = runner.invoke(cli, base + ["audit", "export", "--csv", str(dest)])
+    assert out.exit_code == 0, out.output
+    assert "Exported 2 entries" in out.output and dest.is_file()
+    out = runner.invoke(cli, base + ["audit", "export", "--csv", str(dest)])
+    assert out.exit_code == 2 and "--overwrite" in out.output
+    out = runner.invoke(cli, base + ["--lang", "sv", "audit", "find", "--person", "4"])
+    assert out.exit_code == 0
+    assert "/out/IMG_1.jpg" in out.output and "/out/IMG_2.jpg" not in out.output
+    assert "1 utdata visade person 4" in out.output and "samtycke 40" in out.output
+
+
+def test_a_newer_audit_log_is_refused(settings):
+    AuditLog.open(settings).close()
+    conn = sqlite3.connect(settings.data_dir / AUDIT_DB)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError):
+        AuditLog.open(settings)
+
+
+def _worker(log: AuditLog, worker: int, n: int) -> None:
+    for i in range(n):
+        log.append(photo(worker * 1000 + i, shown=[(worker, i)]))
+
+
+def test_appends_from_several_processes_keep_one_chain(log):
+    log.append(photo(0))  # the parent's connection exists before the fork
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_worker, args=(log, w, 15)) for w in (1, 2, 3)]
+    for p in procs:
+        p.start()
+    _worker(log, 4, 15)
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    result = log.verify()
+    assert result.ok and result.entries == 61
+    assert sorted(e.seq for e in log.entries()) == list(range(1, 62))
+    spawned = multiprocessing.get_context("spawn").Process(target=_worker, args=(log, 5, 2))
+    spawned.start()
+    spawned.join()
+    assert spawned.exitcode == 0 and log.verify().entries == 63
