@@ -1,0 +1,615 @@
+"""`blurkit consent ...`: enrol people with their consent, list, show, edit, withdraw, remove.
+
+Nothing biometric is ever printed: templates are counted, never shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from blurkit import i18n
+from blurkit.audit import AuditLog
+from blurkit.cli import Context, cli, pass_context
+from blurkit.config import PURPOSES
+from blurkit.consent.registry import Registry
+from blurkit.consent.rules import (Consent, ConsentError, Person, check_birth_year, check_name,
+                                   check_new_consent, consent_for)
+
+i18n.register({
+    "cli.consent.help": {
+        "en": "Register people and their consent; withdraw consent and erase data.",
+        "sv": "Registrera personer och deras samtycke; återkalla samtycke och radera data.",
+    },
+    "cli.consent.add.help": {
+        "en": "Register a person with their consent and reference photos (each holding exactly "
+              "one clear face). The photos are not kept unless --keep-photos is given; the "
+              "face templates made from them are stored encrypted.",
+        "sv": "Registrera en person med samtycke och referensfoton (vart och ett med exakt ett "
+              "tydligt ansikte). Fotona sparas inte om inte --keep-photos anges; "
+              "ansiktsmallarna som görs av dem sparas krypterade.",
+    },
+    "cli.consent.list.help": {"en": "List every registered person and whether they may be shown "
+                                    "today.",
+                              "sv": "Lista alla registrerade personer och om de får visas i dag."},
+    "cli.consent.show.help": {"en": "Show one person's details and consent records.",
+                              "sv": "Visa en persons uppgifter och samtyckesposter."},
+    "cli.consent.edit.help": {
+        "en": "Change a person's details, add reference photos, or add a new consent record "
+              "(--purpose with --signed). Consent records themselves are not changed: to correct "
+              "one, withdraw it and add a new one.",
+        "sv": "Ändra en persons uppgifter, lägg till referensfoton eller lägg till en ny "
+              "samtyckespost (--purpose med --signed). Själva samtyckesposterna ändras inte: "
+              "för att rätta en, återkalla den och lägg till en ny.",
+    },
+    "cli.consent.withdraw.help": {
+        "en": "Withdraw consent (all purposes unless --purpose) and erase the person's face "
+              "templates and kept photos. Lists how many earlier outputs showed them.",
+        "sv": "Återkalla samtycke (alla syften om inte --purpose anges) och radera personens "
+              "ansiktsmallar och sparade foton. Visar hur många tidigare utdata som visade "
+              "personen.",
+    },
+    "cli.consent.remove.help": {
+        "en": "Erase a person and everything about them from the registry (the audit log keeps "
+              "only that it happened).",
+        "sv": "Radera en person och allt om personen ur registret (granskningsloggen behåller "
+              "bara att det skett).",
+    },
+    "cli.consent.opt.photo": {"en": "A reference photo with exactly one face (repeatable).",
+                              "sv": "Ett referensfoto med exakt ett ansikte (kan upprepas)."},
+    "cli.consent.opt.purpose": {
+        "en": "What the consent covers: public (social media) or internal (closed account). "
+              "Repeat for both.",
+        "sv": "Vad samtycket gäller: public (sociala medier) eller internal (stängt konto). "
+              "Upprepa för båda.",
+    },
+    "cli.consent.opt.signed": {"en": "Date the consent was given (YYYY-MM-DD).",
+                               "sv": "Datum då samtycket gavs (ÅÅÅÅ-MM-DD)."},
+    "cli.consent.opt.form_ref": {"en": "Reference number of the signed form (written consent).",
+                                 "sv": "Referensnummer på den undertecknade blanketten "
+                                       "(skriftligt samtycke)."},
+    "cli.consent.opt.expires": {
+        "en": "First day the consent no longer holds (YYYY-MM-DD). The consent is valid up to "
+              "the day before.",
+        "sv": "Första dagen samtycket inte längre gäller (ÅÅÅÅ-MM-DD). Samtycket gäller till "
+              "och med dagen före.",
+    },
+    "cli.consent.opt.birth_year": {"en": "Birth year (never the full birth date).",
+                                   "sv": "Födelseår (aldrig hela födelsedatumet)."},
+    "cli.consent.opt.clear_birth_year": {"en": "Remove the stored birth year.",
+                                         "sv": "Ta bort det sparade födelseåret."},
+    "cli.consent.opt.guardian": {
+        "en": "Whether a guardian consented too (needed under 13; must be stated for 13-17).",
+        "sv": "Om vårdnadshavare också samtyckt (krävs under 13 år; måste anges för 13-17 år).",
+    },
+    "cli.consent.opt.staff": {"en": "The person is staff.", "sv": "Personen är personal."},
+    "cli.consent.opt.oral": {"en": "Oral consent (staff only; give --recorded-by).",
+                             "sv": "Muntligt samtycke (bara personal; ange --recorded-by)."},
+    "cli.consent.opt.recorded_by": {"en": "Who received the oral consent.",
+                                    "sv": "Vem som tog emot det muntliga samtycket."},
+    "cli.consent.opt.protected": {"en": "Protected identity (skyddad identitet): always hidden.",
+                                  "sv": "Skyddad identitet: döljs alltid."},
+    "cli.consent.opt.deceased": {"en": "The person has died (hidden in new material).",
+                                 "sv": "Personen har avlidit (döljs i nytt material)."},
+    "cli.consent.opt.family_allows": {
+        "en": "For a deceased person: the family asked that they may still appear.",
+        "sv": "För en avliden person: anhöriga har begärt att personen fortfarande får synas.",
+    },
+    "cli.consent.opt.keep_photos": {"en": "Keep the reference photos too (stored encrypted).",
+                                    "sv": "Spara även referensfotona (krypterade)."},
+    "cli.consent.opt.name": {"en": "New name or pseudonym.", "sv": "Nytt namn eller pseudonym."},
+    "cli.consent.opt.date": {"en": "Date the withdrawal was received (default: today).",
+                             "sv": "Datum då återkallelsen kom in (standard: i dag)."},
+    "cli.consent.opt.withdraw_purpose": {"en": "Withdraw only this purpose.",
+                                         "sv": "Återkalla bara detta syfte."},
+    "cli.consent.opt.yes": {"en": "Do not ask for confirmation.",
+                            "sv": "Fråga inte om bekräftelse."},
+    "cli.consent.opt.on": {"en": "Judge validity on this date instead of today.",
+                           "sv": "Bedöm giltigheten detta datum i stället för i dag."},
+    "cli.consent.bad_date": {
+        "en": "'{value}' is not a date: write it as YYYY-MM-DD, e.g. 2025-03-31.",
+        "sv": "'{value}' är inget datum: skriv det som ÅÅÅÅ-MM-DD, t.ex. 2025-03-31.",
+    },
+    "cli.consent.bad_year": {
+        "en": "'{value}' is not a year: write four digits, e.g. 2011.",
+        "sv": "'{value}' är inget år: skriv fyra siffror, t.ex. 2011.",
+    },
+    "cli.consent.no_recognition": {
+        "en": "Face recognition is not available in this installation ({reason}).",
+        "sv": "Ansiktsigenkänning finns inte i den här installationen ({reason}).",
+    },
+    "cli.consent.warning": {"en": "Warning: {message}", "sv": "Varning: {message}"},
+    "cli.consent.same_name": {
+        "en": "a person with this name is already registered (id {ids}). If it is the same "
+              "person, add the consent with: blurkit consent edit ID --purpose ... --signed ...",
+        "sv": "en person med det här namnet finns redan (id {ids}). Om det är samma person, "
+              "lägg till samtycket med: blurkit consent edit ID --purpose ... --signed ...",
+    },
+    "cli.consent.added": {"en": "Registered {name} as person {person_id}.",
+                          "sv": "{name} är registrerad som person {person_id}."},
+    "cli.consent.record_added": {"en": "Consent {consent_id} recorded: {purpose}, {kind}.",
+                                 "sv": "Samtycke {consent_id} registrerat: {purpose}, {kind}."},
+    "cli.consent.templates_stored": {
+        "en": "{count} face template(s) stored, encrypted (model {model}).",
+        "sv": "{count} ansiktsmall(ar) sparade, krypterade (modell {model}).",
+    },
+    "cli.consent.photos_kept": {"en": "{count} reference photo(s) kept, encrypted.",
+                                "sv": "{count} referensfoto(n) sparade, krypterade."},
+    "cli.consent.photos_not_kept": {
+        "en": "The reference photos were not kept; you may delete your copies.",
+        "sv": "Referensfotona sparades inte; du kan ta bort dina kopior.",
+    },
+    "cli.consent.no_photos": {
+        "en": "no reference photos: the person cannot be recognised and stays hidden until "
+              "photos are added with: blurkit consent edit {person_id} --photo FILE",
+        "sv": "inga referensfoton: personen kan inte kännas igen och döljs tills foton läggs "
+              "till med: blurkit consent edit {person_id} --photo FIL",
+    },
+    "cli.consent.kind.written": {"en": "written (form {form_ref})",
+                                 "sv": "skriftligt (blankett {form_ref})"},
+    "cli.consent.kind.oral": {"en": "oral (received by {recorded_by})",
+                              "sv": "muntligt (mottaget av {recorded_by})"},
+    "cli.consent.status.shown": {"en": "{purpose}: may be shown (consent {consent_id})",
+                                 "sv": "{purpose}: får visas (samtycke {consent_id})"},
+    "cli.consent.status.hidden": {"en": "{purpose}: hidden - {reason}",
+                                  "sv": "{purpose}: döljs - {reason}"},
+    "cli.consent.today": {"en": "On {date}:", "sv": "Den {date}:"},
+    "cli.consent.empty": {"en": "The registry is empty.", "sv": "Registret är tomt."},
+    "cli.consent.list.count": {"en": "{count} person(s).", "sv": "{count} person(er)."},
+    "cli.consent.born": {"en": "born {year}", "sv": "född {year}"},
+    "cli.consent.born_unknown": {"en": "birth year unknown (treated as adult)",
+                                 "sv": "födelseår okänt (behandlas som vuxen)"},
+    "cli.consent.flag.staff": {"en": "staff", "sv": "personal"},
+    "cli.consent.flag.protected": {"en": "protected identity", "sv": "skyddad identitet"},
+    "cli.consent.flag.deceased": {"en": "deceased", "sv": "avliden"},
+    "cli.consent.flag.family_allows": {"en": "family allows appearing",
+                                       "sv": "anhöriga tillåter att personen syns"},
+    "cli.consent.templates_count": {"en": "face templates: {count}",
+                                    "sv": "ansiktsmallar: {count}"},
+    "cli.consent.show.person": {"en": "Person {person_id}: {name}",
+                                "sv": "Person nr {person_id}: {name}"},
+    "cli.consent.show.flags": {"en": "Flags: {flags}", "sv": "Markeringar: {flags}"},
+    "cli.consent.show.none": {"en": "none", "sv": "inga"},
+    "cli.consent.show.templates": {
+        "en": "Face templates: {count} {models} (stored encrypted, never shown)",
+        "sv": "Ansiktsmallar: {count} {models} (sparade krypterade, visas aldrig)",
+    },
+    "cli.consent.show.photos": {"en": "Kept reference photos: {count}",
+                                "sv": "Sparade referensfoton: {count}"},
+    "cli.consent.show.times": {"en": "Registered {created}, last changed {updated} (UTC)",
+                               "sv": "Registrerad {created}, senast ändrad {updated} (UTC)"},
+    "cli.consent.show.records": {"en": "Consent records:", "sv": "Samtyckesposter:"},
+    "cli.consent.show.no_records": {"en": "No consent records.",
+                                    "sv": "Inga samtyckesposter."},
+    "cli.consent.show.record": {
+        "en": "#{consent_id} {purpose}, {kind}, signed {signed}, entered by {operator}",
+        "sv": "#{consent_id} {purpose}, {kind}, undertecknat {signed}, registrerat av "
+              "{operator}",
+    },
+    "cli.consent.show.expires": {"en": "valid until {last_day} (expires {expires})",
+                                 "sv": "gäller till och med {last_day} (upphör {expires})"},
+    "cli.consent.show.no_expiry": {"en": "no expiry date", "sv": "inget slutdatum"},
+    "cli.consent.show.guardian": {"en": "guardian consent: {value}",
+                                  "sv": "vårdnadshavarsamtycke: {value}"},
+    "cli.consent.show.withdrawn": {"en": "WITHDRAWN {date}", "sv": "ÅTERKALLAT {date}"},
+    "cli.consent.yes": {"en": "yes", "sv": "ja"},
+    "cli.consent.no": {"en": "no", "sv": "nej"},
+    "cli.consent.not_stated": {"en": "not stated", "sv": "ej angivet"},
+    "cli.consent.edit.nothing": {"en": "Nothing to change.", "sv": "Inget att ändra."},
+    "cli.consent.edit.need_signed": {
+        "en": "A new consent record needs both --purpose and --signed (and --form-ref for a "
+              "written one).",
+        "sv": "En ny samtyckespost behöver både --purpose och --signed (och --form-ref för "
+              "en skriftlig).",
+    },
+    "cli.consent.edit.both_birth_year": {
+        "en": "Give either --birth-year or --clear-birth-year, not both.",
+        "sv": "Ange antingen --birth-year eller --clear-birth-year, inte båda.",
+    },
+    "cli.consent.field.name": {"en": "name", "sv": "namn"},
+    "cli.consent.field.birth_year": {"en": "birth year", "sv": "födelseår"},
+    "cli.consent.field.staff": {"en": "staff", "sv": "personal"},
+    "cli.consent.field.protected": {"en": "protected identity", "sv": "skyddad identitet"},
+    "cli.consent.field.deceased": {"en": "deceased", "sv": "avliden"},
+    "cli.consent.field.deceased_may_appear": {"en": "family allows appearing",
+                                              "sv": "anhöriga tillåter att personen syns"},
+    "cli.consent.edited": {"en": "Person {person_id} updated: {fields}.",
+                           "sv": "Person {person_id} uppdaterad: {fields}."},
+    "cli.consent.withdrawn": {
+        "en": "Consent withdrawn for person {person_id} as of {date}: record(s) {ids}.",
+        "sv": "Samtycket återkallat för person {person_id} från {date}: post(er) {ids}.",
+    },
+    "cli.consent.nothing_to_withdraw": {
+        "en": "Person {person_id} had no consent in force to withdraw.",
+        "sv": "Person {person_id} hade inget gällande samtycke att återkalla.",
+    },
+    "cli.consent.erased": {
+        "en": "Erased {templates} face template(s) and {photos} kept photo(s).",
+        "sv": "Raderade {templates} ansiktsmall(ar) och {photos} sparade foto(n).",
+    },
+    "cli.consent.still_active": {
+        "en": "consent for {purposes} remains, but without face templates the person is not "
+              "recognised and stays hidden until new photos are enrolled: "
+              "blurkit consent edit {person_id} --photo FILE",
+        "sv": "samtycket för {purposes} finns kvar, men utan ansiktsmallar känns personen "
+              "inte igen och döljs tills nya foton läggs till: "
+              "blurkit consent edit {person_id} --photo FIL",
+    },
+    "cli.consent.storage_busy": {
+        "en": "another program has the registry open; the erased data is deleted but its "
+              "space is overwritten only when that program closes the registry.",
+        "sv": "ett annat program har registret öppet; de raderade uppgifterna är borttagna men "
+              "utrymmet skrivs över först när det programmet stänger registret.",
+    },
+    "cli.consent.takedown": {
+        "en": "{count} earlier output(s) showed this person. Takedown list: "
+              "blurkit audit find --person {person_id}",
+        "sv": "{count} tidigare utdata visade personen. Lista för att ta ned: "
+              "blurkit audit find --person {person_id}",
+    },
+    "cli.consent.remove.confirm": {
+        "en": "Erase person {person_id} ({name}) and all their consent records, face templates "
+              "and photos? This cannot be undone.",
+        "sv": "Radera person {person_id} ({name}) och alla samtyckesposter, ansiktsmallar och "
+              "foton? Det går inte att ångra.",
+    },
+    "cli.consent.removed": {
+        "en": "Person {person_id} was erased: {consents} consent record(s), {templates} face "
+              "template(s), {photos} photo(s). The audit log keeps a note that this happened, "
+              "without name or biometric data.",
+        "sv": "Person {person_id} är raderad: {consents} samtyckespost(er), {templates} "
+              "ansiktsmall(ar), {photos} foto(n). Granskningsloggen behåller en anteckning om "
+              "att det skett, utan namn eller biometriska uppgifter.",
+    },
+})
+T = i18n.t
+
+
+class IsoDate(click.ParamType):
+    """A calendar date written YYYY-MM-DD (nothing looser: a misread date decides consent)."""
+    name = "YYYY-MM-DD"
+    _PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        if isinstance(value, date):
+            return value
+        text = str(value).strip()
+        if self._PATTERN.fullmatch(text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                pass
+        self.fail(T("cli.consent.bad_date", value=value), param, ctx)
+
+
+class Year(click.ParamType):
+    name = "YYYY"
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if re.fullmatch(r"\d{4}", text):
+            return int(text)
+        self.fail(T("cli.consent.bad_year", value=value), param, ctx)
+
+
+def _warn(key: str, **params: object) -> None:
+    click.echo(T("cli.consent.warning", message=T(key, **params)), err=True)
+
+
+def _enrol(photos: tuple[Path, ...], settings):
+    """Face templates from the reference photos, by the recognition module (blurkit.identify).
+    It raises InputError, with the reason, for a photo without exactly one usable face."""
+    try:
+        from blurkit.identify import enrol_photos
+    except ImportError as exc:
+        raise ConsentError("cli.consent.no_recognition", reason=exc) from exc
+    return enrol_photos([Path(p) for p in photos], settings)
+
+
+def _unique(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _kind_text(c: Consent) -> str:
+    if c.kind == "oral":
+        return T("cli.consent.kind.oral", recorded_by=c.recorded_by)
+    return T("cli.consent.kind.written", form_ref=c.form_ref)
+
+
+def _status_lines(person: Person, consents: list[Consent], today: date) -> list[str]:
+    lines = []
+    for purpose in PURPOSES:
+        d = consent_for(person, consents, purpose, today)
+        if d.valid:
+            lines.append(T("cli.consent.status.shown", purpose=purpose, consent_id=d.consent_id))
+        else:
+            lines.append(T("cli.consent.status.hidden", purpose=purpose, reason=d.message()))
+    return lines
+
+
+def _flags(person: Person) -> list[str]:
+    flags = [T(f"cli.consent.flag.{f}") for f in ("staff", "protected", "deceased")
+             if getattr(person, f)]
+    if person.deceased and person.deceased_may_appear:
+        flags.append(T("cli.consent.flag.family_allows"))
+    return flags
+
+
+def _takedown(settings, person_id: int) -> None:
+    with AuditLog.open(settings) as log:
+        count = len(log.find_person(person_id))
+    click.echo(T("cli.consent.takedown", count=count, person_id=person_id))
+
+
+def _store_enrolment(reg: Registry, person_id: int, photos, enrolled, keep_photos: bool) -> None:
+    if enrolled is not None:
+        reg.add_templates(person_id, enrolled.templates, enrolled.model)
+    if keep_photos:
+        for path in photos:
+            reg.add_photo(person_id, Path(path).read_bytes(), Path(path).suffix)
+
+
+def _report_enrolment(person_id: int, photos, enrolled, keep_photos: bool) -> None:
+    if enrolled is not None:
+        click.echo(T("cli.consent.templates_stored", count=len(enrolled.templates),
+                     model=enrolled.model))
+    if photos:
+        click.echo(T("cli.consent.photos_kept", count=len(photos)) if keep_photos
+                   else T("cli.consent.photos_not_kept"))
+
+
+def record_options(f):
+    """The options that describe one consent record (shared by add and edit)."""
+    for decorator in reversed([
+        click.option("--purpose", "purposes", multiple=True, type=click.Choice(PURPOSES),
+                     help=T("cli.consent.opt.purpose")),
+        click.option("--signed", type=IsoDate(), help=T("cli.consent.opt.signed")),
+        click.option("--form-ref", help=T("cli.consent.opt.form_ref")),
+        click.option("--expires", type=IsoDate(), help=T("cli.consent.opt.expires")),
+        click.option("--guardian-consent/--no-guardian-consent", "guardian", default=None,
+                     help=T("cli.consent.opt.guardian")),
+        click.option("--oral", is_flag=True, help=T("cli.consent.opt.oral")),
+        click.option("--recorded-by", help=T("cli.consent.opt.recorded_by")),
+        click.option("--photo", "photos", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help=T("cli.consent.opt.photo")),
+        click.option("--keep-photos", is_flag=True, help=T("cli.consent.opt.keep_photos")),
+    ]):
+        f = decorator(f)
+    return f
+
+
+def _check_records(person: Person, purposes, today: date, **record) -> list[tuple[str, dict]]:
+    """Validate every consent record before anything is enrolled or written."""
+    warnings: list[tuple[str, dict]] = []
+    for purpose in purposes:
+        for w in check_new_consent(person, purpose=purpose, today=today, **record):
+            if w not in warnings:
+                warnings.append(w)
+    return warnings
+
+
+def _record_args(signed, form_ref, expires, guardian, oral, recorded_by) -> dict:
+    return {"kind": "oral" if oral else "written", "signed": signed, "form_ref": form_ref,
+            "recorded_by": recorded_by, "expires": expires, "guardian_consent": guardian}
+
+
+@cli.group(help=T("cli.consent.help"))
+def consent() -> None:
+    pass
+
+
+@consent.command("add", help=T("cli.consent.add.help"))
+@click.argument("name")
+@record_options
+@click.option("--birth-year", type=Year(), help=T("cli.consent.opt.birth_year"))
+@click.option("--staff", is_flag=True, help=T("cli.consent.opt.staff"))
+@click.option("--protected", is_flag=True, help=T("cli.consent.opt.protected"))
+@pass_context
+def add(ctx: Context, name: str, purposes, signed, form_ref, expires, guardian, oral, recorded_by,
+        photos, keep_photos, birth_year, staff, protected) -> None:
+    today = date.today()
+    purposes = _unique(purposes)
+    if not purposes or signed is None:
+        raise click.UsageError(T("cli.consent.edit.need_signed"))
+    person = Person(0, check_name(name), check_birth_year(birth_year, today), staff=staff,
+                    protected=protected)
+    record = _record_args(signed, form_ref, expires, guardian, oral, recorded_by)
+    warnings = _check_records(person, purposes, today, **record)
+    with Registry.open(ctx.settings) as reg:
+        reg.check_key()  # a missing/wrong key fails now, not after the photos are analysed
+        same = reg.find_by_name(person.name)
+        enrolled = _enrol(photos, ctx.settings) if photos else None
+        with reg.transaction():
+            person = reg.add_person(person.name, birth_year=person.birth_year, staff=staff,
+                                    protected=protected, today=today)
+            consents = [reg.add_consent(person.id, purpose=p, today=today, **record)
+                        for p in purposes]
+            _store_enrolment(reg, person.id, photos, enrolled, keep_photos)
+        click.echo(T("cli.consent.added", name=person.name, person_id=person.id))
+        for c in consents:
+            click.echo(T("cli.consent.record_added", consent_id=c.id, purpose=c.purpose,
+                         kind=_kind_text(c)))
+        _report_enrolment(person.id, photos, enrolled, keep_photos)
+        for line in _status_lines(person, reg.consents(person.id), today):
+            click.echo("  " + line)
+    for key, params in warnings:
+        _warn(key, **params)
+    if same:
+        _warn("cli.consent.same_name", ids=", ".join(str(p.id) for p in same))
+    if not photos:
+        _warn("cli.consent.no_photos", person_id=person.id)
+
+
+@consent.command("list", help=T("cli.consent.list.help"))
+@click.option("--on", "on", type=IsoDate(), help=T("cli.consent.opt.on"))
+@pass_context
+def list_persons(ctx: Context, on: date | None) -> None:
+    today = on or date.today()
+    with Registry.open(ctx.settings) as reg:
+        persons = reg.persons()
+        consents = reg.consents()
+        counts = {p.id: sum(reg.template_counts(p.id).values()) for p in persons}
+    if not persons:
+        click.echo(T("cli.consent.empty"))
+        return
+    click.echo(T("cli.consent.today", date=today))
+    for p in persons:
+        born = (T("cli.consent.born", year=p.birth_year) if p.birth_year is not None
+                else T("cli.consent.born_unknown"))
+        head = ", ".join([born, *_flags(p), T("cli.consent.templates_count", count=counts[p.id])])
+        click.echo(f"{p.id:>5}  {p.name}  ({head})")
+        for line in _status_lines(p, consents, today):
+            click.echo(f"{'':7}{line}")
+    click.echo(T("cli.consent.list.count", count=len(persons)))
+
+
+@consent.command("show", help=T("cli.consent.show.help"))
+@click.argument("person_id", type=int)
+@click.option("--on", "on", type=IsoDate(), help=T("cli.consent.opt.on"))
+@pass_context
+def show(ctx: Context, person_id: int, on: date | None) -> None:
+    today = on or date.today()
+    with Registry.open(ctx.settings) as reg:
+        p = reg.person(person_id)
+        consents = reg.consents(p.id)
+        counts = reg.template_counts(p.id)
+        photos = reg.photo_count(p.id)
+    yes, no = T("cli.consent.yes"), T("cli.consent.no")
+    click.echo(T("cli.consent.show.person", person_id=p.id, name=p.name))
+    click.echo("  " + (T("cli.consent.born", year=p.birth_year) if p.birth_year is not None
+                       else T("cli.consent.born_unknown")))
+    click.echo("  " + T("cli.consent.show.flags",
+                        flags=", ".join(_flags(p)) or T("cli.consent.show.none")))
+    models = ", ".join(f"{m}: {n}" for m, n in counts.items())
+    click.echo("  " + T("cli.consent.show.templates", count=sum(counts.values()),
+                        models=f"({models})" if models else ""))
+    click.echo("  " + T("cli.consent.show.photos", count=photos))
+    click.echo("  " + T("cli.consent.show.times", created=p.created, updated=p.updated))
+    if not consents:
+        click.echo(T("cli.consent.show.no_records"))
+    else:
+        click.echo(T("cli.consent.show.records"))
+    for c in consents:
+        click.echo("  " + T("cli.consent.show.record", consent_id=c.id, purpose=c.purpose,
+                            kind=_kind_text(c), signed=c.signed, operator=c.operator))
+        expiry = (T("cli.consent.show.expires", expires=c.expires,
+                    last_day=c.expires - timedelta(days=1))
+                  if c.expires else T("cli.consent.show.no_expiry"))
+        guardian = {True: yes, False: no, None: T("cli.consent.not_stated")}[c.guardian_consent]
+        parts = [expiry, T("cli.consent.show.guardian", value=guardian)]
+        if c.withdrawn:
+            parts.append(T("cli.consent.show.withdrawn", date=c.withdrawn))
+        click.echo("     " + "; ".join(parts))
+    click.echo(T("cli.consent.today", date=today))
+    for line in _status_lines(p, consents, today):
+        click.echo("  " + line)
+
+
+@consent.command("edit", help=T("cli.consent.edit.help"))
+@click.argument("person_id", type=int)
+@click.option("--name", help=T("cli.consent.opt.name"))
+@click.option("--birth-year", type=Year(), help=T("cli.consent.opt.birth_year"))
+@click.option("--clear-birth-year", is_flag=True, help=T("cli.consent.opt.clear_birth_year"))
+@click.option("--staff/--no-staff", default=None, help=T("cli.consent.opt.staff"))
+@click.option("--protected/--no-protected", default=None, help=T("cli.consent.opt.protected"))
+@click.option("--deceased/--not-deceased", default=None, help=T("cli.consent.opt.deceased"))
+@click.option("--family-allows/--no-family-allows", "family_allows", default=None,
+              help=T("cli.consent.opt.family_allows"))
+@record_options
+@pass_context
+def edit(ctx: Context, person_id: int, name, birth_year, clear_birth_year, staff, protected,
+         deceased, family_allows, purposes, signed, form_ref, expires, guardian, oral,
+         recorded_by, photos, keep_photos) -> None:
+    today = date.today()
+    purposes = _unique(purposes)
+    if birth_year is not None and clear_birth_year:
+        raise click.UsageError(T("cli.consent.edit.both_birth_year"))
+    wants_record = bool(purposes) or signed is not None or form_ref or expires or \
+        guardian is not None or oral or recorded_by
+    if wants_record and not (purposes and signed):
+        raise click.UsageError(T("cli.consent.edit.need_signed"))
+    changes: dict[str, object] = {k: v for k, v in (
+        ("name", name), ("birth_year", birth_year), ("staff", staff), ("protected", protected),
+        ("deceased", deceased), ("deceased_may_appear", family_allows)) if v is not None}
+    if clear_birth_year:
+        changes["birth_year"] = None
+    if not changes and not wants_record and not photos:
+        click.echo(T("cli.consent.edit.nothing"))
+        return
+    record = _record_args(signed, form_ref, expires, guardian, oral, recorded_by)
+    with Registry.open(ctx.settings) as reg:
+        before = reg.person(person_id)
+        if "name" in changes:
+            changes["name"] = check_name(str(name))
+        if changes.get("birth_year") is not None:
+            check_birth_year(changes["birth_year"], today)
+        warnings = (_check_records(dataclasses.replace(before, **changes), purposes, today,
+                                   **record) if wants_record else [])
+        if photos:
+            reg.check_key()
+        enrolled = _enrol(photos, ctx.settings) if photos else None
+        with reg.transaction():
+            after = reg.edit_person(before.id, today=today, **changes)
+            consents = [reg.add_consent(before.id, purpose=p, today=today, **record)
+                        for p in purposes]
+            _store_enrolment(reg, before.id, photos, enrolled, keep_photos)
+        changed = [k for k in changes if getattr(after, k) != getattr(before, k)]
+        if changed:
+            click.echo(T("cli.consent.edited", person_id=after.id,
+                         fields=", ".join(T(f"cli.consent.field.{k}") for k in changed)))
+        for c in consents:
+            click.echo(T("cli.consent.record_added", consent_id=c.id, purpose=c.purpose,
+                         kind=_kind_text(c)))
+        _report_enrolment(after.id, photos, enrolled, keep_photos)
+        for line in _status_lines(after, reg.consents(after.id), today):
+            click.echo("  " + line)
+    for key, params in warnings:
+        _warn(key, **params)
+
+
+@consent.command("withdraw", help=T("cli.consent.withdraw.help"))
+@click.argument("person_id", type=int)
+@click.option("--purpose", type=click.Choice(PURPOSES), default=None,
+              help=T("cli.consent.opt.withdraw_purpose"))
+@click.option("--date", "when", type=IsoDate(), default=None, help=T("cli.consent.opt.date"))
+@pass_context
+def withdraw(ctx: Context, person_id: int, purpose: str | None, when: date | None) -> None:
+    with Registry.open(ctx.settings) as reg:
+        w = reg.withdraw(person_id, purpose=purpose, date=when)
+    if w.consent_ids:
+        click.echo(T("cli.consent.withdrawn", person_id=w.person_id, date=w.date,
+                     ids=", ".join(str(i) for i in w.consent_ids)))
+    else:
+        click.echo(T("cli.consent.nothing_to_withdraw", person_id=w.person_id))
+    click.echo(T("cli.consent.erased", templates=w.templates_erased, photos=w.photos_erased))
+    _takedown(ctx.settings, w.person_id)
+    if w.still_active:
+        _warn("cli.consent.still_active", purposes=", ".join(w.still_active),
+              person_id=w.person_id)
+    if not w.storage_cleared:
+        _warn("cli.consent.storage_busy")
+
+
+@consent.command("remove", help=T("cli.consent.remove.help"))
+@click.argument("person_id", type=int)
+@click.option("--yes", "-y", "assume_yes", is_flag=True, help=T("cli.consent.opt.yes"))
+@pass_context
+def remove(ctx: Context, person_id: int, assume_yes: bool) -> None:
+    with Registry.open(ctx.settings) as reg:
+        person = reg.person(person_id)
+        if not assume_yes:
+            click.confirm(T("cli.consent.remove.confirm", person_id=person.id, name=person.name),
+                          abort=True)
+        e = reg.remove(person.id)
+    click.echo(T("cli.consent.removed", person_id=e.person_id, consents=e.consents_erased,
+                 templates=e.templates_erased, photos=e.photos_erased))
+    _takedown(ctx.settings, e.person_id)
+    if not e.storage_cleared:
+        _warn("cli.consent.storage_busy")
