@@ -163,11 +163,6 @@ i18n.register({
     "cli.consent.born": {"en": "born {year}", "sv": "född {year}"},
     "cli.consent.born_unknown": {"en": "birth year unknown (treated as adult)",
                                  "sv": "födelseår okänt (behandlas som vuxen)"},
-    "cli.consent.flag.staff": {"en": "staff", "sv": "personal"},
-    "cli.consent.flag.protected": {"en": "protected identity", "sv": "skyddad identitet"},
-    "cli.consent.flag.deceased": {"en": "deceased", "sv": "avliden"},
-    "cli.consent.flag.family_allows": {"en": "family allows appearing",
-                                       "sv": "anhöriga tillåter att personen syns"},
     "cli.consent.templates_count": {"en": "face templates: {count}",
                                     "sv": "ansiktsmallar: {count}"},
     "cli.consent.show.person": {"en": "Person {person_id}: {name}",
@@ -210,6 +205,7 @@ i18n.register({
         "en": "Give either --birth-year or --clear-birth-year, not both.",
         "sv": "Ange antingen --birth-year eller --clear-birth-year, inte båda.",
     },
+    # person fields: named in "updated: ..." and, for the flags, in list/show
     "cli.consent.field.name": {"en": "name", "sv": "namn"},
     "cli.consent.field.birth_year": {"en": "birth year", "sv": "födelseår"},
     "cli.consent.field.staff": {"en": "staff", "sv": "personal"},
@@ -334,11 +330,10 @@ def _status_lines(person: Person, consents: list[Consent], today: date) -> list[
 
 
 def _flags(person: Person) -> list[str]:
-    flags = [T(f"cli.consent.flag.{f}") for f in ("staff", "protected", "deceased")
-             if getattr(person, f)]
+    flags = [f for f in ("staff", "protected", "deceased") if getattr(person, f)]
     if person.deceased and person.deceased_may_appear:
-        flags.append(T("cli.consent.flag.family_allows"))
-    return flags
+        flags.append("deceased_may_appear")
+    return [T(f"cli.consent.field.{f}") for f in flags]
 
 
 def _takedown(settings, person_id: int) -> None:
