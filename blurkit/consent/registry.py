@@ -301,7 +301,8 @@ class Registry:
             nonce, ct = cipher.key_check()
             self._conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?)",
                                (nonce + ct,))
-        self._cipher = cipher
+        if row or writing:  # keep it only once the registry's key check is in place
+            self._cipher = cipher
         return cipher
 
     def check_key(self) -> None:
@@ -458,8 +459,7 @@ class Registry:
         if not rows:
             return []
         cipher = self._get_cipher(writing=False)
-        if cipher is None:  # templates without any key check: cannot have come from blurkit
-            raise crypto.missing_key_error(self.settings.data_dir)
+        assert cipher is not None  # encrypted rows exist, so it raised if the key is missing
         out = []
         for r in rows:
             raw = cipher.decrypt(bytes(r["nonce"]), bytes(r["ciphertext"]),
@@ -503,8 +503,7 @@ class Registry:
         if not rows:
             return []
         cipher = self._get_cipher(writing=False)
-        if cipher is None:
-            raise crypto.missing_key_error(self.settings.data_dir)
+        assert cipher is not None  # encrypted rows exist, so it raised if the key is missing
         return [(r["id"], r["suffix"],
                  cipher.decrypt(bytes(r["nonce"]), bytes(r["ciphertext"]),
                                 crypto.photo_aad(r["person_id"], r["id"]),
