@@ -1,0 +1,1076 @@
+"""Video input and output with PyAV (the FFmpeg libraries inside the wheel; no ffmpeg binary).
+
+Reading
+    `probe_video(path)` opens the file by content (any container FFmpeg can demux: MP4, MOV,
+    M4V, MKV/WebM, AVI, ...), picks the main video track, decodes its first picture and returns a
+    `VideoInfo`. `read_frames(path)` yields every picture once, in presentation order, as an
+    upright RGB array (`Frame`). Rotation: the track's display matrix (what older tools show as
+    the `rotate` tag; iPhones and Android phones use it for portrait clips) is applied to the
+    pixels exactly as the ffmpeg command line's autorotate does, mirrors included, so
+    `Frame.rgb` is what a viewer sees. Timestamps are the source's own (`Frame.pts` in
+    `Frame.time_base`): variable frame rate clips stay variable.
+
+    Fail-safe: a damaged or truncated clip raises `InputError` instead of yielding a shorter
+    video, because frames we never decoded were never checked for faces either and the user
+    should learn the copy is incomplete. Truncation is detected both by decoder errors and by the
+    decoded pictures ending before the track's declared duration.
+
+Writing
+    `VideoWriter(src, dest, info)` encodes H.264 (libx264, CRF, High profile, yuv420p, BT.601
+    limited range, tagged) into MP4 with `+faststart`, copies or re-encodes every audio track of
+    `src` (interleaved as the video is written, never buffering a whole clip) and writes nothing
+    else: no container or track metadata, no data/timecode/subtitle/cover-art tracks, no chapters,
+    no display matrix, no encoder strings (bitexact muxing, x264's SEI version/settings message is
+    removed from the bitstream). Before the file gets its final name it is re-read and checked
+    (`videometa.output_problems`); any problem -> `OutputError` and nothing at `dest`. Writes go
+    to a hidden `.<name>.*.part` file next to `dest` (fsutil.atomic_output): an exception or
+    Ctrl-C removes it, a SIGKILL leaves only that temp file for `fsutil.cleanup_partials`.
+
+Odd sizes: yuv420p needs even width and height, so an odd column/row is cropped away (the right
+column or bottom row, one pixel; nothing is invented, and the cropped pixel line is not
+published). `VideoInfo.out_width/out_height` give the encoded size.
+
+Colour: frames are converted to RGB with the source's matrix and range (untagged HD sources are
+assumed BT.709 like players do); outputs are BT.601 limited range with the matrix tagged in the
+H.264 VUI (primaries/transfer tagged from the source when SDR, else BT.709 for HD and SMPTE 170M
+for SD). HDR (HLG/PQ) sources are not tone-mapped: the anonymised copy will look flat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno as _errno
+import math
+import os
+import threading
+import queue
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from blurkit import i18n
+from blurkit.errors import InputError, OutputError
+from blurkit.fsutil import atomic_output
+from blurkit.media import videometa
+
+i18n.register({
+    "video.not_found": {
+        "en": "{path}: the file does not exist (it may have been moved or deleted).",
+        "sv": "{path}: filen finns inte (den kan ha flyttats eller tagits bort).",
+    },
+    "video.not_a_file": {
+        "en": "{path}: this is not a file.",
+        "sv": "{path}: detta är ingen fil.",
+    },
+    "video.unreadable": {
+        "en": "{path}: the file cannot be read ({reason}).",
+        "sv": "{path}: filen kan inte läsas ({reason}).",
+    },
+    "video.empty": {
+        "en": "{path}: the file is empty (0 bytes).",
+        "sv": "{path}: filen är tom (0 byte).",
+    },
+    "video.corrupt": {
+        "en": "{path}: not a readable video, or the file is damaged or incomplete ({reason}).",
+        "sv": "{path}: ingen läsbar video, eller så är filen skadad eller ofullständig ({reason}).",
+    },
+    "video.still_image": {
+        "en": "{path}: this is a still image ({kind}), not a video.",
+        "sv": "{path}: detta är en stillbild ({kind}), ingen video.",
+    },
+    "video.no_video_stream": {
+        "en": "{path}: the file contains no video track.",
+        "sv": "{path}: filen innehåller inget videospår.",
+    },
+    "video.unsupported_codec": {
+        "en": "{path}: the video format '{codec}' is not supported (no decoder available).",
+        "sv": "{path}: videoformatet '{codec}' stöds inte (ingen avkodare finns).",
+    },
+    "video.audio_unsupported": {
+        "en": "{path}: audio track {track} uses '{codec}', which can neither be kept nor converted.",
+        "sv": "{path}: ljudspår {track} använder '{codec}', som varken kan behållas eller konverteras.",
+    },
+    "video.no_frames": {
+        "en": "{path}: no picture could be decoded from the video track "
+              "(the file may be damaged or only a stub).",
+        "sv": "{path}: ingen bild kunde avkodas från videospåret "
+              "(filen kan vara skadad eller bara ett skal).",
+    },
+    "video.decode_failed": {
+        "en": "{path}: the video is damaged near picture {frame} ({reason}); "
+              "it cannot be processed safely.",
+        "sv": "{path}: videon är skadad nära bildruta {frame} ({reason}); "
+              "den kan inte behandlas säkert.",
+    },
+    "video.truncated": {
+        "en": "{path}: the video ends early (pictures up to {got:.2f} s of {expected:.2f} s); "
+              "the file seems truncated and cannot be processed safely.",
+        "sv": "{path}: videon tar slut i förtid (bilder fram till {got:.2f} s av {expected:.2f} s); "
+              "filen verkar avkortad och kan inte behandlas säkert.",
+    },
+    "video.write_failed": {
+        "en": "{path}: the video could not be written ({reason}); nothing was published.",
+        "sv": "{path}: videon kunde inte skrivas ({reason}); inget publicerades.",
+    },
+    "video.verify_failed": {
+        "en": "{path}: the written video failed the final check ({reason}); nothing was published.",
+        "sv": "{path}: den skrivna videon klarade inte slutkontrollen ({reason}); inget publicerades.",
+    },
+    "video.output_exists": {
+        "en": "{path}: an output file already exists; it was not overwritten.",
+        "sv": "{path}: en utdatafil finns redan; den skrevs inte över.",
+    },
+})
+
+OUTPUT_SUFFIX = ".mp4"
+DEFAULT_CRF = 20
+DEFAULT_PRESET = "veryfast"
+# mp4 muxer: moov first (streams on the web start at once); bitexact = no "Lavf" encoder tag,
+# no wall-clock dates, no random ids.
+MUXER_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
+# Audio codecs copied packet for packet into MP4; everything else (PCM, FLAC, Vorbis, MP2,
+# AMR, DTS...) is re-encoded to AAC, which every platform and player accepts.
+COPY_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus"})
+# Containers whose audio timestamps we trust for packet copy (AVI and raw streams are decoded
+# and re-encoded instead: their packets may lack timestamps or carry ADTS framing).
+_COPY_FROM_FORMATS = ("mov", "mp4", "matroska", "webm")
+# Demuxers that read still pictures (a JPEG opens as a one-frame "video" in FFmpeg).
+_IMAGE_FORMATS = {"image2", "gif", "apng", "webp", "ico", "bmp", "tiff", "jpegxl_anim"}
+# HEIF/AVIF images open through the mov demuxer; their major brand tells them apart.
+_IMAGE_BRANDS = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "mif2",
+                 "miaf", "avif", "avis", "avio"}
+_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
+              8000, 7350)
+_MAX_PROBE_PACKETS = 600
+_AV_TIME_BASE = 1_000_000
+
+
+# --------------------------------------------------------------------------- data types
+
+@dataclass(frozen=True)
+class AudioInfo:
+    index: int               # stream index in the source container
+    codec: str
+    channels: int
+    sample_rate: int
+    copy: bool               # True: packets copied into the MP4; False: re-encoded to AAC
+
+    @property
+    def out_codec(self) -> str:
+        return self.codec if self.copy else "aac"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    container: str           # FFmpeg demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
+    width: int               # display size AFTER rotation
+    height: int
+    rotation: int            # clockwise degrees applied to the pixels (0/90/180/270)
+    fps: float               # average, for progress/ETA only
+    duration: float          # seconds, audio + video span (what the output will last)
+    frame_count: int | None  # estimate (exact for MP4/MOV)
+    video_codec: str
+    audio: tuple[AudioInfo, ...]
+    other_streams: tuple[str, ...]   # "data:gpmd", "subtitle:mov_text", "cover-art:mjpeg"... DROPPED
+    mirrored: bool = False   # the display matrix also mirrors (applied too)
+    pix_fmt: str = ""
+    stream_index: int = 0    # the video track used
+    time_base: Fraction = Fraction(1, 90000)   # of Frame.pts
+    start: float = 0.0       # source time that becomes 0 in the output (earliest A/V start)
+    video_end: float | None = None   # declared end of the video track, source seconds
+    media_end: float | None = None   # declared end of video + audio, source seconds
+
+    @property
+    def out_width(self) -> int:
+        """Encoded width: `width` rounded down to even (yuv420p)."""
+        return self.width & ~1
+
+    @property
+    def out_height(self) -> int:
+        return self.height & ~1
+
+    @property
+    def expected_duration(self) -> float | None:
+        """Duration the output should have (audio and video tracks only), seconds."""
+        if self.media_end is None:
+            return None
+        return self.media_end - self.start
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    index: int               # 0, 1, 2... in presentation order
+    time: float              # seconds from the start of the output timeline
+    pts: int                 # source timestamp, in time_base units
+    rgb: np.ndarray          # (H, W, 3) uint8, upright (rotation applied), display size
+    time_base: Fraction = Fraction(1, 90000)
+    duration: int = 0        # source frame duration in time_base units (0 = unknown)
+
+    def small(self, max_side: int) -> tuple[np.ndarray, float]:
+        """A copy at most `max_side` pixels on its longer side, for detection.
+
+        Returns (image, factor): multiply coordinates found in `image` by `factor` to get
+        coordinates in `rgb`. A frame already small enough is returned as is (factor 1.0).
+        """
+        h, w = self.rgb.shape[:2]
+        longest = max(h, w)
+        if longest <= max_side:
+            return self.rgb, 1.0
+        import cv2
+        scale = max_side / longest
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = cv2.resize(self.rgb, size, interpolation=cv2.INTER_AREA)
+        return small, w / size[0]
+
+
+# --------------------------------------------------------------------------- opening
+
+def _path_checks(path: Path) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError("video.not_found", path=str(path)) from None
+    except OSError as exc:
+        raise InputError("video.unreadable", path=str(path), reason=exc.strerror or str(exc)) from None
+    import stat
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("video.not_a_file", path=str(path))
+    if st.st_size == 0:
+        raise InputError("video.empty", path=str(path))
+    if not os.access(path, os.R_OK):
+        raise InputError("video.unreadable", path=str(path), reason=os.strerror(_errno.EACCES))
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())[:200]
+
+
+def _open(path: Path):
+    import av
+    _path_checks(path)
+    try:
+        return av.open(str(path), metadata_errors="replace")
+    except FileNotFoundError:
+        raise InputError("video.not_found", path=str(path)) from None
+    except PermissionError as exc:
+        raise InputError("video.unreadable", path=str(path), reason=_reason(exc)) from None
+    except IsADirectoryError:
+        raise InputError("video.not_a_file", path=str(path)) from None
+    except (av.error.FFmpegError, OSError, ValueError, UnicodeError) as exc:
+        raise InputError("video.corrupt", path=str(path), reason=_reason(exc)) from None
+
+
+def _is_image_container(container) -> str | None:
+    """The kind of still image, or None if this container holds moving pictures."""
+    name = container.format.name
+    first = name.split(",")[0]
+    if first in _IMAGE_FORMATS or first.endswith("_pipe"):
+        return first.replace("_pipe", "")
+    if first == "mov":
+        brand = (container.metadata.get("major_brand") or "").strip().lower()
+        if brand in _IMAGE_BRANDS:
+            return brand
+    return None
+
+
+def _pick_video_stream(container):
+    import av
+    candidates = []
+    for s in container.streams.video:
+        disp = s.disposition
+        if disp & av.stream.Disposition.attached_pic or disp & av.stream.Disposition.still_image:
+            continue
+        cc = s.codec_context
+        w = cc.width if cc is not None else 0
+        h = cc.height if cc is not None else 0
+        default = 1 if disp & av.stream.Disposition.default else 0
+        candidates.append((-default, -(w * h), s.index, s))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: c[:3])
+    return candidates[0][3]
+
+
+def _codec_name(s) -> str:
+    """The codec's own name ("mp3", "h264"), not the decoder's ("mp3float", "libdav1d")."""
+    with contextlib.suppress(Exception):
+        if s.codec_context is not None:
+            return s.codec_context.codec.canonical_name
+    return getattr(s, "name", None) or "unknown"
+
+
+def _stream_kind(s) -> str:
+    """'data:bin_data', 'subtitle:mov_text', 'cover-art:mjpeg', ... (no tags: they may identify)."""
+    import av
+    codec = _codec_name(s)
+    if s.type == "video" and s.disposition & av.stream.Disposition.attached_pic:
+        return f"cover-art:{codec}"
+    return f"{s.type}:{codec}"
+
+
+def _seconds(value, tb) -> float | None:
+    if value is None or tb is None:
+        return None
+    return float(value * tb)
+
+
+def _orientation(frame) -> tuple[int, bool, str]:
+    """(clockwise degrees, mirrored, operation) from a decoded frame's display matrix.
+
+    Mirrors FFmpeg's command-line autorotate (fftools: get_rotation + transpose/hflip/vflip).
+    """
+    import av
+    matrix = None
+    for sd in frame.side_data:
+        if sd.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+            raw = bytes(memoryview(sd))
+            if len(raw) >= 36:
+                matrix = np.frombuffer(raw[:36], dtype=np.int32)
+            break
+    if matrix is None:
+        return 0, False, "none"
+    theta = -round(float(frame.rotation))
+    theta -= 360 * math.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1:
+        return (90, True, "transpose") if matrix[3] > 0 else (90, False, "clock")
+    if abs(theta - 180) < 1:
+        h, v = matrix[0] < 0, matrix[4] < 0
+        # both flips = a 180-degree turn; one flip = a mirror
+        if h and not v:
+            return 0, True, "hflip"
+        if v and not h:
+            return 180, True, "vflip"  # turn 180, then mirror == flip upside down
+        return 180, False, "rot180"
+    if abs(theta - 270) < 1:
+        return (270, True, "antitranspose") if matrix[3] < 0 else (270, False, "cclock")
+    if abs(theta) < 1 and matrix[4] < 0:
+        return 180, True, "vflip"
+    return 0, False, "none"   # non-right angles are ignored, as ffmpeg does
+
+
+def _apply_orientation(rgb: np.ndarray, op: str) -> np.ndarray:
+    if op == "none":
+        return rgb
+    if op == "clock":
+        out = np.rot90(rgb, -1)
+    elif op == "cclock":
+        out = np.rot90(rgb, 1)
+    elif op == "rot180":
+        out = rgb[::-1, ::-1]
+    elif op == "transpose":
+        out = rgb.transpose(1, 0, 2)
+    elif op == "antitranspose":
+        out = rgb[::-1, ::-1].transpose(1, 0, 2)
+    elif op == "hflip":
+        out = rgb[:, ::-1]
+    elif op == "vflip":
+        out = rgb[::-1]
+    else:  # pragma: no cover - defensive
+        raise ValueError(op)
+    return np.ascontiguousarray(out)
+
+
+
+# --------------------------------------------------------------------------- probing
+
+def is_video(path) -> bool:
+    """True if FFmpeg can open `path` by its content as a video with moving pictures.
+
+    Still images (JPEG, PNG, WebP, GIF, HEIC/AVIF including motion photos) are not videos here:
+    the photo code handles them.
+    """
+    path = Path(path)
+    try:
+        container = _open(path)
+    except InputError:
+        return False
+    try:
+        if _is_image_container(container):
+            return False
+        return _pick_video_stream(container) is not None
+    finally:
+        container.close()
+
+
+def probe_video(path) -> VideoInfo:
+    """Describe a video; `InputError` if it cannot be anonymised safely (see module docs)."""
+    import av
+    path = Path(path)
+    container = _open(path)
+    try:
+        image = _is_image_container(container)
+        if image:
+            raise InputError("video.still_image", path=str(path), kind=image)
+        vs = _pick_video_stream(container)
+        if vs is None:
+            raise InputError("video.no_video_stream", path=str(path))
+        cc = vs.codec_context
+        if cc is None:
+            raise InputError("video.unsupported_codec", path=str(path),
+                             codec=getattr(vs, "name", None) or "unknown")
+        fmt_first = container.format.name.split(",")[0]
+        copy_ok = fmt_first in _COPY_FROM_FORMATS or "mp4" in container.format.name
+        audio = []
+        for s in container.streams.audio:
+            acc = s.codec_context
+            codec = _codec_name(s)
+            copy = codec in COPY_AUDIO_CODECS and copy_ok
+            if copy and codec == "aac" and not (acc is not None and acc.extradata_size):
+                copy = False   # ADTS-framed AAC: decode and re-encode
+            if not copy and acc is None:
+                raise InputError("video.audio_unsupported", path=str(path), track=s.index, codec=codec)
+            audio.append(AudioInfo(index=s.index, codec=codec,
+                                   channels=(acc.channels if acc is not None else 0) or 0,
+                                   sample_rate=(acc.sample_rate if acc is not None else 0) or 0,
+                                   copy=copy))
+        others = tuple(_stream_kind(s) for s in container.streams
+                       if s.index != vs.index and s.type != "audio")
+
+        # decode the first picture: proves the codec works and gives the display matrix
+        vs.thread_type = "AUTO"
+        first = None
+        try:
+            for n, packet in enumerate(container.demux(vs)):
+                for frame in vs.decode(packet):
+                    first = frame
+                    break
+                if first is not None or n > _MAX_PROBE_PACKETS:
+                    break
+        except (av.error.FFmpegError, ValueError, OSError) as exc:
+            raise InputError("video.corrupt", path=str(path), reason=_reason(exc)) from None
+        if first is None:
+            raise InputError("video.no_frames", path=str(path))
+        rotation, mirrored, _ = _orientation(first)
+        w, h = first.width, first.height
+        if w <= 0 or h <= 0:
+            raise InputError("video.no_frames", path=str(path))
+        if rotation in (90, 270):
+            w, h = h, w
+
+        tb = vs.time_base or Fraction(1, 90000)
+        v_start = _seconds(vs.start_time, tb)
+        v_dur = _seconds(vs.duration, tb)
+        c_dur = (container.duration / _AV_TIME_BASE) if container.duration else None
+        c_start = (container.start_time / _AV_TIME_BASE) if container.start_time is not None else 0.0
+        starts = [v_start if v_start is not None else c_start]
+        ends = []
+        video_end = (starts[0] + v_dur) if v_dur else None
+        if video_end is not None:
+            ends.append(video_end)
+        for s in container.streams.audio:
+            a_start = _seconds(s.start_time, s.time_base)
+            a_dur = _seconds(s.duration, s.time_base)
+            if a_start is not None:
+                starts.append(a_start)
+                if a_dur:
+                    ends.append(a_start + a_dur)
+        start = min(starts)
+        if c_dur is not None and (not ends or len(ends) < 1 + len(container.streams.audio)):
+            # some tracks have no declared duration (Matroska, AVI): use the file's
+            ends.append(c_start + c_dur)
+        if video_end is None and c_dur is not None:
+            video_end = c_start + c_dur
+        media_end = max(ends) if ends else None
+
+        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        fps = float(rate) if rate else 0.0
+        if not (0 < fps < 1000):
+            fps = 0.0
+        # the audio/video span (data tracks such as GoPro telemetry may report longer)
+        duration = (media_end - start) if media_end is not None else (c_dur or v_dur or 0.0)
+        frames = vs.frames or None
+        if not frames and fps and duration:
+            frames = int(round(duration * fps))
+
+        return VideoInfo(
+            path=path, container=container.format.name, width=w, height=h,
+            rotation=rotation, fps=fps, duration=float(duration), frame_count=frames,
+            video_codec=_codec_name(vs), audio=tuple(audio), other_streams=others, mirrored=mirrored,
+            pix_fmt=first.format.name, stream_index=vs.index, time_base=tb, start=start,
+            video_end=video_end, media_end=media_end,
+        )
+    finally:
+        container.close()
+
+
+# --------------------------------------------------------------------------- decoding
+
+def _colorspace_args(frame) -> dict:
+    """swscale arguments so RGB comes out as a viewer would see it."""
+    from av.video.reformatter import Colorspace, ColorRange
+    args = {}
+    cs = frame.colorspace
+    # AVCOL_SPC: 1 bt709, 5 bt470bg, 6 smpte170m, 7 smpte240m, 9 bt2020nc, 2 unspecified
+    mapping = {1: Colorspace.ITU709, 5: Colorspace.ITU601, 6: Colorspace.SMPTE170M,
+               7: Colorspace.SMPTE240M, 9: Colorspace.BT2020, 10: Colorspace.BT2020,
+               4: Colorspace.FCC}
+    if cs in mapping:
+        args["src_colorspace"] = mapping[cs]
+    elif frame.height >= 720 or frame.width >= 1280:
+        args["src_colorspace"] = Colorspace.ITU709
+    else:
+        args["src_colorspace"] = Colorspace.ITU601
+    if frame.color_range == 2 or frame.format.name.startswith("yuvj"):
+        args["src_color_range"] = ColorRange.JPEG
+    return args
+
+
+def _decode(info: VideoInfo) -> Iterator[tuple[int, object, int, int]]:
+    """Every decoded video frame of `info.path`: (index, av_frame, pts, duration)."""
+    import av
+    path = info.path
+    container = _open(path)
+    index = 0
+    last_pts = None
+    last_dur = 0
+    try:
+        vs = container.streams[info.stream_index]
+        vs.thread_type = "AUTO"
+        tb = vs.time_base or info.time_base
+        default_dur = int(round(1 / (info.fps * tb))) if info.fps and tb else 1
+        default_dur = max(default_dur, 1)
+        try:
+            for packet in container.demux(vs):
+                for frame in vs.decode(packet):
+                    pts = frame.pts
+                    if pts is None:
+                        pts = (last_pts + (last_dur or default_dur)) if last_pts is not None else 0
+                    if last_pts is not None and pts <= last_pts:
+                        pts = last_pts + 1    # never go backwards; the encoder needs order
+                    dur = frame.duration or 0
+                    yield index, frame, pts, dur
+                    index += 1
+                    last_pts, last_dur = pts, dur
+        except (av.error.FFmpegError, ValueError, OSError, MemoryError) as exc:
+            raise InputError("video.decode_failed", path=str(path), frame=index,
+                             reason=_reason(exc)) from None
+    finally:
+        container.close()
+    if index == 0:
+        raise InputError("video.no_frames", path=str(path))
+    # A clip that stops before its declared end was cut off (or the rest is unreadable).
+    if info.video_end is not None and last_pts is not None:
+        got = float(last_pts * tb) + float((last_dur or default_dur) * tb)
+        frame_len = 1 / info.fps if info.fps else 0.04
+        if got < info.video_end - max(0.25, 3 * frame_len):
+            raise InputError("video.truncated", path=str(path), got=got - info.start,
+                             expected=info.video_end - info.start)
+
+
+def read_frames(path, info: VideoInfo | None = None, *, prefetch: int = 0) -> Iterator[Frame]:
+    """Every picture of the video as an upright RGB `Frame`, in presentation order.
+
+    `info` may be passed to skip a second probe. `prefetch` > 0 decodes and converts that many
+    frames ahead in a background thread (FFmpeg and numpy release the GIL, so decoding overlaps
+    with the caller's detection and encoding on multi-core machines).
+    Raises `InputError` for a damaged or truncated clip (see the module docstring).
+    """
+    if info is None:
+        info = probe_video(path)
+    frames = _frames(info)
+    if prefetch <= 0:
+        yield from frames
+        return
+    yield from _prefetched(frames, prefetch)
+
+
+def _frames(info: VideoInfo) -> Iterator[Frame]:
+    from av.video.reformatter import VideoReformatter
+    reformatter = VideoReformatter()   # reused: building a swscale context per frame is slow
+    op = _op_for(info)
+    tb = info.time_base
+    origin = _origin_ticks(info)
+    args = None
+    for index, frame, pts, dur in _decode(info):
+        if args is None:
+            args = _colorspace_args(frame)
+        rgb = reformatter.reformat(frame, format="rgb24", threads=1, **args).to_ndarray()
+        rgb = _apply_orientation(rgb, op)
+        yield Frame(index=index, time=float((pts - origin) * tb), pts=pts, rgb=rgb,
+                    time_base=tb, duration=dur)
+
+
+def _op_for(info: VideoInfo) -> str:
+    return {(0, False): "none", (90, False): "clock", (180, False): "rot180",
+            (270, False): "cclock", (90, True): "transpose", (270, True): "antitranspose",
+            (0, True): "hflip", (180, True): "vflip"}[(info.rotation, info.mirrored)]
+
+
+def _origin_ticks(info: VideoInfo) -> int:
+    return math.floor(Fraction(info.start).limit_denominator(10**9) / info.time_base)
+
+
+_END = object()
+
+
+def _prefetched(frames: Iterator[Frame], depth: int) -> Iterator[Frame]:
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for f in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(f, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            item = _END
+        except BaseException as exc:  # hand the error to the consumer
+            item = exc
+        finally:
+            with contextlib.suppress(Exception):
+                frames.close()
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    t = threading.Thread(target=work, name="blurkit-video-decode", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- writing
+
+def _nal_units(buf: bytes, annexb: bool) -> list[tuple[int, int]] | None:
+    """(start, end) of each NAL unit payload in an H.264 buffer; None if it is not well formed.
+
+    `annexb`: start-code framing (what encoders emit) rather than 4-byte length prefixes (what
+    MP4 stores). The caller must know which: an AVCC length of 256..511 bytes looks like a start
+    code.
+    """
+    if annexb:
+        if not (buf.startswith(b"\x00\x00\x01") or buf.startswith(b"\x00\x00\x00\x01")):
+            return None
+        units, pos = [], buf.find(b"\x00\x00\x01")
+        while pos != -1:
+            begin = pos + 3
+            nxt = buf.find(b"\x00\x00\x01", begin)
+            stop = len(buf) if nxt == -1 else nxt
+            while stop > begin and buf[stop - 1] == 0:   # zero byte of a 4-byte start code
+                stop -= 1
+            units.append((begin, stop))
+            pos = nxt
+        return units
+    units, pos = [], 0
+    while pos + 5 <= len(buf):
+        size = int.from_bytes(buf[pos:pos + 4], "big")
+        if size == 0 or pos + 4 + size > len(buf):
+            return None
+        units.append((pos + 4, pos + 4 + size))
+        pos += 4 + size
+    return units if pos == len(buf) else None
+
+
+def _strip_sei(packet):
+    """Drop SEI NAL units from an H.264 packet: x264 writes its version and full settings there.
+
+    The encoder emits Annex B (start codes); the mp4 muxer converts to length prefixes later.
+    """
+    import av
+    buf = bytes(packet)
+    annexb = True
+    units = _nal_units(buf, annexb=True)
+    if units is None:
+        annexb = False
+        units = _nal_units(buf, annexb=False)
+    if not units or not any(buf[a] & 0x1F == 6 for a, b in units if b > a):
+        return packet
+    parts = []
+    for a, b in units:
+        if b > a and buf[a] & 0x1F != 6:
+            nal = buf[a:b]
+            parts.append((b"\x00\x00\x00\x01" if annexb else len(nal).to_bytes(4, "big")) + nal)
+    new = av.Packet(b"".join(parts))
+    new.pts, new.dts = packet.pts, packet.dts
+    new.time_base = packet.time_base
+    new.duration = packet.duration
+    new.is_keyframe = packet.is_keyframe
+    new.stream = packet.stream
+    return new
+
+
+class _AudioPump:
+    """Moves the audio of `src` into `out` as the video advances (a second demuxer)."""
+
+    def __init__(self, src: Path, out, info: VideoInfo) -> None:
+        import av
+        self.info = info
+        self.tracks = info.audio
+        self.container = None
+        self.out_streams = {}
+        self.decoders = {}
+        self.next_sample: dict[int, int] = {}
+        self.pending = None
+        self.done = not self.tracks
+        if not self.tracks:
+            return
+        self.container = _open(src)
+        in_streams = []
+        for track in self.tracks:
+            s = self.container.streams[track.index]
+            in_streams.append(s)
+            if track.copy:
+                o = out.add_stream_from_template(s)
+            else:
+                cc = s.codec_context
+                rate = cc.sample_rate if cc.sample_rate in _AAC_RATES else 48000
+                channels = cc.channels or 2
+                o = out.add_stream("aac", rate=rate, options={"flags": "+bitexact"})
+                try:
+                    o.layout = av.AudioLayout(channels if channels <= 8 else 2).name
+                except Exception:
+                    o.layout = "stereo"
+                o.bit_rate = 128000 if channels <= 2 else 64000 * min(channels, 8)
+                o.time_base = Fraction(1, rate)
+                s.thread_type = "AUTO"
+                self.decoders[track.index] = s
+            self.out_streams[track.index] = o
+        self.iter = self.container.demux(*in_streams)
+        self.origin = {t.index: math.floor(Fraction(info.start).limit_denominator(10**9)
+                                           / self.container.streams[t.index].time_base)
+                       for t in self.tracks}
+
+    def _next(self):
+        for packet in self.iter:
+            return packet
+        return None
+
+    @staticmethod
+    def _time(packet) -> float | None:
+        ts = packet.dts if packet.dts is not None else packet.pts
+        if ts is None or packet.time_base is None:
+            return None
+        return float(ts * packet.time_base)
+
+    def pump(self, until: float | None, mux) -> None:
+        """Mux audio up to source time `until` (None = everything)."""
+        if self.done:
+            return
+        while True:
+            packet = self.pending if self.pending is not None else self._next()
+            self.pending = None
+            if packet is None:
+                self._flush(mux)
+                self.done = True
+                return
+            t = self._time(packet)
+            if until is not None and t is not None and t > until:
+                self.pending = packet
+                return
+            self._handle(packet, mux)
+
+    def _handle(self, packet, mux) -> None:
+        idx = packet.stream.index
+        origin = self.origin[idx]
+        if idx in self.decoders:
+            for frame in self.decoders[idx].decode(packet):
+                self._encode(idx, frame, mux)
+            return
+        if packet.size == 0 or (packet.dts is None and packet.pts is None):
+            return
+        if packet.pts is not None:
+            packet.pts -= origin
+        if packet.dts is not None:
+            packet.dts -= origin
+        packet.stream = self.out_streams[idx]
+        mux(packet)
+
+    def _encode(self, idx: int, frame, mux) -> None:
+        """Re-encode one decoded audio frame with sample-exact, monotonic timestamps.
+
+        Timestamps are rebased to 1/sample_rate (AVI and some MP3 streams use time bases like
+        1152/44100 that cannot express the encoder's 1024-sample frames) and chained sample by
+        sample; only a real jump (> 50 ms, a gap in the recording) is followed.
+        """
+        rate = frame.sample_rate
+        expected = self.next_sample.get(idx)
+        start = None
+        if frame.pts is not None and frame.time_base is not None:
+            start = round(float((frame.pts - self.origin[idx]) * frame.time_base) * rate)
+        if start is None or (expected is not None and (start < expected or abs(start - expected) < 0.05 * rate)):
+            start = expected if expected is not None else 0
+        frame.pts = start
+        frame.time_base = Fraction(1, rate)
+        self.next_sample[idx] = start + frame.samples
+        for p in self.out_streams[idx].encode(frame):
+            mux(p)
+
+    def _flush(self, mux) -> None:
+        import av
+        for idx, dec in self.decoders.items():
+            out = self.out_streams[idx]
+            try:
+                rest = dec.decode(None)
+            except av.error.EOFError:     # the demuxer's end-of-stream packet already drained it
+                rest = []
+            for frame in rest:
+                self._encode(idx, frame, mux)
+            for p in out.encode(None):
+                mux(p)
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.container.close()
+            self.container = None
+
+
+class VideoWriter:
+    """Encode anonymised frames of `src` to `dest` (MP4), with `src`'s audio; see module docs.
+
+        with VideoWriter(src, dest, info) as out:
+            for frame in read_frames(src, info):
+                out.write(frame, redact(frame.rgb))
+        # leaving the block normally = close(): flush, verify, publish at dest
+        # leaving it with an exception (or Ctrl-C): nothing at dest, temp file removed
+
+    `dest` must end in .mp4. An existing `dest` is never replaced unless overwrite=True
+    (`OutputError` "video.output_exists").
+    """
+
+    def __init__(self, src, dest, info: VideoInfo, *, crf: int = DEFAULT_CRF,
+                 preset: str = DEFAULT_PRESET, overwrite: bool = False,
+                 _colour: tuple[int, int, int, int] | None = None) -> None:
+        import av
+        self.src = Path(src)
+        self.dest = Path(dest)
+        if self.dest.suffix.lower() != OUTPUT_SUFFIX:
+            raise ValueError(f"video output must end in {OUTPUT_SUFFIX}: {self.dest}")
+        if not overwrite and self.dest.exists():
+            raise OutputError("video.output_exists", path=str(self.dest))
+        self.info = info
+        self.crf = crf
+        self.preset = preset
+        self._frames = 0
+        self._last_index = -1
+        self._last_pts = None
+        self._video_end = 0.0
+        self._closed = False
+        self._origin = _origin_ticks(info)
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_output(self.dest, overwrite=overwrite))
+        self._out = None
+        self._audio = None
+        try:
+            self._out = av.open(str(self._tmp), "w", format="mp4", container_options=MUXER_OPTIONS)
+            self._video = _add_video_stream(self._out, info, crf=crf, preset=preset, colour=_colour)
+            self._audio = _AudioPump(self.src, self._out, info)
+        except BaseException as exc:
+            self._abort(exc)
+            if isinstance(exc, (InputError, OutputError)):
+                raise
+            if isinstance(exc, Exception):
+                raise OutputError("video.write_failed", path=str(self.dest),
+                                  reason=_reason(exc)) from exc
+            raise
+
+    # -- public API
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            self._abort(exc)
+            return False
+        self.close()
+        return False
+
+    @property
+    def temp_path(self) -> Path:
+        return self._tmp
+
+    def write(self, frame: Frame, rgb: np.ndarray) -> None:
+        """Encode `rgb` (the anonymised picture of `frame`) at `frame`'s source timestamp."""
+        if self._closed:
+            raise RuntimeError("VideoWriter is closed")
+        h, w = self.info.height, self.info.width
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[:2] != (h, w):
+            raise ValueError(f"expected a ({h}, {w}, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+        if frame.index <= self._last_index:
+            raise ValueError(f"frames must be written in order ({frame.index} after {self._last_index})")
+        import av
+        import cv2
+        oh, ow = self.info.out_height, self.info.out_width
+        if (oh, ow) != (h, w):
+            rgb = rgb[:oh, :ow]
+        if not rgb.flags.c_contiguous:
+            rgb = np.ascontiguousarray(rgb)
+        yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+        vf = av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
+        self._last_index = frame.index
+        self._encode(vf, frame.pts, frame.duration)
+
+    def close(self) -> None:
+        """Flush, finish the audio, faststart, verify, publish at `dest` (once)."""
+        if self._closed:
+            return
+        try:
+            if self._frames == 0:
+                raise OutputError("video.write_failed", path=str(self.dest),
+                                  reason="no frames were written")
+            for packet in self._video.encode(None):
+                self._mux(packet)
+            self._audio.pump(None, self._mux)
+            self._audio.close()
+            self._out.close()
+            videometa.blank_boxes(self._tmp)   # the muxer's empty iTunes udta/meta -> padding
+            self._verify()
+            self._closed = True
+            try:
+                self._stack.close()      # fsync + atomic, no-overwrite rename
+            except FileExistsError:
+                raise OutputError("video.output_exists", path=str(self.dest)) from None
+        except BaseException as exc:
+            self._abort(exc)
+            if isinstance(exc, (OutputError, InputError)) or not isinstance(exc, Exception):
+                raise
+            raise OutputError("video.write_failed", path=str(self.dest),
+                              reason=_reason(exc)) from exc
+
+    def abort(self) -> None:
+        """Give up: close everything and remove the temporary file."""
+        self._abort(None)
+
+    # -- internals
+
+    def _encode(self, vf, pts: int, duration: int) -> None:
+        out_pts = pts - self._origin
+        if self._last_pts is not None and out_pts <= self._last_pts:
+            out_pts = self._last_pts + 1
+        if out_pts < 0:
+            out_pts = 0 if self._last_pts is None else self._last_pts + 1
+        vf.pts = out_pts
+        vf.time_base = self.info.time_base
+        if duration:
+            vf.duration = duration
+        self._last_pts = out_pts
+        for packet in self._video.encode(vf):
+            self._mux(packet)
+        self._frames += 1
+        end = float((out_pts + (duration or 0)) * self.info.time_base)
+        self._video_end = max(self._video_end, end)
+        # keep audio up to the current picture time (+1 s lead) flowing into the file
+        self._audio.pump(float(out_pts * self.info.time_base) + self.info.start + 1.0, self._mux)
+
+    def _mux(self, packet) -> None:
+        if packet.stream.index == self._video.index:
+            packet = _strip_sei(packet)
+        self._out.mux(packet)
+
+    def _verify(self) -> None:
+        expected = self.info.expected_duration
+        expect = videometa.Expectation(
+            width=self.info.out_width, height=self.info.out_height,
+            video_frames=self._frames, audio_streams=len(self.info.audio),
+            duration=expected,
+            video_end=(self.info.video_end - self.info.start) if self.info.video_end is not None else None,
+            audio_codecs=tuple(a.out_codec for a in self.info.audio),
+        )
+        problems = videometa.output_problems(self._tmp, expect)
+        if problems:
+            raise OutputError("video.verify_failed", path=str(self.dest),
+                              reason="; ".join(problems[:5]))
+
+    def _abort(self, exc) -> None:
+        self._closed = True
+        if self._audio is not None:
+            with contextlib.suppress(Exception):
+                self._audio.close()
+        if self._out is not None:
+            with contextlib.suppress(Exception):
+                self._out.close()
+        if exc is None:
+            exc = RuntimeError("aborted")
+        # atomic_output's cleanup: the temp file is removed, nothing reaches dest
+        with contextlib.suppress(BaseException):
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def _add_video_stream(out, info: VideoInfo, *, crf: int, preset: str, colour=None):
+    rate = Fraction(info.fps).limit_denominator(100000) if info.fps else Fraction(25)
+    options = {
+        "crf": str(crf),
+        "preset": preset,
+        "profile": "high",
+        "a53cc": "0",          # never carry closed captions over from side data
+        "udu_sei": "0",        # never carry user-data SEI over from side data
+        "flags": "+bitexact",
+    }
+    vs = out.add_stream("libx264", rate=rate, options=options)
+    vs.width = info.out_width
+    vs.height = info.out_height
+    vs.pix_fmt = "yuv420p"
+    vs.time_base = info.time_base
+    vs.codec_context.time_base = info.time_base
+    cc = vs.codec_context
+    # colour description in the H.264 VUI (AVCOL_* values)
+    hd = info.out_height >= 720 or info.out_width >= 1280
+    cc.color_range = 1                     # limited ("tv")
+    cc.colorspace = 6                      # smpte170m / BT.601 matrix (cv2 RGB->I420)
+    cc.color_primaries = 1 if hd else 6    # bt709 / smpte170m
+    cc.color_trc = 1 if hd else 6
+    if colour is not None:
+        # transcode_plain passes decoded pictures straight through: keep their description
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = colour
+    return vs
+
+
+# --------------------------------------------------------------------------- floor
+
+def transcode_plain(src, dest, *, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
+                    overwrite: bool = False) -> int:
+    """Decode `src` and re-encode it to `dest` with exactly VideoWriter's settings, no processing.
+
+    The speed floor for benchmarks: same decoder threading, encoder, muxer, audio handling,
+    verification and atomic publish as the anonymiser, minus RGB conversion and detection.
+    Pictures that are already 8-bit 4:2:0 with even size and no rotation go straight to the
+    encoder; others take the RGB path (so the output is upright like VideoWriter's).
+    Returns the number of frames written.
+    """
+    info = probe_video(src)
+    direct = (info.rotation == 0 and not info.mirrored and info.width % 2 == 0
+              and info.height % 2 == 0 and info.pix_fmt in ("yuv420p", "yuvj420p"))
+    if not direct:
+        with VideoWriter(src, dest, info, crf=crf, preset=preset, overwrite=overwrite) as out:
+            for frame in read_frames(src, info):
+                out.write(frame, frame.rgb)
+            return out._frames
+    from av.video.reformatter import VideoReformatter
+    reformatter = VideoReformatter()
+    frames = _decode(info)
+    first = next(frames)
+    colour = (first[1].colorspace, first[1].color_primaries, first[1].color_trc, 1)
+    if colour[0] == 2:   # unspecified: tag what the RGB path would assume
+        colour = (1, 1, 1, 1) if (info.out_height >= 720 or info.out_width >= 1280) else (6, 6, 6, 1)
+    with VideoWriter(src, dest, info, crf=crf, preset=preset, overwrite=overwrite,
+                     _colour=colour) as out:
+        import itertools
+        for index, frame, pts, dur in itertools.chain([first], frames):
+            if frame.format.name != "yuv420p":
+                frame = reformatter.reformat(frame, format="yuv420p", dst_color_range=1, threads=1,
+                                             **_colorspace_args(frame))
+            out._last_index = index
+            out._encode(frame, pts, dur)
+        return out._frames
