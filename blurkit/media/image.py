@@ -299,12 +299,13 @@ def read_photo(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         notes.append(i18n.t("image.note.extension", ext=path.suffix, format=name))
 
     try:
+        # decoders return the photo and the orientation still to apply to its pixels
         if fmt == "JPEG":
-            photo = _decode_jpeg(path, data, st, max_pixels, notes)
+            photo, pending = _decode_jpeg(path, data, st, max_pixels, notes)
         elif fmt == "HEIF":
-            photo = _decode_heif(path, data, max_pixels)
+            photo, pending = _decode_heif(path, data, max_pixels)
         else:
-            photo = _decode_pillow(path, data, fmt, st, max_pixels, notes)
+            photo, pending = _decode_pillow(path, data, fmt, st, max_pixels, notes)
     except InputError:
         raise
     except MemoryError:
@@ -318,11 +319,11 @@ def read_photo(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         notes.append(i18n.t("image.note.trailing", size=_size_text(st.trailing)))
     if photo.orientation not in range(1, 9):
         notes.append(i18n.t("image.note.bad_orientation", value=photo.orientation))
-        photo.orientation = 1
-    if photo.orientation != 1:
-        photo.pixels = _orient(photo.pixels, photo.orientation)
+        photo.orientation = pending = 1
+    if pending != 1:
+        photo.pixels = _orient(photo.pixels, pending)
         if photo.alpha is not None:
-            photo.alpha = _orient(photo.alpha, photo.orientation)
+            photo.alpha = _orient(photo.alpha, pending)
     if photo.alpha is not None and fmt not in _ALPHA_FORMATS:
         photo.pixels = _flatten(photo.pixels, photo.alpha)
         photo.alpha = None
@@ -413,27 +414,26 @@ def _decode_error(path: Path, name: str, exc: BaseException) -> InputError:
 
 
 def _decode_jpeg(path: Path, data: bytes, st: metadata.Structure, max_pixels: int,
-                 notes: list[str]) -> Photo:
+                 notes: list[str]) -> tuple[Photo, int]:
     if st.frames > 1:
         notes.append(i18n.t("image.note.multi_picture", count=st.frames))
     if st.components in (1, 3):
         flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
         pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
         if pixels is not None and pixels.shape[:2] == (st.height, st.width):
+            orientation = st.orientation or 1
             return Photo(pixels=pixels, alpha=None, format="JPEG",
                          icc_profile=_icc_for(st.icc_profile, "L" if st.components == 1
                                               else "RGB"),
                          source_mode="L" if st.components == 1 else "RGB",
-                         grayscale=st.components == 1, orientation=st.orientation or 1)
+                         grayscale=st.components == 1, orientation=orientation), orientation
     # CMYK/YCCK, or something OpenCV declined: Pillow decodes it or says what is wrong
-    photo = _decode_pillow(path, data, "JPEG", st, max_pixels, notes)
-    photo.orientation = st.orientation or 1
-    if photo.source_mode == "RGB" and st.icc_profile and photo.icc_profile is None:
-        photo.icc_profile = _icc_for(st.icc_profile, "RGB")
-    return photo
+    return _decode_pillow(path, data, "JPEG", st, max_pixels, notes)
 
 
-def _decode_heif(path: Path, data: bytes, max_pixels: int) -> Photo:
+def _decode_heif(path: Path, data: bytes, max_pixels: int) -> tuple[Photo, int]:
+    # libheif applies the container's rotation and mirroring (irot/imir) itself; the
+    # EXIF orientation inside a HEIF is informative only and is not applied again
     heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
     width, height = heif.size
     _check_size(path, width, height, max_pixels)
@@ -446,7 +446,7 @@ def _decode_heif(path: Path, data: bytes, max_pixels: int) -> Photo:
     pixels, alpha, gray, depth = _split(arr, mode)
     return Photo(pixels=pixels, alpha=alpha, format="HEIF",
                  icc_profile=_icc_for(icc, "L" if gray else "RGB"), source_mode=mode,
-                 grayscale=gray, bit_depth=max(bits, depth), orientation=1)
+                 grayscale=gray, bit_depth=max(bits, depth), orientation=1), 1
 
 
 def _split(arr: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray | None, bool, int]:
@@ -480,7 +480,7 @@ _PIL_FORMATS = {"JPEG": ["JPEG"], "PNG": ["PNG"], "WEBP": ["WEBP"], "TIFF": ["TI
 
 
 def _decode_pillow(path: Path, data: bytes, fmt: str, st: metadata.Structure,
-                   max_pixels: int, notes: list[str]) -> Photo:
+                   max_pixels: int, notes: list[str]) -> tuple[Photo, int]:
     declared = (st.width or 0) * (st.height or 0)
     with _pillow_pixel_limit(declared or max_pixels), warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -494,11 +494,14 @@ def _decode_pillow(path: Path, data: bytes, fmt: str, st: metadata.Structure,
                 orientation = im.getexif().get(0x0112)
             icc = im.info.get("icc_profile")
             im.load()
+            pending = orientation or 1
+            if fmt == "TIFF" and orientation and 0x0112 not in im.tag_v2:
+                pending = 1      # Pillow >= 12 applies a TIFF's orientation while loading
             pixels, alpha, mode, gray, depth = _from_pillow(path, im, _NAMES[fmt], notes)
     return Photo(pixels=pixels, alpha=alpha, format=fmt,
                  icc_profile=_icc_for(icc, "L" if gray else "RGB"), source_mode=mode,
                  grayscale=gray, bit_depth=depth, orientation=orientation or 1,
-                 lossless=fmt in ("PNG", "TIFF") or bool(st.lossless))
+                 lossless=fmt in ("PNG", "TIFF") or bool(st.lossless)), pending
 
 
 _GRAY16 = ("I;16", "I;16L", "I;16B", "I;16N", "I")
