@@ -150,17 +150,33 @@ def test_orientation_is_applied_exactly(tmp_path, fmt, orientation):
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_jpeg_orientation_matches_pillow(tmp_path, orientation):
+@pytest.mark.parametrize("fmt", ["JPEG", "AVIF"])
+def test_lossy_orientation_matches_pillow(tmp_path, fmt, orientation):
     display = mf.pattern(64, 40)
-    src = put(tmp_path, f"o{orientation}.jpg",
-              mf.encode(_stored_for(display, orientation), "JPEG", quality=95,
+    src = put(tmp_path, f"o{orientation}.{fmt.lower()}",
+              mf.encode(_stored_for(display, orientation), fmt, quality=95,
                         exif=mf.exif_bytes(orientation=orientation)))
     photo = read_photo(src)
+    assert photo.orientation == orientation
     with Image.open(src) as im:
         reference = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
     assert photo.pixels.shape == reference.shape == display.shape
     assert np.abs(photo.pixels.astype(int) - reference).max() <= 1
     assert np.abs(photo.pixels.astype(int) - display).mean() < 8     # lossy, 4:2:0
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_heic_orientation_is_applied_by_libheif_once(tmp_path, orientation):
+    import pillow_heif
+    display = mf.pattern(64, 48)
+    buf = io.BytesIO()
+    # pillow-heif turns the EXIF orientation into the container's rotation/mirroring
+    pillow_heif.from_pillow(Image.fromarray(_stored_for(display, orientation))).save(
+        buf, quality=95, exif=mf.exif_bytes(orientation=orientation))
+    photo = read_photo(put(tmp_path, "o.heic", buf.getvalue()))
+    assert photo.orientation == orientation
+    assert photo.pixels.shape == display.shape
+    assert np.abs(photo.pixels.astype(int) - display).mean() < 8
 
 
 def test_alpha_follows_orientation(tmp_path):

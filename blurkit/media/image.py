@@ -444,9 +444,12 @@ def _decode_heif(path: Path, data: bytes, max_pixels: int) -> tuple[Photo, int]:
     arr = np.asarray(heif)                 # decodes; read-only view of libheif's buffer
     icc = heif.info.get("icc_profile")
     pixels, alpha, gray, depth = _split(arr, mode)
+    # reported only: libheif's transforms normally say the same as the EXIF tag
+    applied = metadata.exif_orientation(heif.info.get("exif"))
     return Photo(pixels=pixels, alpha=alpha, format="HEIF",
                  icc_profile=_icc_for(icc, "L" if gray else "RGB"), source_mode=mode,
-                 grayscale=gray, bit_depth=max(bits, depth), orientation=1), 1
+                 grayscale=gray, bit_depth=max(bits, depth),
+                 orientation=applied if applied in range(1, 9) else 1), 1
 
 
 def _split(arr: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray | None, bool, int]:

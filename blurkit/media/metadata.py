@@ -342,6 +342,14 @@ def _describe_exif(blob: bytes) -> tuple[list[str], int | None]:
     return kinds, orientation
 
 
+def exif_orientation(blob: bytes | None) -> int | None:
+    """The orientation tag of an EXIF block (with or without its "Exif\\0\\0" prefix)."""
+    if not blob:
+        return None
+    body = blob[6:] if blob[:6] == b"Exif\x00\x00" else blob
+    return _describe_exif(body)[1]
+
+
 def _exif_problem(where: str, blob: bytes) -> tuple[str, int | None]:
     body = blob[6:] if blob[:6] == b"Exif\x00\x00" else blob
     kinds, orientation = _describe_exif(body)
