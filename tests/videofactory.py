@@ -146,7 +146,8 @@ def make_clip(path, *, width: int = 320, height: int = 240, n: int = 30, fps: fl
     # stored size: rotated by 90/270 => swapped
     sw, sh = (height, width) if rotate in (90, 270) else (width, height)
     rate = Fraction(fps).limit_denominator(1001)
-    vs = out.add_stream(vcodec, rate=rate)
+    opts = {"x265-params": "log-level=error"} if vcodec == "libx265" else None
+    vs = out.add_stream(vcodec, rate=rate, options=opts)
     vs.width, vs.height = sw, sh
     vs.pix_fmt = pix_fmt
     tb = time_base or (Fraction(1, 90000) if vfr else Fraction(1, 1) / rate)

@@ -111,6 +111,10 @@ i18n.register({
         "sv": "{path}: videon tar slut i förtid (bilder fram till {got:.2f} s av {expected:.2f} s); "
               "filen verkar avkortad och kan inte behandlas säkert.",
     },
+    "video.audio_damaged": {
+        "en": "{path}: sound track {track} is damaged ({reason}); the clip cannot be processed safely.",
+        "sv": "{path}: ljudspår {track} är skadat ({reason}); klippet kan inte behandlas säkert.",
+    },
     "video.write_failed": {
         "en": "{path}: the video could not be written ({reason}); nothing was published.",
         "sv": "{path}: videon kunde inte skrivas ({reason}); inget publicerades.",
@@ -313,6 +317,22 @@ def _stream_kind(s) -> str:
     return f"{s.type}:{codec}"
 
 
+def _declared(s) -> tuple[float | None, float | None]:
+    """(start, duration) in seconds as the container declares them for stream `s`.
+
+    Matroska keeps per-track durations in a DURATION tag ("00:00:12.345000000") instead.
+    """
+    start = _seconds(s.start_time, s.time_base)
+    dur = _seconds(s.duration, s.time_base)
+    if not dur:
+        tag = s.metadata.get("DURATION") or s.metadata.get("duration")
+        if tag:
+            with contextlib.suppress(ValueError):
+                h, m, sec = tag.split(":")
+                dur = int(h) * 3600 + int(m) * 60 + float(sec)
+    return start, (dur or None)
+
+
 def _seconds(value, tb) -> float | None:
     if value is None or tb is None:
         return None
@@ -453,28 +473,30 @@ def probe_video(path) -> VideoInfo:
             w, h = h, w
 
         tb = vs.time_base or Fraction(1, 90000)
-        v_start = _seconds(vs.start_time, tb)
-        v_dur = _seconds(vs.duration, tb)
         c_dur = (container.duration / _AV_TIME_BASE) if container.duration else None
         c_start = (container.start_time / _AV_TIME_BASE) if container.start_time is not None else 0.0
-        starts = [v_start if v_start is not None else c_start]
-        ends = []
-        video_end = (starts[0] + v_dur) if v_dur else None
+        v_start, v_dur = _declared(vs)
+        if v_start is None:
+            v_start = c_start
+        if v_dur is None and len(container.streams) == 1 and c_dur is not None:
+            v_dur = c_start + c_dur - v_start
+        # video_end None = unknown: the truncation-by-duration check is then skipped
+        video_end = (v_start + v_dur) if v_dur else None
+        starts, ends, unknown = [v_start], [], video_end is None
         if video_end is not None:
             ends.append(video_end)
         for s in container.streams.audio:
-            a_start = _seconds(s.start_time, s.time_base)
-            a_dur = _seconds(s.duration, s.time_base)
+            a_start, a_dur = _declared(s)
             if a_start is not None:
                 starts.append(a_start)
-                if a_dur:
-                    ends.append(a_start + a_dur)
+            if a_start is not None and a_dur:
+                ends.append(a_start + a_dur)
+            else:
+                unknown = True
         start = min(starts)
-        if c_dur is not None and (not ends or len(ends) < 1 + len(container.streams.audio)):
-            # some tracks have no declared duration (Matroska, AVI): use the file's
+        if unknown and c_dur is not None:
+            # a track without a declared duration (some AVI/Matroska): use the file's
             ends.append(c_start + c_dur)
-        if video_end is None and c_dur is not None:
-            video_end = c_start + c_dur
         media_end = max(ends) if ends else None
 
         rate = vs.average_rate or vs.guessed_rate or vs.base_rate
@@ -766,10 +788,15 @@ class _AudioPump:
 
     def pump(self, until: float | None, mux) -> None:
         """Mux audio up to source time `until` (None = everything)."""
+        import av
         if self.done:
             return
         while True:
-            packet = self.pending if self.pending is not None else self._next()
+            try:
+                packet = self.pending if self.pending is not None else self._next()
+            except (av.error.FFmpegError, OSError) as exc:
+                raise InputError("video.audio_damaged", path=str(self.info.path), track="?",
+                                 reason=_reason(exc)) from None
             self.pending = None
             if packet is None:
                 self._flush(mux)
@@ -785,7 +812,13 @@ class _AudioPump:
         idx = packet.stream.index
         origin = self.origin[idx]
         if idx in self.decoders:
-            for frame in self.decoders[idx].decode(packet):
+            import av
+            try:
+                frames = self.decoders[idx].decode(packet)
+            except (av.error.FFmpegError, ValueError) as exc:
+                raise InputError("video.audio_damaged", path=str(self.info.path), track=idx,
+                                 reason=_reason(exc)) from None
+            for frame in frames:
                 self._encode(idx, frame, mux)
             return
         if packet.size == 0 or (packet.dts is None and packet.pts is None):
@@ -869,10 +902,11 @@ class VideoWriter:
         self._closed = False
         self._origin = _origin_ticks(info)
         self._stack = contextlib.ExitStack()
-        self._tmp = self._stack.enter_context(atomic_output(self.dest, overwrite=overwrite))
+        self._tmp = None
         self._out = None
         self._audio = None
         try:
+            self._tmp = self._stack.enter_context(atomic_output(self.dest, overwrite=overwrite))
             self._out = av.open(str(self._tmp), "w", format="mp4", container_options=MUXER_OPTIONS)
             self._video = _add_video_stream(self._out, info, crf=crf, preset=preset, colour=_colour)
             self._audio = _AudioPump(self.src, self._out, info)
@@ -920,7 +954,7 @@ class VideoWriter:
         yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
         vf = av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
         self._last_index = frame.index
-        self._encode(vf, frame.pts, frame.duration)
+        self._guarded(self._encode, vf, frame.pts, frame.duration)
 
     def close(self) -> None:
         """Flush, finish the audio, faststart, verify, publish at `dest` (once)."""
@@ -954,6 +988,18 @@ class VideoWriter:
         self._abort(None)
 
     # -- internals
+
+    def _guarded(self, fn, *args) -> None:
+        """Run an encode/mux step; any failure aborts (temp removed) and is reported in one line."""
+        import av
+        try:
+            fn(*args)
+        except (InputError, OutputError) as exc:
+            self._abort(exc)
+            raise
+        except (av.error.FFmpegError, OSError, MemoryError) as exc:
+            self._abort(exc)
+            raise OutputError("video.write_failed", path=str(self.dest), reason=_reason(exc)) from exc
 
     def _encode(self, vf, pts: int, duration: int) -> None:
         out_pts = pts - self._origin
