@@ -111,6 +111,21 @@ def test_samples_come_out_clean(name, tmp_path, exiftool):
         assert dest.suffix == ".jpg"
 
 
+def test_samples_are_small_and_described():
+    import json
+    manifest = json.loads((SAMPLES / "manifest.json").read_text())["files"]
+    media = sorted(p.name for p in SAMPLES.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    assert media == sorted(manifest)
+    readme = (SAMPLES / "README.md").read_text()
+    sizes = {name: (SAMPLES / name).stat().st_size for name in media}
+    for name, size in sizes.items():
+        assert f"`{name}`" in readme
+        assert size < 300_000, name
+    assert sum(sizes.values()) < 2_000_000
+    group = manifest["group_photo.jpg"]["faces"]
+    assert len(group) >= 6 and min(b[3] - b[1] for b in group) <= 30
+
+
 def test_sample_metadata_is_reported_and_motion_video_noted():
     photo = read_photo(SAMPLES / "portrait_exif_gps_thumbnail.jpg")
     assert any("GPS position" in p for p in photo.source_metadata)

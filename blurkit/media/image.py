@@ -37,7 +37,6 @@ import io
 import os
 import stat
 import threading
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -485,8 +484,7 @@ _PIL_FORMATS = {"JPEG": ["JPEG"], "PNG": ["PNG"], "WEBP": ["WEBP"], "TIFF": ["TI
 def _decode_pillow(path: Path, data: bytes, fmt: str, st: metadata.Structure,
                    max_pixels: int, notes: list[str]) -> tuple[Photo, int]:
     declared = (st.width or 0) * (st.height or 0)
-    with _pillow_pixel_limit(declared or max_pixels), warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with _pillow_pixel_limit(declared or max_pixels):
         with Image.open(io.BytesIO(data), formats=_PIL_FORMATS[fmt]) as im:
             _check_size(path, im.width, im.height, max_pixels)
             frames = getattr(im, "n_frames", 1)
@@ -708,8 +706,7 @@ def _verify(tmp: Path, dest: Path, fmt: str, width: int, height: int) -> None:
     if st.problems:
         raise OutputError("image.verify_metadata", path=dest, problems="; ".join(st.problems))
     try:
-        with _pillow_pixel_limit(width * height), warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _pillow_pixel_limit(width * height):
             with Image.open(io.BytesIO(data), formats=[fmt]) as im:
                 if im.format != fmt or im.size != (width, height):
                     raise ValueError(f"{im.format} {im.width}x{im.height}, expected {fmt} "
