@@ -18,10 +18,13 @@ Reading
 Writing
     `VideoWriter(src, dest, info)` encodes H.264 (libx264, CRF, High profile, yuv420p, BT.601
     limited range, tagged) into MP4 with `+faststart`, copies or re-encodes every audio track of
-    `src` (interleaved as the video is written, never buffering a whole clip) and writes nothing
-    else: no container or track metadata, no data/timecode/subtitle/cover-art tracks, no chapters,
-    no display matrix, no encoder strings (bitexact muxing, x264's SEI version/settings message is
-    removed from the bitstream). Before the file gets its final name it is re-read and checked
+    `src` (interleaved as the video is written by a second demuxer on `src`, never buffering a
+    whole clip) and writes nothing else: no container or track metadata, no data/timecode/
+    subtitle/cover-art tracks, no chapters, no display matrix, no encoder strings (bitexact
+    muxing and AAC encoding; x264's SEI message with its version and settings is removed from
+    the bitstream; FFmpeg's "Lavc" banner in copied AAC is blanked; the muxer's empty iTunes
+    `udta/meta` box becomes padding). Copied MP3 keeps LAME's padding banner: pass audio="aac"
+    to re-encode every track. Before the file gets its final name it is re-read and checked
     (`videometa.output_problems`); any problem -> `OutputError` and nothing at `dest`. Writes go
     to a hidden `.<name>.*.part` file next to `dest` (fsutil.atomic_output): an exception or
     Ctrl-C removes it, a SIGKILL leaves only that temp file for `fsutil.cleanup_partials`.
@@ -41,12 +44,13 @@ the right colours. HDR (HLG/PQ) sources are not tone-mapped: the copy will look 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno as _errno
 import math
 import os
 import threading
 import queue
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -712,7 +716,6 @@ def _strip_sei(packet):
 
     The encoder emits Annex B (start codes); the mp4 muxer converts to length prefixes later.
     """
-    import av
     buf = bytes(packet)
     annexb = True
     units = _nal_units(buf, annexb=True)
@@ -726,13 +729,82 @@ def _strip_sei(packet):
         if b > a and buf[a] & 0x1F != 6:
             nal = buf[a:b]
             parts.append((b"\x00\x00\x00\x01" if annexb else len(nal).to_bytes(4, "big")) + nal)
-    new = av.Packet(b"".join(parts))
+    return _repacket(packet, b"".join(parts))
+
+
+def _repacket(packet, data: bytes):
+    """A new packet with `data` and `packet`'s timing and stream."""
+    import av
+    new = av.Packet(data)
     new.pts, new.dts = packet.pts, packet.dts
     new.time_base = packet.time_base
     new.duration = packet.duration
     new.is_keyframe = packet.is_keyframe
     new.stream = packet.stream
     return new
+
+
+def _scrub_aac_fill(packet):
+    """Blank the payload of a filler element at the start of a raw AAC frame.
+
+    FFmpeg's AAC encoder (without bitexact) writes its version ("Lavc58.54.100") as filler at the
+    start of every 256th frame; copied audio would carry the source's encoder banner. Filler
+    (extension types EXT_FILL / EXT_FILL_DATA) is ignored by decoders by definition, so its bits
+    are overwritten in place: same length, same decoded sound (the tests compare the PCM).
+    Other extension types (SBR, PS, data elements) are left alone.
+    """
+    buf = bytes(packet)
+    if len(buf) < 3 or buf[0] >> 5 != 6:          # first syntax element is not ID_FIL
+        return packet
+    bits = _Bits(bytearray(buf))
+    bits.pos = 3
+    count = bits.read(4)
+    if count == 15:
+        count += bits.read(8) - 1
+    start = bits.pos
+    if count < 1 or start + 8 * count > 8 * len(buf):
+        return packet
+    ext_type = bits.read(4)
+    if ext_type == 0:                             # EXT_FILL: any bits
+        bits.write_zeros(start + 4, start + 8 * count)
+    elif ext_type == 1:                           # EXT_FILL_DATA: nibble 0000, bytes 10100101
+        bits.write_zeros(start + 4, start + 8)
+        for k in range(1, count):
+            bits.write_byte(start + 8 * k, 0xA5)
+    else:
+        return packet
+    if bytes(bits.data) == buf:
+        return packet
+    return _repacket(packet, bytes(bits.data))
+
+
+class _Bits:
+    """Minimal MSB-first bit access over a bytearray (for `_scrub_aac_fill`)."""
+
+    def __init__(self, data: bytearray) -> None:
+        self.data = data
+        self.pos = 0
+
+    def read(self, n: int) -> int:
+        value = 0
+        for _ in range(n):
+            byte = self.data[self.pos >> 3]
+            value = (value << 1) | ((byte >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return value
+
+    def write_zeros(self, begin: int, end: int) -> None:
+        for p in range(begin, end):
+            self.data[p >> 3] &= ~(1 << (7 - (p & 7))) & 0xFF
+
+    def write_byte(self, begin: int, value: int) -> None:
+        for i in range(8):
+            p = begin + i
+            mask = 1 << (7 - (p & 7))
+            if (value >> (7 - i)) & 1:
+                self.data[p >> 3] |= mask
+            else:
+                self.data[p >> 3] &= ~mask & 0xFF
 
 
 class _AudioPump:
@@ -742,6 +814,7 @@ class _AudioPump:
         import av
         self.info = info
         self.tracks = info.audio
+        self.aac_copy = {t.index for t in info.audio if t.copy and t.codec == "aac"}
         self.container = None
         self.out_streams = {}
         self.decoders = {}
@@ -830,6 +903,8 @@ class _AudioPump:
         if packet.dts is not None:
             packet.dts -= origin
         packet.stream = self.out_streams[idx]
+        if idx in self.aac_copy:
+            packet = _scrub_aac_fill(packet)
         mux(packet)
 
     def _encode(self, idx: int, frame, mux) -> None:
@@ -882,10 +957,15 @@ class VideoWriter:
 
     `dest` must end in .mp4. An existing `dest` is never replaced unless overwrite=True
     (`OutputError` "video.output_exists").
+
+    audio="copy" (default) copies the packets of AAC, MP3, AC-3, E-AC-3, ALAC and Opus tracks
+    (no generation loss; FFmpeg's AAC version banner is blanked, see `_scrub_aac_fill`) and
+    re-encodes the others to AAC; audio="aac" re-encodes every track, so every byte of the
+    output was produced here (no encoder banner of any kind can survive, e.g. LAME's in MP3).
     """
 
     def __init__(self, src, dest, info: VideoInfo, *, crf: int = DEFAULT_CRF,
-                 preset: str = DEFAULT_PRESET, overwrite: bool = False,
+                 preset: str = DEFAULT_PRESET, overwrite: bool = False, audio: str = "copy",
                  _colour: tuple[int, int, int, int] | None = None) -> None:
         import av
         self.src = Path(src)
@@ -894,13 +974,17 @@ class VideoWriter:
             raise ValueError(f"video output must end in {OUTPUT_SUFFIX}: {self.dest}")
         if not overwrite and self.dest.exists():
             raise OutputError("video.output_exists", path=str(self.dest))
+        if audio not in ("copy", "aac"):
+            raise ValueError(f"audio must be 'copy' or 'aac', not {audio!r}")
+        if audio == "aac":
+            info = dataclasses.replace(
+                info, audio=tuple(dataclasses.replace(a, copy=False) for a in info.audio))
         self.info = info
         self.crf = crf
         self.preset = preset
         self._frames = 0
         self._last_index = -1
         self._last_pts = None
-        self._video_end = 0.0
         self._closed = False
         self._origin = _origin_ticks(info)
         self._stack = contextlib.ExitStack()
@@ -935,7 +1019,12 @@ class VideoWriter:
 
     @property
     def temp_path(self) -> Path:
+        """The hidden `.part` file being written (for progress display and tests)."""
         return self._tmp
+
+    @property
+    def frames_written(self) -> int:
+        return self._frames
 
     def write(self, frame: Frame, rgb: np.ndarray) -> None:
         """Encode `rgb` (the anonymised picture of `frame`) at `frame`'s source timestamp."""
@@ -1017,8 +1106,6 @@ class VideoWriter:
         for packet in self._video.encode(vf):
             self._mux(packet)
         self._frames += 1
-        end = float((out_pts + (duration or 0)) * self.info.time_base)
-        self._video_end = max(self._video_end, end)
         # keep audio up to the current picture time (+1 s lead) flowing into the file
         self._audio.pump(float(out_pts * self.info.time_base) + self.info.start + 1.0, self._mux)
 
@@ -1104,7 +1191,7 @@ def transcode_plain(src, dest, *, crf: int = DEFAULT_CRF, preset: str = DEFAULT_
         with VideoWriter(src, dest, info, crf=crf, preset=preset, overwrite=overwrite) as out:
             for frame in read_frames(src, info):
                 out.write(frame, frame.rgb)
-            return out._frames
+            return out.frames_written
     from av.video.reformatter import VideoReformatter
     reformatter = VideoReformatter()
     frames = _decode(info)
@@ -1121,4 +1208,4 @@ def transcode_plain(src, dest, *, crf: int = DEFAULT_CRF, preset: str = DEFAULT_
                                              **_colorspace_args(frame))
             out._last_index = index
             out._guarded(out._encode, frame, pts, dur)
-        return out._frames
+        return out.frames_written
