@@ -799,6 +799,9 @@ def test_truncation_is_detected_by_duration(clips):
     with pytest.raises(InputError) as exc:
         list(video.read_frames(clip.path, longer))
     assert exc.value.key == "video.truncated"
+    with pytest.raises(InputError) as exc:                    # also through the decode thread
+        list(video.read_frames(clip.path, longer, prefetch=3))
+    assert exc.value.key == "video.truncated"
 
 
 def test_corrupt_middle(clips, tmp_path):
@@ -864,6 +867,9 @@ def test_verifier_flags_a_phone_file(clips):
     text = " ".join(problems)
     assert "udta" in text or "meta" in text
     assert "tag" in text and "matrix" in text
+    mov = make_clip(clips / "verifier.mov", stream_tags=STREAM_TAGS, n=5)
+    text = " ".join(videometa.mp4_problems(mov.path))
+    assert "compressor name b'H.264 iPhone'" in text and "Core Media Video" in text
 
 
 def test_blank_boxes_keeps_the_file_playable(clips, tmp_path):

@@ -187,13 +187,18 @@ def mp4_problems(path: Path) -> list[str]:
             if kind not in ("vide", "soun"):
                 problems.append(f"{box.path}: handler type {kind!r} (only video and sound allowed)")
         elif box.type == "stsd":
-            data = _read(path, box, 16)
+            data = _read(path, box, 8 + 90)
             (count,) = struct.unpack(">I", data[4:8])
             entry = data[12:16].decode("latin-1")
             if count != 1:
                 problems.append(f"{box.path}: {count} sample descriptions")
             if entry not in _VIDEO_ENTRIES | _AUDIO_ENTRIES:
                 problems.append(f"{box.path}: unexpected sample entry {entry!r}")
+            if entry in _VIDEO_ENTRIES:
+                # the 32-byte compressor name (QuickTime writers put the encoder there)
+                name = data[8 + 50:8 + 82]
+                if any(name):
+                    problems.append(f"{box.path}: compressor name {name[1:1 + name[0]]!r}")
     return problems
 
 
