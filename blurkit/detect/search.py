@@ -1,0 +1,176 @@
+"""How an image is searched: which scales, tiles and rotations, and which scores count.
+
+A single pass of a detector at one scale misses faces much smaller or larger than what the
+network saw in training, and faces in photos taken sideways. So every image is searched
+as a pyramid:
+
+* a fine level at `fine_scale` (cut into overlapping tiles when large, so a 12-MP photo
+  keeps ~16 px faces findable without an unbounded tensor),
+* coarser levels, each half the previous, until the long side falls below
+  `coarse_min_side`, for large faces,
+* the first coarse level again rotated by 90° and 270°, for sideways faces.
+
+Scores: recall beats precision, but a landscape should not come out with blurred rocks. A
+candidate is accepted when its score reaches `threshold`; in an image that already holds a
+clear face (score >= `confident`), candidates down to `crowd_threshold` are accepted too.
+Low-scoring true faces are overwhelmingly small, blurred or occluded faces in crowds next to
+clear ones, while false alarms come mostly from face-free scenes. The numbers were chosen by
+measurement (`benchmarks/photos.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from blurkit.detect.common import Detection, nms
+
+
+class Net(Protocol):
+    name: str
+
+    def infer(self, rgb: np.ndarray, floor: float): ...
+
+
+@dataclass(frozen=True)
+class NetParams:
+    floor: float            # lowest score kept from a pass
+    threshold: float        # accepted anywhere
+    confident: float        # a face this sure marks the image as one with people in it
+    crowd_threshold: float  # accepted in images that have a confident face
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    fine_scale: float = 0.75
+    tile: int = 1280            # max side of one network input (pixels at pass scale)
+    tile_overlap: int = 128     # overlap of neighbouring tiles (pixels at pass scale)
+    coarse_min_side: int = 320  # coarser levels stop when the long side gets below this
+    rotations: bool = True
+    nms_iou: float = 0.3
+
+
+@dataclass
+class Candidates:
+    """Raw detections of one network over all passes, in original image coordinates."""
+    boxes: np.ndarray
+    scores: np.ndarray
+    marks: np.ndarray
+    tags: list[str]
+
+
+def _tiles(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    """Start/end pairs covering [0, length) with tiles of at most `tile` and `overlap`."""
+    if length <= tile:
+        return [(0, length)]
+    step = tile - overlap
+    count = int(np.ceil((length - overlap) / step))
+    starts = np.linspace(0, length - tile, count).round().astype(int)
+    return [(int(s), int(s) + tile) for s in starts]
+
+
+def _unrotate(boxes: np.ndarray, marks: np.ndarray, k: int, height: int, width: int):
+    """Map boxes/landmarks found in np.rot90(image, k) back to the image (k = 1 or 3)."""
+    if k == 1:    # rotated (x, y) shows original (W - y, x)
+        to_x, to_y = (lambda x, y: width - y), (lambda x, y: x)
+    elif k == 3:  # rotated (x, y) shows original (y, H - x)
+        to_x, to_y = (lambda x, y: y), (lambda x, y: height - x)
+    else:
+        raise ValueError(k)
+    xs = np.stack([to_x(boxes[:, 0], boxes[:, 1]), to_x(boxes[:, 2], boxes[:, 3])], 1)
+    ys = np.stack([to_y(boxes[:, 0], boxes[:, 1]), to_y(boxes[:, 2], boxes[:, 3])], 1)
+    out = np.stack([xs.min(1), ys.min(1), xs.max(1), ys.max(1)], 1)
+    marks = np.stack([to_x(marks[..., 0], marks[..., 1]), to_y(marks[..., 0], marks[..., 1])], -1)
+    return out.astype(np.float32), marks.astype(np.float32)
+
+
+def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=interp)
+
+
+class FaceSearch:
+    """A detector (or an ensemble of them) run over a scale pyramid, tiles and rotations."""
+
+    def __init__(self, nets: list[tuple[Net, NetParams]], params: SearchParams = SearchParams()):
+        self.nets = nets
+        self.params = params
+        self.name = "+".join(net.name for net, _ in nets)
+
+    def pyramid(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """The image at each search level, finest first (each level from the previous one)."""
+        p = self.params
+        long_side = max(rgb.shape[:2])
+        first = max(p.fine_scale, min(1.0, p.coarse_min_side / long_side))
+        levels = [rgb if first == 1.0 else _resize(rgb, first)]
+        while max(levels[-1].shape[:2]) / 2 >= p.coarse_min_side:
+            levels.append(_resize(levels[-1], 0.5))
+        return levels
+
+    def _tiled(self, net: Net, floor: float, level: np.ndarray):
+        p = self.params
+        height, width = level.shape[:2]
+        results = []
+        for y0, y1 in _tiles(height, p.tile, p.tile_overlap):
+            for x0, x1 in _tiles(width, p.tile, p.tile_overlap):
+                boxes, scores, marks = net.infer(level[y0:y1, x0:x1], floor)
+                boxes += np.array([x0, y0, x0, y0], np.float32)
+                marks += np.array([x0, y0], np.float32)
+                results.append((boxes, scores, marks))
+        return results
+
+    def candidates(self, rgb: np.ndarray) -> list[tuple[NetParams, Candidates]]:
+        height, width = rgb.shape[:2]
+        levels = self.pyramid(rgb)
+        rotated_level = levels[1] if len(levels) > 1 else levels[0]
+        out = []
+        for net, params in self.nets:
+            parts = []  # (boxes, scores, marks, tag) in original coordinates
+            for level in levels:
+                sx, sy = width / level.shape[1], height / level.shape[0]
+                tag = f"{net.name}@{level.shape[1]}x{level.shape[0]}"
+                for boxes, scores, marks in self._tiled(net, params.floor, level):
+                    parts.append((boxes * np.array([sx, sy, sx, sy], np.float32),
+                                  scores, marks * np.array([sx, sy], np.float32), tag))
+            if self.params.rotations:
+                sx = width / rotated_level.shape[1]
+                sy = height / rotated_level.shape[0]
+                lh, lw = rotated_level.shape[:2]
+                for k in (1, 3):
+                    b, s, m = net.infer(np.ascontiguousarray(np.rot90(rotated_level, k)),
+                                        params.floor)
+                    b, m = _unrotate(b, m, k, lh, lw)
+                    parts.append((b * np.array([sx, sy, sx, sy], np.float32), s,
+                                  m * np.array([sx, sy], np.float32),
+                                  f"{net.name}@{lw}x{lh}r{90 * k}"))
+            tags = [tag for _, s, _, tag in parts for _ in range(len(s))]
+            out.append((params, Candidates(
+                boxes=np.concatenate([p[0] for p in parts]).reshape(-1, 4),
+                scores=np.concatenate([p[1] for p in parts]),
+                marks=np.concatenate([p[2] for p in parts]).reshape(-1, 5, 2),
+                tags=tags)))
+        return out
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        per_net = self.candidates(rgb)
+        has_people = any((c.scores >= params.confident).any() for params, c in per_net)
+        boxes, scores, marks, rank, tags = [], [], [], [], []
+        for params, c in per_net:
+            keep = c.scores >= (params.crowd_threshold if has_people else params.threshold)
+            boxes.append(c.boxes[keep])
+            scores.append(c.scores[keep])
+            marks.append(c.marks[keep])
+            # detections of different networks compete on a common footing: score / threshold
+            rank.append(c.scores[keep] / params.threshold)
+            tags.extend(t for t, k in zip(c.tags, keep) if k)
+        boxes_a = np.concatenate(boxes)
+        scores_a, marks_a, rank_a = np.concatenate(scores), np.concatenate(marks), np.concatenate(rank)
+        keep = nms(boxes_a, rank_a, self.params.nms_iou)
+        return [Detection(box=tuple(boxes_a[i].tolist()), score=float(scores_a[i]),
+                          landmarks=tuple(map(tuple, marks_a[i].tolist())), detector=tags[i])
+                for i in keep]
