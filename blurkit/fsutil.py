@@ -34,11 +34,25 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def temp_path_for(final: Path) -> Path:
-    """A fresh, unused temporary path next to `final` (same filesystem, so rename is atomic)."""
+    """A fresh, unused temporary path next to `final` (same filesystem, so rename is atomic).
+
+    The file gets ordinary permissions (0666 minus the umask), like any file a program
+    creates, so published copies are readable by the colleagues the umask allows; mkstemp
+    alone would make them owner-only.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=PART_SUFFIX, dir=final.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     return Path(tmp)
 
 

@@ -67,8 +67,7 @@ def cli(ctx: click.Context, data_dir: Path | None, lang: str | None) -> None:
 
 
 def main() -> None:
-    from blurkit.cli import models as _models  # noqa: F401  (registers commands)
-    from blurkit.cli import consent, audit  # noqa: F401  (registers commands)
+    from blurkit.cli import audit, consent, models, process  # noqa: F401  (registers commands)
 
     try:
         cli.main(standalone_mode=False)

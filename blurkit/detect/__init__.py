@@ -24,7 +24,7 @@ i18n.register({
 
 # Score thresholds per network, chosen with benchmarks/accuracy.py (see search.py).
 NET_PARAMS = {
-    "centerface": NetParams(floor=0.05, threshold=0.3, confident=0.5, crowd_threshold=0.05),
+    "centerface": NetParams(floor=0.05, threshold=0.4, confident=0.5, crowd_threshold=0.05),
     "scrfd": NetParams(floor=0.1, threshold=0.4, confident=0.6, crowd_threshold=0.1),
 }
 DETECTORS = ("centerface", "scrfd", "ensemble")

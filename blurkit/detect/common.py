@@ -69,3 +69,24 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.3) -> np
     keep = cv2.dnn.NMSBoxes(xywh.astype(np.float64).tolist(), scores.astype(np.float64).tolist(),
                             score_threshold=0.0, nms_threshold=iou_threshold)
     return np.asarray(keep, dtype=np.int64).reshape(-1)
+
+
+def distinct_faces(boxes: np.ndarray, scores: np.ndarray, overlap: float = 0.5) -> int:
+    """How many different faces the boxes show: a box is the same face as a better-scoring
+    one when more than `overlap` of the smaller box lies inside the other (nested boxes from
+    different scales of the search count once)."""
+    kept: list[np.ndarray] = []
+    for i in np.argsort(-scores):
+        b = boxes[i]
+        area = max((b[2] - b[0]) * (b[3] - b[1]), 1e-6)
+        same = False
+        for k in kept:
+            inter = (max(0.0, min(b[2], k[2]) - max(b[0], k[0]))
+                     * max(0.0, min(b[3], k[3]) - max(b[1], k[1])))
+            smaller = min(area, max((k[2] - k[0]) * (k[3] - k[1]), 1e-6))
+            if inter / smaller > overlap:
+                same = True
+                break
+        if not same:
+            kept.append(b)
+    return len(kept)

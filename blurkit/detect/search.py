@@ -10,12 +10,13 @@ as a pyramid:
   `coarse_min_side`, for large faces,
 * the first coarse level again rotated by 90° and 270°, for sideways faces.
 
-Scores: recall beats precision, but a landscape should not come out with blurred rocks. A
-candidate is accepted when its score reaches `threshold`; in an image that already holds a
-clear face (score >= `confident`), candidates down to `crowd_threshold` are accepted too.
-Low-scoring true faces are overwhelmingly small, blurred or occluded faces in crowds next to
-clear ones, while false alarms come mostly from face-free scenes. The numbers were chosen by
-measurement (`benchmarks/photos.py`).
+Scores: recall beats precision, but a landscape should not come out with blurred rocks and a
+portrait not with a blurred flag and shoulder. A candidate is accepted when its score
+reaches `threshold`; in a photo of a group — at least `crowd_faces` different clear faces
+(score >= `confident`) — candidates down to `crowd_threshold` are accepted too. Low-scoring
+true faces are overwhelmingly small, blurred or occluded faces in crowds next to clear ones,
+while false alarms come from face-free scenes and from the clothes and background of
+portraits. The numbers were chosen by measurement (`benchmarks/photos.py`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from blurkit.detect.common import Detection, nms
+from blurkit.detect.common import Detection, distinct_faces, nms
 
 
 class Net(Protocol):
@@ -51,6 +52,7 @@ class SearchParams:
     coarse_min_side: int = 320  # coarser levels stop when the long side gets below this
     rotations: bool = True
     nms_iou: float = 0.3
+    crowd_faces: int = 2        # clear faces that make a photo a group photo
 
 
 @dataclass
@@ -158,10 +160,13 @@ class FaceSearch:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         per_net = self.candidates(rgb)
-        has_people = any((c.scores >= params.confident).any() for params, c in per_net)
+        clear = [(c.boxes[c.scores >= p.confident], c.scores[c.scores >= p.confident] / p.confident)
+                 for p, c in per_net]
+        group = distinct_faces(np.concatenate([b for b, _ in clear]),
+                               np.concatenate([s for _, s in clear])) >= self.params.crowd_faces
         boxes, scores, marks, rank, tags = [], [], [], [], []
         for params, c in per_net:
-            keep = c.scores >= (params.crowd_threshold if has_people else params.threshold)
+            keep = c.scores >= (params.crowd_threshold if group else params.threshold)
             boxes.append(c.boxes[keep])
             scores.append(c.scores[keep])
             marks.append(c.marks[keep])

@@ -1,0 +1,476 @@
+"""One item through the flow, and the batch runner.
+
+    read -> detect -> identify -> decide -> redact -> write (verified, atomic) -> audit
+
+`plan()` turns the user's inputs into jobs (files and folders, recursive, each output under
+OUTDIR with the same relative path and stem). `Worker` holds the models (loaded once per
+process) and runs one job; it never raises: every failure becomes an error result with a
+one-line reason, and nothing is published for it. `run()` spreads jobs over worker
+processes, survives a worker that crashes (a decoder killed by the OS, say), and appends an
+audit entry for every item.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from blurkit import __version__, i18n, modelstore
+from blurkit.consent import Snapshot
+from blurkit.decide import FaceDecision, decide
+from blurkit.errors import BlurkitError, OutputError
+from blurkit.fsutil import cleanup_partials, sha256_file
+from blurkit.media.image import PHOTO_SUFFIXES, output_suffix, read_photo, write_photo
+from blurkit.redact import Style, redact, still_visible
+
+i18n.register({
+    "pipeline.exists": {
+        "en": "{path}: the output {dest} already exists; blurkit never overwrites a file. "
+              "Move it away or choose another output folder.",
+        "sv": "{path}: utdatafilen {dest} finns redan; blurkit skriver aldrig över en fil. "
+              "Flytta den eller välj en annan utdatamapp.",
+    },
+    "pipeline.same_output": {
+        "en": "{path}: would give the same output file as {other} ({dest}); rename one of them.",
+        "sv": "{path}: skulle ge samma utdatafil som {other} ({dest}); byt namn på en av dem.",
+    },
+    "pipeline.is_input": {
+        "en": "{path}: the output would replace an input file ({dest}); choose another output "
+              "folder.",
+        "sv": "{path}: utdatafilen skulle ersätta en indatafil ({dest}); välj en annan "
+              "utdatamapp.",
+    },
+    "pipeline.not_found": {
+        "en": "{path}: no such file or folder.",
+        "sv": "{path}: filen eller mappen finns inte.",
+    },
+    "pipeline.crashed": {
+        "en": "{path}: the worker process processing this file stopped abruptly ({reason}); "
+              "nothing was written for it.",
+        "sv": "{path}: arbetsprocessen som behandlade filen avbröts plötsligt ({reason}); "
+              "inget skrevs för den.",
+    },
+    "pipeline.unexpected": {
+        "en": "{path}: unexpected error ({reason}); nothing was written for it.",
+        "sv": "{path}: oväntat fel ({reason}); inget skrevs för den.",
+    },
+    "pipeline.note.strengthened": {
+        "en": "{n} face(s) still showed detail in the chosen style and were hidden with the "
+              "irreversible default instead.",
+        "sv": "{n} ansikte(n) visade fortfarande detaljer i den valda stilen och doldes i "
+              "stället med standardläget som inte går att återställa.",
+    },
+    "pipeline.redaction_failed": {
+        "en": "{path}: a face still showed detail after hiding; nothing was published.",
+        "sv": "{path}: ett ansikte visade fortfarande detaljer efter döljningen; inget "
+              "publicerades.",
+    },
+    "pipeline.video_unsupported": {
+        "en": "{path}: video is not supported by this version.",
+        "sv": "{path}: video stöds inte av den här versionen.",
+    },
+})
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".3gp", ".mts",
+                            ".m2ts", ".ts"})
+MEDIA_SUFFIXES = PHOTO_SUFFIXES | VIDEO_SUFFIXES
+_PHOTO_OUT = {".heic": ".jpg", ".heif": ".jpg", ".hif": ".jpg", ".avif": ".jpg", ".jpeg": ".jpg",
+              ".jpe": ".jpg", ".jfif": ".jpg", ".tiff": ".tif"}
+
+
+# --------------------------------------------------------------------------- planning
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    out_dir: Path
+    rel_parent: Path      # folder under out_dir, mirroring the input's place in its folder
+    kind: str             # "photo" | "video"
+
+    def dest(self, suffix: str) -> Path:
+        return self.out_dir / self.rel_parent / (self.source.stem + suffix)
+
+    def expected_dest(self) -> Path:
+        suffix = self.source.suffix.lower()
+        if self.kind == "video":
+            return self.dest(".mp4")
+        return self.dest(_PHOTO_OUT.get(suffix, suffix))
+
+
+@dataclass
+class Plan:
+    jobs: list[Job] = field(default_factory=list)
+    errors: list["ItemResult"] = field(default_factory=list)   # refused before processing
+    skipped: list[Path] = field(default_factory=list)          # files in folders that are not media
+
+
+def _kind(path: Path) -> str:
+    return "video" if path.suffix.lower() in VIDEO_SUFFIXES else "photo"
+
+
+def _walk(folder: Path, out_dir: Path) -> Iterable[tuple[Path, Path] | Path]:
+    """(file, relative parent) for media files under `folder`; bare Paths for skipped files.
+
+    Hidden files and folders (including blurkit's own temporary `.part` files) and the
+    output folder itself are left out.
+    """
+    out_resolved = out_dir.resolve()
+    for root, dirs, files in os.walk(folder):
+        root_p = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and (root_p / d).resolve() != out_resolved)
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = root_p / name
+            if path.suffix.lower() in MEDIA_SUFFIXES:
+                yield path, root_p.relative_to(folder)
+            else:
+                yield path
+
+
+def plan(inputs: Iterable[Path], out_dir: Path) -> Plan:
+    """Jobs for files and (recursively) folders; conflicts are refused before any work."""
+    result = Plan()
+    out_dir = Path(out_dir)
+    candidates: list[tuple[Path, Path]] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            for item in _walk(path, out_dir):
+                if isinstance(item, Path):
+                    result.skipped.append(item)
+                else:
+                    candidates.append(item)
+        elif path.exists() or path.is_symlink():
+            candidates.append((path, Path(".")))
+        else:
+            result.errors.append(ItemResult.failed(path, "photo", "pipeline.not_found",
+                                                   i18n.t("pipeline.not_found", path=path)))
+    sources = {p.resolve() for p, _ in candidates}
+    claimed: dict[Path, Path] = {}
+    for path, rel in candidates:
+        job = Job(path, out_dir, rel, _kind(path))
+        dest = job.expected_dest()
+        key = dest.resolve()
+        if key in sources:
+            result.errors.append(ItemResult.failed(path, job.kind, "pipeline.is_input",
+                                                   i18n.t("pipeline.is_input", path=path, dest=dest)))
+        elif key in claimed:
+            result.errors.append(ItemResult.failed(
+                path, job.kind, "pipeline.same_output",
+                i18n.t("pipeline.same_output", path=path, other=claimed[key], dest=dest)))
+        else:
+            claimed[key] = path
+            result.jobs.append(job)
+    return result
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class ItemResult:
+    source: str
+    kind: str
+    status: str = "ok"                       # "ok" | "error"
+    output: str | None = None
+    error_key: str | None = None
+    error: str | None = None
+    input_sha256: str | None = None
+    output_sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    faces: list[dict] = field(default_factory=list)
+    shown: list[dict] = field(default_factory=list)     # [{"person_id", "consent_id"}]
+    notes: list[str] = field(default_factory=list)
+    removed_metadata: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)           # kind-specific (video: tracks, frames)
+
+    @classmethod
+    def failed(cls, path: Path, kind: str, key: str, message: str) -> "ItemResult":
+        return cls(source=str(path), kind=kind, status="error", error_key=key, error=message)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def hidden(self) -> int:
+        return sum(1 for f in self.faces if f.get("action") == "hidden")
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if v not in (None, [], {})}
+        d["hidden"] = self.hidden
+        return d
+
+
+# --------------------------------------------------------------------------- one item
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a worker process needs; plain and picklable."""
+    models_dir: Path
+    detector: str = "centerface"
+    style: Style = Style()
+    jpeg_quality: int = 92
+    purpose: str = "public"
+    snapshot: Snapshot | None = None
+    language: str = "en"
+    threads: int = 1              # inference threads per worker
+
+
+def _anyone_may_be_shown(snapshot: Snapshot | None, purpose: str) -> bool:
+    if snapshot is None or not snapshot.templates:
+        return False
+    with_templates = {t.person_id for t in snapshot.templates}
+    return any(snapshot.decide(pid, purpose).valid for pid in with_templates)
+
+
+class Worker:
+    """The models of one process, and the flow for one item."""
+
+    def __init__(self, options: Options) -> None:
+        from blurkit.detect import load_detector
+
+        self.options = options
+        i18n.set_language(options.language)
+        self.detector = load_detector(options.detector, options.models_dir, threads=options.threads)
+        self.recognizer = None
+        self.models = {"detector": _model_version(options.detector)}
+        # Recognition runs only when someone may actually be shown for this purpose; with no
+        # valid consent on file every face is hidden without computing any face template.
+        if _anyone_may_be_shown(options.snapshot, options.purpose):
+            from blurkit.identify import MODEL_NAME, Recognizer
+
+            self.recognizer = Recognizer(options.models_dir,
+                                         options.snapshot.for_model(MODEL_NAME))
+            self.models["recognizer"] = _model_version("dlib_resnet")
+
+    def decide(self, rgb, detections) -> list[FaceDecision]:
+        identities = None
+        if self.recognizer is not None and detections:
+            identities = self.recognizer.identify(rgb, detections)
+        return decide(detections, identities, self.options.snapshot, self.options.purpose)
+
+    def redact_checked(self, rgb, boxes, source: Path):
+        """Hide `boxes` and check from the pixels that each is really hidden.
+
+        A lighter style (pixelate, blur) can leave a small face recognisable; such faces are
+        redone with the irreversible default, with a note. Publishing stops if a face still
+        shows detail after that (it never should).
+        """
+        notes: list[str] = []
+        out = redact(rgb, boxes, self.options.style)
+        leaks = still_visible(rgb, out, boxes)
+        if leaks:
+            strong = Style(mode="destroy", mask="box", margin=self.options.style.margin)
+            out = redact(out, leaks, strong)
+            notes.append(i18n.t("pipeline.note.strengthened", n=len(leaks)))
+            if still_visible(rgb, out, leaks):
+                raise OutputError("pipeline.redaction_failed", path=source)
+        return out, notes
+
+    def process(self, job: Job) -> ItemResult:
+        try:
+            if job.kind == "video":
+                return self._video(job)
+            return self._photo(job)
+        except BlurkitError as exc:
+            return ItemResult.failed(job.source, job.kind, exc.key, exc.message())
+        except FileExistsError as exc:
+            return ItemResult.failed(job.source, job.kind, "pipeline.exists",
+                                     i18n.t("pipeline.exists", path=job.source, dest=exc))
+        except MemoryError:
+            return ItemResult.failed(job.source, job.kind, "pipeline.unexpected",
+                                     i18n.t("pipeline.unexpected", path=job.source,
+                                            reason="out of memory"))
+        except Exception as exc:  # never let one file stop a batch; nothing was published
+            reason = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+            return ItemResult.failed(job.source, job.kind, "pipeline.unexpected",
+                                     i18n.t("pipeline.unexpected", path=job.source, reason=reason))
+
+    def _photo(self, job: Job) -> ItemResult:
+        timings = {}
+        t = time.perf_counter()
+        photo = read_photo(job.source)
+        input_sha = sha256_file(job.source)
+        timings["read"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        detections = self.detector.detect(photo.pixels)
+        timings["detect"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        decisions = self.decide(photo.pixels, detections)
+        timings["identify"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        hidden = [d.detection.box for d in decisions if not d.show]
+        pixels, notes = self.redact_checked(photo.pixels, hidden, job.source)
+        timings["redact"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        dest = job.dest(output_suffix(photo))
+        if dest.exists():
+            raise FileExistsError(dest)
+        write_photo(photo, pixels, dest, jpeg_quality=self.options.jpeg_quality)
+        output_sha = sha256_file(dest)
+        timings["write"] = time.perf_counter() - t
+
+        return ItemResult(
+            source=str(job.source), kind="photo", output=str(dest),
+            input_sha256=input_sha, output_sha256=output_sha,
+            width=photo.width, height=photo.height,
+            faces=[d.to_dict() for d in decisions],
+            shown=[{"person_id": d.person_id, "consent_id": d.consent_id}
+                   for d in decisions if d.show],
+            notes=list(photo.notes) + notes, removed_metadata=list(photo.source_metadata),
+            timings={k: round(v, 4) for k, v in timings.items()})
+
+    def _video(self, job: Job) -> ItemResult:
+        raise BlurkitError("pipeline.video_unsupported", path=job.source)
+
+
+def _model_version(name: str) -> str:
+    spec = modelstore.spec(name)
+    return f"{spec.name} ({spec.requirement}, sha256 {spec.sha256[:12]})"
+
+
+# --------------------------------------------------------------------------- batches
+
+_worker: Worker | None = None
+
+
+def _init_worker(options: Options) -> None:
+    global _worker
+    import cv2
+
+    cv2.setNumThreads(1)
+    try:
+        import pillow_heif
+        pillow_heif.options.DECODE_THREADS = 1
+    except Exception:  # optional speed setting only
+        pass
+    _worker = Worker(options)
+
+
+def _run_job(job: Job) -> ItemResult:
+    assert _worker is not None
+    return _worker.process(job)
+
+
+def audit_entry(result: ItemResult, options: Options, models: dict[str, str]) -> dict:
+    entry = {
+        "kind": result.kind,
+        "status": "ok" if result.ok else "failed",
+        "purpose": options.purpose,
+        "input_path": result.source,
+        "input_sha256": result.input_sha256,
+        "faces": len(result.faces),
+        "shown": result.shown,
+        "models": {**models, "blurkit": __version__},
+    }
+    if result.ok:
+        entry["output_path"] = result.output
+        entry["output_sha256"] = result.output_sha256
+    else:
+        entry["reason"] = result.error_key
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1))
+
+
+def run(jobs: list[Job], options: Options, workers: int = 0,
+        on_result: Callable[[ItemResult], None] = lambda r: None,
+        audit=None) -> list[ItemResult]:
+    """Process `jobs`; results arrive through `on_result` as they finish (any order).
+
+    workers=0 means one per CPU core. With one worker (or one job) everything runs in this
+    process and inference uses all cores instead.
+    """
+    cores = default_workers()
+    workers = min(workers or cores, max(1, len(jobs)))
+    results: list[ItemResult] = []
+    models: dict[str, str] = {}
+
+    def finish(result: ItemResult) -> None:
+        if audit is not None:
+            audit.append(audit_entry(result, options, models))
+        results.append(result)
+        on_result(result)
+
+    if workers <= 1:
+        import dataclasses
+        worker = Worker(dataclasses.replace(options, threads=cores))
+        models.update(worker.models)
+        try:
+            for job in jobs:
+                finish(worker.process(job))
+        except KeyboardInterrupt:
+            _cleanup(jobs)
+            raise
+        return results
+
+    models.update({"detector": _model_version(options.detector)})
+    if _anyone_may_be_shown(options.snapshot, options.purpose):
+        models["recognizer"] = _model_version("dlib_resnet")
+    _run_pool(jobs, options, workers, finish)
+    return results
+
+
+def _run_pool(jobs: list[Job], options: Options, workers: int,
+              finish: Callable[[ItemResult], None]) -> None:
+    """Run jobs on worker processes. If a worker dies (a decoder killed by the OS, say), the
+    jobs it took down with it are retried one at a time in a fresh process, so the culprit
+    is found and reported and the rest still get done."""
+    crashed = _pool_round(jobs, options, workers, finish)
+    for job in crashed:
+        for again in _pool_round([job], options, 1, finish):
+            finish(ItemResult.failed(again.source, again.kind, "pipeline.crashed",
+                                     i18n.t("pipeline.crashed", path=again.source,
+                                            reason="BrokenProcessPool")))
+
+
+def _pool_round(jobs: list[Job], options: Options, workers: int,
+                finish: Callable[[ItemResult], None]) -> list[Job]:
+    """One pool over `jobs`; returns the jobs lost to a crashed worker."""
+    lost: list[Job] = []
+    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_init_worker, initargs=(options,))
+    futures = {pool.submit(_run_job, job): job for job in jobs}
+    try:
+        for fut in cf.as_completed(futures):
+            try:
+                result = fut.result()
+            except cf.process.BrokenProcessPool:
+                lost.append(futures[fut])
+                continue
+            finish(result)
+    except KeyboardInterrupt:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        _cleanup(jobs)
+        raise
+    pool.shutdown(wait=True)
+    if lost:
+        _cleanup(lost)
+    return lost
+
+
+def _cleanup(jobs: Iterable[Job]) -> None:
+    """Remove temporary files a killed writer may have left in the output folders."""
+    for folder in {job.out_dir / job.rel_parent for job in jobs}:
+        if folder.is_dir():
+            cleanup_partials(folder)
