@@ -243,14 +243,24 @@ class Worker:
         i18n.set_language(options.language)
         self.detector = load_detector(options.detector, options.models_dir, threads=options.threads)
         self.recognizer = None
-        self.models = {"detector": _model_version(options.detector)}
-        # Recognition runs only when someone may actually be shown for this purpose; with no
-        # valid consent on file every face is hidden without computing any face template.
-        if _anyone_may_be_shown(options.snapshot, options.purpose):
+        self.models: dict[str, str] = {}
+        self.set_snapshot(options.snapshot)
+
+    def set_snapshot(self, snapshot: Snapshot | None) -> None:
+        """Use a new view of the consent registry (after a consent was added or withdrawn).
+
+        Recognition runs only when someone may actually be shown for this purpose; with no
+        valid consent on file every face is hidden without computing any face template.
+        """
+        import dataclasses
+
+        self.options = dataclasses.replace(self.options, snapshot=snapshot)
+        self.models = {"detector": _model_version(self.options.detector)}
+        self.recognizer = None
+        if _anyone_may_be_shown(snapshot, self.options.purpose):
             from blurkit.identify import MODEL_NAME, Recognizer
 
-            self.recognizer = Recognizer(options.models_dir,
-                                         options.snapshot.for_model(MODEL_NAME))
+            self.recognizer = Recognizer(self.options.models_dir, snapshot.for_model(MODEL_NAME))
             self.models["recognizer"] = _model_version("dlib_resnet")
 
     def decide(self, rgb, detections) -> list[FaceDecision]:
