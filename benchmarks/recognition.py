@@ -1,0 +1,541 @@
+"""Recognition benchmark: are enrolled people shown, and is nobody else ever shown?
+
+    .venv/bin/python benchmarks/recognition.py [--data ../shared/data] [--cache FILE]
+                                               [--splits 5] [--no-strangers] [--calibrate]
+
+Uses the public test media in ../shared/data (never copied into the project):
+
+* identity_deepface_tests (13 people), identity_face_recognition_examples (6 people + 3
+  multi-person photos), identity_faceapi_bbt (8 actors, 5 grey 150-px crops each + 5 group
+  stills), identity_dlib_johns (5 different men named John, 11 chips each);
+* strangers: wider_face_val_subset (crowds, interviews, families), negatives_no_faces, the
+  project's own samples/.
+
+Every photo goes through what the pipeline does: the detector (CenterFace) finds the faces,
+the quality gate and the matcher (blurkit.identify) decide. Which detection is the labelled
+person: in a single-person photo the detection with the highest score; in the multi-person
+photos and the BBT group stills, hand-checked face positions (MULTI_PERSON below; the source
+only says who appears, not where).
+
+Protocols
+1. Gallery (the headline): in each of --splits random splits, half of the people of every
+   set are enrolled (all enrolled people of all sets in ONE gallery), each with 1, 2 or 3
+   reference photos (every person gets as many as they have, up to 3, leaving at least one to
+   probe; references must pass the enrolment gate). Every photo of every set is then
+   processed except the references themselves and photos derived from them. Counted:
+   - enrolled people's labelled faces: shown as themselves (target >= 95 % of faces >= 80 px
+     tall), hidden, or shown as someone else (a breach);
+   - labelled faces of people not enrolled: shown = a breach (target 0), incl. the Johns;
+   - unlabelled faces in the identity photos (bystanders, group stills): listed if shown.
+2. Pairs: each of deepface's 520 labelled pairs, both ways: enrol the person of one photo
+   (that photo only), process the other photo. A "different" pair with any face shown is a
+   breach (target 0); "same" pairs report how often one reference suffices.
+3. Strangers: everyone of the identity sets enrolled (up to 3 photos each), then every face
+   of WIDER FACE, the negatives and the samples processed: every shown face is listed (WIDER
+   holds news photos: a listed face might really be an enrolled celebrity, check by eye).
+
+The sweep tables show the same counts for other thresholds and margins; the chosen values
+are blurkit.identify.matching.THRESHOLD / MARGIN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from blurkit.detect import load_detector  # noqa: E402
+from blurkit.identify import matching  # noqa: E402
+from blurkit.identify import quality as q  # noqa: E402
+from blurkit.identify.embedder import load_embedder  # noqa: E402
+from blurkit.media.image import read_photo  # noqa: E402
+
+IDENTITY_SETS = ("identity_deepface_tests", "identity_face_recognition_examples",
+                 "identity_faceapi_bbt", "identity_dlib_johns")
+SHORT = {"identity_deepface_tests": "deepface", "identity_face_recognition_examples": "fr_examples",
+         "identity_faceapi_bbt": "bbt", "identity_dlib_johns": "johns"}
+
+# Who is where in the photos with several labelled people: face centres (x, y) in pixels,
+# checked by eye against the single-person photos by the benchmark's author (the sources only
+# say who appears). A detection whose box holds the point is that person.
+MULTI_PERSON = {
+    "identity_face_recognition_examples/images/multi_person/obama_and_biden.jpg":
+        [(846, 517, "biden"), (1235, 483, "obama")],
+    "identity_face_recognition_examples/images/multi_person/two_people.jpg":
+        [(314, 123, "obama"), (867, 152, "biden")],
+    "identity_face_recognition_examples/images/multi_person/kit_with_rose.jpg":
+        [(119, 163, "rose_leslie"), (306, 141, "kit_harington")],
+    "identity_faceapi_bbt/images/bbt1.jpg":
+        [(262, 196, "raj"), (520, 205, "leonard"), (777, 195, "howard"), (1049, 144, "sheldon")],
+    "identity_faceapi_bbt/images/bbt2.jpg": [(136, 173, "leonard"), (419, 168, "sheldon")],
+    "identity_faceapi_bbt/images/bbt3.jpg":
+        [(65, 62, "sheldon"), (181, 120, "howard"), (281, 131, "penny"), (393, 141, "raj"),
+         (519, 135, "leonard")],
+    "identity_faceapi_bbt/images/bbt4.jpg":
+        [(126, 82, "amy"), (279, 99, "raj"), (621, 120, "bernadette"), (103, 317, "leonard"),
+         (301, 285, "penny"), (510, 237, "sheldon")],
+    "identity_faceapi_bbt/images/bbt5.jpg":
+        [(151, 215, "raj"), (258, 83, "penny"), (482, 205, "sheldon"), (615, 99, "leonard"),
+         (760, 162, "howard")],
+}
+EXCLUDED = {"identity_deepface_tests/images/img11_reflection.jpg"}  # mirrored copy of img11
+MIN_PROBE_HEIGHT = 80
+
+# Limits under which faces get a template at all in this benchmark (looser than any gate we
+# consider), so that other gates can be evaluated from the cache without re-embedding.
+RELAXED = q.QualityLimits(min_score=0.3, min_height_px=24, min_eye_distance_px=6,
+                          min_sharpness=0.0, max_abs_yaw=0.8, min_nose_drop=0.0,
+                          max_nose_drop=3.0, min_eye_ratio=0.0, min_inside=0.5)
+
+
+@dataclass
+class Face:
+    det: object
+    measures: dict | None = None     # geometry, sharpness, inside (None: not aligned)
+    template: np.ndarray | None = None
+    label: str | None = None         # "set:person" for labelled faces
+
+
+@dataclass
+class Photo:
+    key: str                          # path relative to the data folder
+    dataset: str                      # short name, or "strangers"
+    family: str                       # photos derived from one another share a family
+    faces: list[Face] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- face table
+
+def hardware() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import dlib
+    return (f"{platform.machine()} {cpu}, {os.cpu_count()} logical CPUs, "
+            f"Python {platform.python_version()}, dlib {dlib.__version__} "
+            f"(AVX {getattr(dlib, 'USE_AVX_INSTRUCTIONS', '?')}, "
+            f"BLAS {getattr(dlib, 'DLIB_USE_BLAS', '?')})")
+
+
+def list_photos(data: Path, strangers: bool) -> list[Photo]:
+    photos = []
+    for ds in IDENTITY_SETS:
+        labels = json.loads((data / ds / "identity_labels.json").read_text())
+        derived = labels.get("derived_or_duplicate", {})
+        for p in sorted((data / ds / "images").rglob("*")):
+            if not p.is_file() or p.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+                continue
+            key = str(p.relative_to(data))
+            if key in EXCLUDED:
+                continue
+            rel = str(p.relative_to(data / ds))
+            family = rel
+            if rel in derived:  # resolution variants, crops and re-saves of another photo
+                note = derived[rel]
+                family = ("obama_resolution_variants" if "resolutions" in note
+                          else "images/obama/obama.jpg" if "obama.jpg" in note
+                          else "images/obama/obama2.jpg" if "obama2.jpg" in note else rel)
+            photos.append(Photo(key, SHORT[ds], f"{ds}/{family}"))
+    if strangers:
+        for sub in ("wider_face_val_subset/WIDER_val/images", "negatives_no_faces"):
+            for p in sorted((data / sub).rglob("*.jpg")):
+                photos.append(Photo(str(p.relative_to(data)), "strangers",
+                                    str(p.relative_to(data))))
+        for p in sorted((ROOT / "samples").iterdir()):
+            if p.suffix.lower() in (".jpg", ".png", ".webp", ".tif", ".heic"):
+                photos.append(Photo(f"samples/{p.name}", "strangers", f"samples/{p.name}"))
+    return photos
+
+
+def read(data: Path, key: str) -> np.ndarray:
+    path = ROOT / key if key.startswith("samples/") else data / key
+    return read_photo(path).pixels
+
+
+def measure(embedder, rgb: np.ndarray, det) -> tuple[dict | None, object]:
+    if det.score < RELAXED.min_score or det.height < RELAXED.min_height_px:
+        return None, None
+    aligned = embedder.align(rgb, det.box)
+    geo = q.geometry(aligned.points)
+    m = dict(geo=geo, sharp=q.sharpness(aligned.chip, aligned.inside),
+             inside=q.inside_share(aligned.inside))
+    return m, aligned
+
+
+def build_table(data: Path, models: Path, strangers: bool, cache: Path | None) -> tuple[list[Photo], dict]:
+    if cache is not None and cache.is_file():
+        with open(cache, "rb") as fh:
+            stored = pickle.load(fh)
+        if stored["strangers"] >= strangers:
+            print(f"(faces and templates read from the cache {cache})")
+            return stored["photos"], stored["timing"]
+    detector = load_detector("centerface", models, threads=1)
+    embedder = load_embedder(models)
+    photos = list_photos(data, strangers)
+    t_detect = t_align = t_embed = 0.0
+    n_align = n_embed = 0
+    for i, photo in enumerate(photos):
+        rgb = read(data, photo.key)
+        t0 = time.perf_counter()
+        dets = detector.detect(rgb)
+        t_detect += time.perf_counter() - t0
+        for det in dets:
+            face = Face(det)
+            t0 = time.perf_counter()
+            face.measures, aligned = measure(embedder, rgb, det)
+            if face.measures is not None:
+                t_align += time.perf_counter() - t0
+                n_align += 1
+                relaxed = judge(face, RELAXED)
+                if relaxed.usable:
+                    t0 = time.perf_counter()
+                    face.template = embedder.describe(aligned.chip)
+                    t_embed += time.perf_counter() - t0
+                    n_embed += 1
+            photo.faces.append(face)
+        if (i + 1) % 50 == 0:
+            print(f"  {i + 1}/{len(photos)} photos", flush=True)
+    timing = dict(photos=len(photos), detect_s=t_detect, align_ms=1000 * t_align / max(n_align, 1),
+                  embed_ms=1000 * t_embed / max(n_embed, 1), aligned=n_align, embedded=n_embed)
+    if cache is not None:
+        with open(cache, "wb") as fh:
+            pickle.dump({"strangers": strangers, "photos": photos, "timing": timing}, fh)
+    return photos, timing
+
+
+def judge(face: Face, limits: q.QualityLimits) -> q.FaceQuality:
+    """The quality gate under `limits`, from the stored measures."""
+    det = face.det
+    first = q.judge(score=det.score, height_px=det.height, detector_tag=det.detector,
+                    limits=limits)
+    if not first.usable:
+        return first
+    m = face.measures
+    if m is None:
+        raise RuntimeError("a gate looser than RELAXED cannot be evaluated from the cache")
+    return q.judge(score=det.score, height_px=det.height, detector_tag=det.detector,
+                   limits=limits, geo=m["geo"], sharp=m["sharp"], inside=m["inside"])
+
+
+def attach_labels(data: Path, photos: list[Photo]) -> None:
+    labels = {}
+    for ds in IDENTITY_SETS:
+        for k, v in json.loads((data / ds / "identity_labels.json").read_text())["labels"].items():
+            labels[f"{ds}/{k}"] = f"{SHORT[ds]}:{v}"
+    for photo in photos:
+        if photo.key in MULTI_PERSON:
+            for x, y, name in MULTI_PERSON[photo.key]:
+                inside = [f for f in photo.faces if f.det.score >= 0.5 and
+                          f.det.box[0] <= x <= f.det.box[2] and f.det.box[1] <= y <= f.det.box[3]]
+                if inside:
+                    max(inside, key=lambda f: f.det.score).label = f"{photo.dataset}:{name}"
+        elif photo.key in labels and photo.faces:
+            max(photo.faces, key=lambda f: f.det.score).label = labels[photo.key]
+
+
+# ----------------------------------------------------------------------------- matching
+
+@dataclass
+class Params:
+    threshold: float
+    margin: float
+    limits: q.QualityLimits = q.RECOGNITION
+    unknown: float = matching.UNKNOWN_SIMILARITY
+
+
+def process(photo: Photo, gallery: matching.Gallery, p: Params) -> list[matching.Identity]:
+    """What the pipeline would decide for every face of `photo`."""
+    qualities = [judge(f, p.limits) for f in photo.faces]
+    vectors = [f.template if qu.usable else None for f, qu in zip(photo.faces, qualities)]
+    for f, qu in zip(photo.faces, qualities):
+        if qu.usable and f.template is None:
+            raise RuntimeError("a face passes the gate but has no template: RELAXED too strict")
+    return matching.identities(qualities, vectors, gallery, p.threshold, p.margin, p.unknown)
+
+
+def make_gallery(refs: dict[str, list[Face]], ids: dict[str, int]) -> matching.Gallery:
+    return matching.Gallery([(ids[person], f.template) for person, faces in refs.items()
+                             for f in faces], 128)
+
+
+def reference_faces(photos: list[Photo]) -> dict[str, list[tuple[Photo, Face]]]:
+    """Per labelled person, the faces that pass the enrolment gate (one per photo family)."""
+    out: dict[str, list[tuple[Photo, Face]]] = defaultdict(list)
+    seen = set()
+    for photo in photos:
+        if photo.dataset == "strangers" or photo.key in MULTI_PERSON:
+            continue
+        for f in photo.faces:
+            if f.label and f.template is not None and judge(f, q.ENROLMENT).usable \
+                    and (f.label, photo.family) not in seen:
+                seen.add((f.label, photo.family))
+                out[f.label].append((photo, f))
+    return out
+
+
+def families(photos: list[Photo]) -> dict[str, set[str]]:
+    fam: dict[str, set[str]] = defaultdict(set)
+    for photo in photos:
+        for f in photo.faces:
+            if f.label:
+                fam[f.label].add(photo.family)
+    return fam
+
+
+@dataclass
+class Tally:
+    genuine: Counter = field(default_factory=Counter)     # (dataset, outcome) for >= 80 px
+    genuine_small: Counter = field(default_factory=Counter)
+    impostor: Counter = field(default_factory=Counter)    # (dataset, outcome)
+    breaches: list = field(default_factory=list)
+    misses: list = field(default_factory=list)
+    unlabelled_shown: list = field(default_factory=list)
+
+
+def gallery_protocol(photos: list[Photo], p: Params, splits: int, max_refs: int,
+                     seed: int = 7) -> Tally:
+    refs_all = reference_faces(photos)
+    fam = families(photos)
+    people = sorted(fam)
+    ids = {person: i + 1 for i, person in enumerate(people)}
+    names = {i: person for person, i in ids.items()}
+    t = Tally()
+    for split in range(splits):
+        rng = np.random.default_rng(seed + split)
+        enrolled: dict[str, list[Face]] = {}
+        ref_families: set[str] = set()
+        by_set = defaultdict(list)
+        for person in people:
+            by_set[person.split(":")[0]].append(person)
+        for ds, members in by_set.items():
+            chosen = [members[i] for i in rng.permutation(len(members))[:len(members) // 2]]
+            for person in chosen:
+                cands = refs_all.get(person, [])
+                # leave at least one photo family of this person to probe
+                n = min(max_refs, len(cands), len(fam[person]) - 1)
+                if n < 1:
+                    continue
+                pick = [cands[i] for i in rng.permutation(len(cands))[:n]]
+                enrolled[person] = [f for _, f in pick]
+                ref_families |= {ph.family for ph, _ in pick}
+        gallery = make_gallery(enrolled, ids)
+        for photo in photos:
+            if photo.dataset == "strangers" or photo.family in ref_families:
+                continue
+            for f, ident in zip(photo.faces, process(photo, gallery, p)):
+                shown = names.get(ident.person_id) if ident.person_id is not None else None
+                where = (photo.key, round(f.det.height), ident.similarity, ident.second_similarity)
+                if f.label is None:
+                    if shown:
+                        t.unlabelled_shown.append((*where, shown))
+                    continue
+                ds = photo.dataset
+                if f.label in enrolled:
+                    outcome = ("shown" if shown == f.label else "wrong_person" if shown
+                               else f"hidden:{ident.reason}")
+                    (t.genuine if f.det.height >= MIN_PROBE_HEIGHT else t.genuine_small)[
+                        (ds, outcome)] += 1
+                    if shown and shown != f.label:
+                        t.breaches.append(("wrong person", *where, f.label, shown))
+                    elif not shown and f.det.height >= MIN_PROBE_HEIGHT:
+                        t.misses.append((*where, f.label, ident.reason))
+                else:
+                    t.impostor[(ds, "shown" if shown else "hidden")] += 1
+                    if shown:
+                        t.breaches.append(("not enrolled", *where, f.label, shown))
+    return t
+
+
+def pairs_protocol(data: Path, photos: list[Photo], p: Params) -> dict:
+    by_key = {ph.key: ph for ph in photos}
+    pairs = json.loads((data / "identity_deepface_tests" / "pairs.json").read_text())
+    out = Counter()
+    breaches = []
+    for pair in pairs:
+        for a, b in ((pair["a"], pair["b"]), (pair["b"], pair["a"])):
+            ref_photo = by_key.get(f"identity_deepface_tests/{a}")
+            probe = by_key.get(f"identity_deepface_tests/{b}")
+            ref = [f for f in ref_photo.faces if f.label] if ref_photo else []
+            if not ref or not probe or ref[0].template is None \
+                    or not judge(ref[0], q.ENROLMENT).usable:
+                out["reference refused"] += 1
+                continue
+            gallery = matching.Gallery([(1, ref[0].template)], 128)
+            idents = process(probe, gallery, p)
+            shown_any = any(i.person_id is not None for i in idents)
+            shown_gt = any(i.person_id is not None and f.label for f, i in zip(probe.faces, idents))
+            if pair["same"]:
+                out["same"] += 1
+                out["same shown"] += shown_gt
+            else:
+                out["different"] += 1
+                if shown_any:
+                    out["different shown"] += 1
+                    sims = [i.similarity for i in idents if i.person_id is not None]
+                    breaches.append((a, b, sims))
+    return {"counts": out, "breaches": breaches}
+
+
+def strangers_protocol(photos: list[Photo], p: Params) -> dict:
+    refs_all = reference_faces(photos)
+    fam = families(photos)
+    people = sorted(fam)
+    ids = {person: i + 1 for i, person in enumerate(people)}
+    names = {i: person for person, i in ids.items()}
+    enrolled = {person: [f for _, f in refs_all[person][:3]] for person in people
+                if refs_all.get(person)}
+    gallery = make_gallery(enrolled, ids)
+    counts = Counter()
+    shown = []
+    for photo in photos:
+        if photo.dataset != "strangers":
+            continue
+        for f, ident in zip(photo.faces, process(photo, gallery, p)):
+            counts["faces"] += 1
+            counts["judged" if ident.quality.usable else "gated"] += 1
+            if ident.person_id is not None:
+                counts["shown"] += 1
+                shown.append((photo.key, round(f.det.height), round(ident.similarity, 4),
+                              names[ident.person_id]))
+    return {"counts": counts, "shown": shown, "gallery_people": len(enrolled),
+            "gallery_templates": gallery.template_count}
+
+
+# ----------------------------------------------------------------------------- reports
+
+def recall(t: Tally) -> tuple[int, int]:
+    shown = sum(v for (ds, o), v in t.genuine.items() if o == "shown")
+    return shown, sum(t.genuine.values())
+
+
+def impostors_shown(t: Tally) -> tuple[int, int]:
+    return (sum(v for (ds, o), v in t.impostor.items() if o == "shown"),
+            sum(t.impostor.values()))
+
+
+def print_gallery(t: Tally, title: str) -> None:
+    s, n = recall(t)
+    fa, nf = impostors_shown(t)
+    wrong = sum(v for (ds, o), v in t.genuine.items() if o == "wrong_person") + \
+        sum(v for (ds, o), v in t.genuine_small.items() if o == "wrong_person")
+    print(f"\n== {title}")
+    print(f"enrolled people's faces >= {MIN_PROBE_HEIGHT} px shown: {s}/{n} = "
+          f"{100 * s / max(n, 1):.1f} %   (target >= 95 %)")
+    print(f"faces of people not enrolled shown: {fa}/{nf}   (target 0)")
+    print(f"faces shown as the wrong enrolled person: {wrong}   (target 0)")
+    print(f"{'set':12s} {'>=80px shown':>14s} {'<80px shown':>13s} {'not enrolled shown':>20s}")
+    for ds in ("deepface", "fr_examples", "bbt", "johns"):
+        gs = t.genuine[(ds, "shown")]
+        gn = sum(v for (d, o), v in t.genuine.items() if d == ds)
+        ss = t.genuine_small[(ds, "shown")]
+        sn = sum(v for (d, o), v in t.genuine_small.items() if d == ds)
+        ims = t.impostor[(ds, "shown")]
+        imn = sum(v for (d, o), v in t.impostor.items() if d == ds)
+        print(f"{ds:12s} {gs:>6d}/{gn:<5d}{100 * gs / max(gn, 1):5.1f}% {ss:>5d}/{sn:<5d}"
+              f"  {ims:>8d}/{imn:<6d}")
+    hidden = Counter(o.split(":", 1)[1] for (ds, o), v in t.genuine.items()
+                     for _ in range(v) if o.startswith("hidden"))
+    if hidden:
+        print("why enrolled faces >= 80 px were hidden: " +
+              ", ".join(f"{k} {v}" for k, v in hidden.most_common()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get(
+        "BLURKIT_SHARED_DATA", ROOT.parent / "shared" / "data")))
+    ap.add_argument("--models", type=Path, default=Path(os.environ.get(
+        "BLURKIT_MODELS_DIR", ROOT / ".cache" / "models")))
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="keep detections and templates in this file between runs (it holds "
+                         "face templates of the test media: keep it outside the repository)")
+    ap.add_argument("--splits", type=int, default=5)
+    ap.add_argument("--no-strangers", action="store_true",
+                    help="skip WIDER FACE, negatives and samples (saves ~3 minutes)")
+    args = ap.parse_args()
+
+    print(f"hardware: {hardware()}")
+    t0 = time.perf_counter()
+    photos, timing = build_table(args.data, args.models, not args.no_strangers, args.cache)
+    attach_labels(args.data, photos)
+    print(f"{timing['photos']} photos, detection {timing['detect_s']:.0f} s in all; "
+          f"{timing['aligned']} faces aligned + gated ({timing['align_ms']:.1f} ms each), "
+          f"{timing['embedded']} templates ({timing['embed_ms']:.0f} ms each, 1 thread)")
+    chosen = Params(matching.THRESHOLD, matching.MARGIN)
+    print(f"chosen: threshold {chosen.threshold}, margin {chosen.margin}, unknown baseline "
+          f"{chosen.unknown}; recognition gate {q.RECOGNITION}")
+
+    for refs in (3, 1):
+        t = gallery_protocol(photos, chosen, args.splits, refs)
+        print_gallery(t, f"gallery protocol, up to {refs} reference photo(s) per person, "
+                         f"{args.splits} splits")
+        if refs == 3:
+            headline = t
+    for b in headline.breaches:
+        print("  BREACH", b)
+    for m in sorted(set(headline.misses))[:40]:
+        print("  missed", m)
+    for u in sorted(set(headline.unlabelled_shown)):
+        print("  unlabelled face shown (check by eye)", u)
+
+    pr = pairs_protocol(args.data, photos, chosen)
+    c = pr["counts"]
+    print(f"\n== deepface pairs, one reference photo, both directions")
+    print(f"different-person pairs with a face shown: {c['different shown']}/{c['different']}"
+          f"   (target 0)")
+    print(f"same-person pairs shown: {c['same shown']}/{c['same']} = "
+          f"{100 * c['same shown'] / max(c['same'], 1):.1f} %; references refused by the "
+          f"enrolment gate: {c['reference refused']}")
+    for b in pr["breaches"]:
+        print("  BREACH", b)
+
+    if not args.no_strangers:
+        st = strangers_protocol(photos, chosen)
+        c = st["counts"]
+        print(f"\n== strangers (WIDER FACE subset, negatives, samples) against a gallery of "
+              f"{st['gallery_people']} people / {st['gallery_templates']} templates")
+        print(f"faces {c['faces']}, passed the gate {c['judged']}, shown {c['shown']}   "
+              f"(target 0)")
+        for s in st["shown"]:
+            print("  shown (check by eye)", s)
+
+    print("\n== sweep (gallery protocol up to 3 references; pairs; strangers)")
+    print(f"{'threshold':>9s} {'margin':>6s} | {'>=80px shown':>12s} | {'not enrolled':>12s} | "
+          f"{'wrong id':>8s} | {'diff pairs':>10s} | {'same pairs':>10s} | {'strangers':>9s}")
+    for thr in (0.92, 0.925, 0.93, 0.935, 0.94, 0.945, 0.95):
+        for mg in (0.0, 0.01, 0.02, 0.03, 0.04):
+            p = Params(thr, mg)
+            t = gallery_protocol(photos, p, args.splits, 3)
+            s, n = recall(t)
+            fa, _ = impostors_shown(t)
+            wrong = sum(v for (ds, o), v in (t.genuine + t.genuine_small).items()
+                        if o == "wrong_person")
+            pc = pairs_protocol(args.data, photos, p)["counts"]
+            strangers = "-" if args.no_strangers else \
+                str(strangers_protocol(photos, p)["counts"]["shown"])
+            mark = " <- chosen" if (thr, mg) == (chosen.threshold, chosen.margin) else ""
+            print(f"{thr:>9.3f} {mg:>6.2f} | {100 * s / max(n, 1):>11.1f}% | {fa:>12d} | "
+                  f"{wrong:>8d} | {pc['different shown']:>10d} | "
+                  f"{100 * pc['same shown'] / max(pc['same'], 1):>9.1f}% | {strangers:>9s}{mark}")
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

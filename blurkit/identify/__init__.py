@@ -1,0 +1,64 @@
+"""Face templates and matching: who among the enrolled people is this face, if anyone?
+
+Model: dlib's ResNet face descriptor (128-D) after dlib's 5-point alignment, both from
+face_recognition_models==0.3.0 (CC0), loaded through the hash-checked model store.
+Templates carry MODEL_NAME; templates of another model are never compared.
+
+For the pipeline::
+
+    from blurkit.identify import MODEL_NAME, Recognizer
+    rec = Recognizer(models_dir, snapshot.for_model(MODEL_NAME))
+    for det, ident in zip(dets, rec.identify(rgb, dets)):
+        if ident.person_id is not None and snapshot.decide(ident.person_id, purpose).valid:
+            ...  # may stay visible; every other face is hidden
+
+For the consent CLI: `enrol_photos(paths, settings) -> EnrolResult(templates, model)`.
+
+Modules: quality.py (the gate: large, sharp, frontal enough to judge), embedder.py (alignment
+and templates), matching.py (threshold, margin, one face per person), recognizer.py,
+enrol.py. The numbers are chosen by benchmarks/recognition.py.
+"""
+
+from __future__ import annotations
+
+from blurkit import i18n
+from blurkit.identify.embedder import DIM, MODEL_NAME, Embedder, load_embedder
+from blurkit.identify.enrol import EnrolResult, check_same_person, enrol_photos
+from blurkit.identify.matching import (AMBIGUOUS, DUPLICATE, MARGIN, NO_MATCH, THRESHOLD,
+                                       UNKNOWN_SIMILARITY, Gallery, Identity)
+from blurkit.identify.quality import (BLURRY, ENROLMENT, LOW_SCORE, MISALIGNED, PARTIAL, POSE,
+                                      RECOGNITION, TOO_SMALL, FaceQuality, QualityLimits)
+from blurkit.identify.recognizer import Recognizer, mean_template
+
+__all__ = ["MODEL_NAME", "DIM", "Recognizer", "Identity", "FaceQuality", "QualityLimits",
+           "EnrolResult", "enrol_photos", "check_same_person", "mean_template", "Gallery",
+           "Embedder", "load_embedder", "THRESHOLD", "MARGIN", "UNKNOWN_SIMILARITY",
+           "RECOGNITION", "ENROLMENT", "REASONS", "reason_text"]
+
+REASONS = (LOW_SCORE, PARTIAL, TOO_SMALL, MISALIGNED, POSE, BLURRY, NO_MATCH, AMBIGUOUS,
+           DUPLICATE)
+
+i18n.register({
+    "identify.reason.low_score": {"en": "not clearly a face", "sv": "inte tydligt ett ansikte"},
+    "identify.reason.partial": {"en": "face cut off by the picture's edge",
+                                "sv": "ansiktet avskuret av bildkanten"},
+    "identify.reason.too_small": {"en": "face too small to recognise",
+                                  "sv": "ansiktet för litet för att kännas igen"},
+    "identify.reason.misaligned": {"en": "face features could not be located",
+                                   "sv": "ansiktets drag kunde inte lokaliseras"},
+    "identify.reason.pose": {"en": "face turned away", "sv": "ansiktet bortvänt"},
+    "identify.reason.blurry": {"en": "face too blurred to recognise",
+                               "sv": "ansiktet för suddigt för att kännas igen"},
+    "identify.reason.no_match": {"en": "not a registered person",
+                                 "sv": "inte en registrerad person"},
+    "identify.reason.ambiguous": {"en": "too similar to more than one person",
+                                  "sv": "för lik mer än en person"},
+    "identify.reason.duplicate_in_image": {
+        "en": "another face in the picture looks like the same person",
+        "sv": "ett annat ansikte i bilden liknar samma person"},
+})
+
+
+def reason_text(reason: str, lang: str | None = None) -> str:
+    """Why a face was not recognised, for people (Swedish or English)."""
+    return i18n.t(f"identify.reason.{reason}", lang=lang)

@@ -1,0 +1,178 @@
+"""Who is this face? Several templates per person, a threshold, a margin, one face per person.
+
+Similarities are cosine similarities of L2-normalised dlib templates (1 = identical). For this
+model, pictures of the same person score ~0.93-0.99 and strangers ~0.75-0.93: the scale is
+compressed, so the numbers below differ by hundredths and matter to the thousandth.
+
+A face is matched to person P only when all of this holds (fail-safe: anything else hides it):
+
+1. its similarity to P (the best over P's templates) is at least `threshold`;
+2. it beats every other enrolled person by at least `margin` - and when there is no other
+   person, or the next one is far away, it beats the implicit "unknown stranger" baseline
+   `UNKNOWN_SIMILARITY` by the margin (so a gallery of one is never judged more loosely than
+   a full one; with the default numbers the threshold is the stricter rule and the baseline
+   only shows in reports);
+3. no other face in the same picture claims P nearly as well: when several faces have P as
+   their best person (above the threshold, margin or not), only the strongest can be shown,
+   and only if it beats the runner-up by `margin` too; otherwise all of them are hidden
+   (two faces both looking like P means one of them is a look-alike, and if we cannot tell
+   which, neither is shown). The weaker ones are never re-assigned to their second choice.
+
+The gallery holds every enrolled person, with or without a valid consent: a look-alike who is
+enrolled but may not be shown still takes the margin away from the person who may.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from blurkit.identify.quality import FaceQuality
+
+# Chosen with benchmarks/recognition.py (sweep table in its output). See THRESHOLD_NOTE.
+THRESHOLD = 0.94
+MARGIN = 0.02
+UNKNOWN_SIMILARITY = 0.90
+
+NO_MATCH = "no_match"
+AMBIGUOUS = "ambiguous"
+DUPLICATE = "duplicate_in_image"
+MATCH_REASONS = (NO_MATCH, AMBIGUOUS, DUPLICATE)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The recognition verdict for one face.
+
+    person_id: the enrolled person this face is shown as, or None (hidden). Whether that person
+        may be shown today for this purpose is the consent rules' decision, made afterwards.
+    similarity: similarity to the nearest enrolled person (None: not compared - quality gate).
+    second_similarity: the competitor the margin is measured against: the next different
+        person, or the unknown-stranger baseline if that is higher (None: not compared).
+    nearest_id: the nearest enrolled person even when not matched (reports, video voting);
+        never a reason to show a face.
+    quality: the quality gate's measures.
+    reason: None when matched; else a quality reason (low_score, partial, too_small, pose,
+        blurry) or no_match, ambiguous, duplicate_in_image.
+    """
+
+    person_id: int | None
+    similarity: float | None
+    second_similarity: float | None
+    quality: FaceQuality
+    reason: str | None
+    nearest_id: int | None = None
+
+    @property
+    def matched(self) -> bool:
+        return self.person_id is not None
+
+    def to_dict(self) -> dict:
+        r = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
+        return {"person_id": self.person_id, "similarity": r(self.similarity),
+                "second_similarity": r(self.second_similarity), "reason": self.reason,
+                "nearest_id": self.nearest_id, "quality": self.quality.to_dict()}
+
+
+class Gallery:
+    """Every enrolled person's templates of one model, as one matrix."""
+
+    def __init__(self, templates: Iterable[tuple[int, np.ndarray]], dim: int) -> None:
+        pairs = [(int(pid), np.asarray(v, dtype=np.float64).reshape(-1)) for pid, v in templates]
+        for pid, v in pairs:
+            if v.shape != (dim,):
+                raise ValueError(f"template of person {pid} has {v.size} values, the model "
+                                 f"makes {dim}: templates of another model?")
+            if not np.all(np.isfinite(v)) or np.linalg.norm(v) < 1e-9:
+                raise ValueError(f"template of person {pid} is not a usable vector")
+        pairs.sort(key=lambda p: p[0])
+        self.person_ids = np.array(sorted({pid for pid, _ in pairs}), dtype=np.int64)
+        if pairs:
+            m = np.stack([v / np.linalg.norm(v) for _, v in pairs]).astype(np.float32)
+            owners = np.array([pid for pid, _ in pairs], dtype=np.int64)
+        else:
+            m = np.zeros((0, dim), np.float32)
+            owners = np.zeros(0, np.int64)
+        self.matrix = m
+        # templates are sorted by person: person k's rows start at self._starts[k]
+        self._starts = np.searchsorted(owners, self.person_ids) if len(pairs) else owners
+
+    def __len__(self) -> int:
+        return len(self.person_ids)
+
+    @property
+    def template_count(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def person_scores(self, vectors: np.ndarray) -> np.ndarray:
+        """(faces, persons) similarity of each face to each person: best over the templates."""
+        if len(self.person_ids) == 0:
+            return np.zeros((len(vectors), 0), np.float32)
+        sims = np.asarray(vectors, np.float32) @ self.matrix.T
+        return np.maximum.reduceat(sims, self._starts, axis=1)
+
+
+def decide(scores: np.ndarray, person_ids: np.ndarray, threshold: float, margin: float,
+           unknown: float = UNKNOWN_SIMILARITY
+           ) -> list[tuple[int | None, float | None, float | None, str | None, int | None]]:
+    """Steps 1-3 above for the faces of one picture.
+
+    scores: (faces, persons) from Gallery.person_scores. Returns per face
+    (person_id or None, similarity, second_similarity, reason, nearest_id)."""
+    n = scores.shape[0]
+    out: list = [None] * n
+    if scores.shape[1] == 0:
+        return [(None, None, None, NO_MATCH, None)] * n
+    order = np.argsort(-scores, axis=1)
+    best_idx = order[:, 0]
+    best = scores[np.arange(n), best_idx]
+    second = scores[np.arange(n), order[:, 1]] if scores.shape[1] > 1 else np.full(n, -1.0)
+    second = np.maximum(second, unknown)
+    for i in range(n):
+        pid = int(person_ids[best_idx[i]])
+        b, s = float(best[i]), float(second[i])
+        if b < threshold:
+            out[i] = (None, b, s, NO_MATCH, pid)
+        elif b - s < margin:
+            out[i] = (None, b, s, AMBIGUOUS, pid)
+        else:
+            out[i] = (pid, b, s, None, pid)
+    # step 3: one face per person
+    claims: dict[int, list[int]] = {}
+    for i in range(n):
+        if best[i] >= threshold:
+            claims.setdefault(int(person_ids[best_idx[i]]), []).append(i)
+    for pid, faces in claims.items():
+        if len(faces) < 2:
+            continue
+        faces.sort(key=lambda i: -best[i])
+        top, runner_up = faces[0], faces[1]
+        for i in faces[1:]:
+            _, b, s, _, nearest = out[i]
+            out[i] = (None, b, s, DUPLICATE, nearest)
+        if best[top] - best[runner_up] < margin:
+            _, b, s, reason, nearest = out[top]
+            out[top] = (None, b, s, reason or DUPLICATE, nearest)
+    return out
+
+
+def identities(qualities: Sequence[FaceQuality], vectors: Sequence[np.ndarray | None],
+               gallery: Gallery, threshold: float, margin: float,
+               unknown: float = UNKNOWN_SIMILARITY) -> list[Identity]:
+    """One Identity per face; faces without a template (failed gate) are never matched."""
+    if len(qualities) != len(vectors):
+        raise ValueError("one quality per template expected")
+    judged = [i for i, v in enumerate(vectors) if v is not None and qualities[i].usable]
+    result: list[Identity | None] = [None] * len(vectors)
+    if judged:
+        scores = gallery.person_scores(np.stack([np.asarray(vectors[i]) for i in judged]))
+        for i, (pid, b, s, reason, nearest) in zip(
+                judged, decide(scores, gallery.person_ids, threshold, margin, unknown)):
+            result[i] = Identity(pid, b, s, qualities[i], reason, nearest)
+    for i, quality in enumerate(qualities):
+        if result[i] is None:
+            reason = quality.reason if not quality.usable else NO_MATCH
+            result[i] = Identity(None, None, None, quality, reason or NO_MATCH, None)
+    return result  # type: ignore[return-value]
