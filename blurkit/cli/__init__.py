@@ -70,7 +70,10 @@ def main() -> None:
     from blurkit.cli import audit, consent, models, process  # noqa: F401  (registers commands)
 
     try:
-        cli.main(standalone_mode=False)
+        # standalone_mode=False returns the exit code of ctx.exit(n) instead of exiting
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("Aborted!", err=True)
         sys.exit(130)

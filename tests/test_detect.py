@@ -1,0 +1,142 @@
+"""Detection: real models on the project's samples (and on shared media where present)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from blurkit.detect import load_detector
+from blurkit.detect.common import distinct_faces, nms
+from blurkit.detect.search import SearchParams, _tiles, _unrotate
+from blurkit.media.image import read_photo
+from conftest import SAMPLES
+
+MANIFEST = json.loads((SAMPLES / "manifest.json").read_text())["files"]
+
+
+def _found(detections, box, need=0.5):
+    """Is the ground-truth box mostly inside one detection (or the other way round)?"""
+    x1, y1, x2, y2 = box
+    area = (x2 - x1) * (y2 - y1)
+    for d in detections:
+        dx1, dy1, dx2, dy2 = d.box
+        inter = max(0, min(x2, dx2) - max(x1, dx1)) * max(0, min(y2, dy2) - max(y1, dy1))
+        if inter / min(area, d.width * d.height) >= need:
+            return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def detector(models_dir):
+    return load_detector("centerface", models_dir, threads=2)
+
+
+@pytest.mark.parametrize("name", [n for n, v in MANIFEST.items() if v["faces"]])
+def test_every_sample_face_is_found(detector, name):
+    pixels = read_photo(SAMPLES / name).pixels
+    detections = detector.detect(pixels)
+    for box in MANIFEST[name]["faces"]:
+        assert _found(detections, box), f"{name}: face {box} missed"
+
+
+def test_no_face_sample_has_no_detection(detector):
+    assert detector.detect(read_photo(SAMPLES / "no_face.jpg").pixels) == []
+
+
+def test_small_faces_in_a_12_megapixel_photo_are_found(detector):
+    """Faces of 22-40 px pasted into a 4000 x 3000 canvas: the fine level is tiled."""
+    group = read_photo(SAMPLES / "group_photo.jpg").pixels
+    boxes = [b for b in MANIFEST["group_photo.jpg"]["faces"] if b[3] - b[1] <= 40]
+    rng = np.random.default_rng(1)
+    canvas = rng.integers(90, 140, size=(3000, 4000, 3), dtype=np.uint8)
+    placed = []
+    for i, (x1, y1, x2, y2) in enumerate(boxes):
+        pad = 30
+        crop = group[y1 - pad:y2 + pad, x1 - pad:x2 + pad]
+        oy, ox = 400 + 600 * (i % 4), 300 + 900 * i
+        canvas[oy:oy + crop.shape[0], ox:ox + crop.shape[1]] = crop
+        placed.append((ox + pad, oy + pad, ox + pad + x2 - x1, oy + pad + y2 - y1))
+    detections = detector.detect(canvas)
+    assert len(detector.pyramid(canvas)) >= 4
+    for box in placed:
+        assert _found(detections, box), f"face {box} ({box[3] - box[1]} px) missed in 12 MP"
+
+
+def test_sideways_face_is_found_by_the_rotated_pass(models_dir):
+    pixels = read_photo(SAMPLES / "portrait_text_chunks.png").pixels
+    sideways = np.ascontiguousarray(np.rot90(pixels))
+    with_rot = load_detector("centerface", models_dir, params=SearchParams(rotations=True))
+    found = with_rot.detect(sideways)
+    assert found and any("r" in d.detector.split("@")[1] for d in found)
+
+
+def test_landmarks_lie_inside_the_face(detector):
+    pixels = read_photo(SAMPLES / "portrait_exif_gps_thumbnail.jpg").pixels
+    best = max(detector.detect(pixels), key=lambda d: d.score)
+    x1, y1, x2, y2 = best.box
+    left_eye, right_eye, nose, mouth_l, mouth_r = best.landmarks
+    for x, y in best.landmarks:
+        assert x1 <= x <= x2 and y1 <= y <= y2
+    assert left_eye[0] < right_eye[0] and mouth_l[0] < mouth_r[0]
+    assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_l[1], mouth_r[1])
+
+
+@pytest.mark.parametrize("name", ["scrfd", "ensemble"])
+def test_other_detectors_find_the_portrait(models_dir, name):
+    det = load_detector(name, models_dir)
+    pixels = read_photo(SAMPLES / "portrait_exif_gps_thumbnail.jpg").pixels
+    assert _found(det.detect(pixels), MANIFEST["portrait_exif_gps_thumbnail.jpg"]["faces"][0])
+
+
+def test_tiles_cover_with_overlap():
+    tiles = _tiles(3000, 1280, 128)
+    assert tiles[0][0] == 0 and tiles[-1][1] == 3000
+    for (a0, a1), (b0, b1) in zip(tiles, tiles[1:]):
+        assert b0 <= a1 - 128 and a1 - a0 <= 1280
+    assert _tiles(500, 1280, 128) == [(0, 500)]
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_unrotate_maps_back(k):
+    h, w = 40, 60
+    img = np.zeros((h, w), np.uint8)
+    img[5:10, 20:30] = 1   # original box x 20..30, y 5..10
+    rot = np.rot90(img, k)
+    ys, xs = np.nonzero(rot)
+    box = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
+    back, _ = _unrotate(box, np.zeros((1, 5, 2), np.float32), k, h, w)
+    assert back[0].tolist() == [20, 5, 30, 10]
+
+
+def test_nms_and_distinct_faces():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [2, 2, 6, 6]], np.float32)
+    scores = np.array([0.9, 0.8, 0.7, 0.95], np.float32)
+    kept = nms(boxes, scores, 0.3)
+    assert set(kept.tolist()) == {0, 2, 3}
+    # the nested box [2,2,6,6] is the same face as [0,0,10,10]
+    assert distinct_faces(boxes, scores) == 2
+
+
+@pytest.mark.shared_data
+def test_wider_sample_recall(detector, shared_data):
+    """A quick recall check on 20 WIDER photos (the full measure is benchmarks/photos.py)."""
+    root = shared_data / "wider_face_val_subset"
+    boxes = json.loads((root / "boxes_xywh.json").read_text())
+    found = total = 0
+    for name in sorted(boxes)[::12]:
+        pixels = read_photo(root / name).pixels
+        dets = detector.detect(pixels)
+        for x, y, w, h in boxes[name]:
+            if h >= 32:
+                total += 1
+                found += _found(dets, (x, y, x + w, y + h), need=0.4)
+    assert total > 50
+    assert found / total >= 0.93, (found, total)
+
+
+@pytest.mark.shared_data
+def test_negatives_are_mostly_untouched(detector, shared_data):
+    files = sorted((shared_data / "negatives_no_faces").glob("*.jpg"))
+    touched = [f.name for f in files if detector.detect(read_photo(f).pixels)]
+    assert len(files) >= 20
+    assert len(touched) <= 0.1 * len(files), touched

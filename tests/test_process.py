@@ -1,0 +1,206 @@
+"""`blurkit process` end to end: the real CLI in a subprocess, worker processes included."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blurkit.media.image import read_photo
+from blurkit.media.metadata import find_metadata
+from blurkit.pipeline import plan
+from blurkit.redact import detail_correlation
+from conftest import ROOT, SAMPLES
+from mediafactory import exiftool_records, forbidden_tags, png_declaring
+
+MANIFEST = json.loads((SAMPLES / "manifest.json").read_text())["files"]
+OUT_SUFFIX = {".heic": ".jpg"}
+
+
+def blurkit(*args, data_dir, env=None, lang="en"):
+    full_env = {**os.environ, "BLURKIT_LANG": lang, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "blurkit", "--data-dir", str(data_dir), *args],
+                          capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=600)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    """The samples processed once, with two workers; shared by the tests below."""
+    base = tmp_path_factory.mktemp("process")
+    data_dir, out = base / "data", base / "out"
+    proc = blurkit("process", str(SAMPLES), "-o", str(out), "--report", str(base / "r.json"),
+                   "--workers", "2", data_dir=data_dir)
+    return proc, out, json.loads((base / "r.json").read_text()), data_dir
+
+
+def test_samples_exit_zero_and_every_output_exists(processed):
+    proc, out, report, _ = processed
+    assert proc.returncode == 0, proc.stderr
+    for name in MANIFEST:
+        suffix = OUT_SUFFIX.get(Path(name).suffix, Path(name).suffix)
+        assert (out / (Path(name).stem + suffix)).is_file(), name
+    assert report["summary"]["ok"] == len(MANIFEST) and report["summary"]["errors"] == 0
+    assert sorted(Path(p).name for p in report["skipped"]) == ["README.md", "make_samples.py",
+                                                               "manifest.json"]
+    assert not list(out.rglob("*.part"))
+
+
+def test_every_sample_face_is_hidden_in_the_output(processed):
+    _, out, _, _ = processed
+    for name, info in MANIFEST.items():
+        suffix = OUT_SUFFIX.get(Path(name).suffix, Path(name).suffix)
+        original = read_photo(SAMPLES / name).pixels
+        result = read_photo(out / (Path(name).stem + suffix)).pixels
+        assert result.shape == original.shape
+        for box in info["faces"]:
+            assert detail_correlation(original, result, box) < 0.3, (name, box)
+        if not info["faces"]:  # the face-free photo is left as it was (re-encoded only)
+            assert np.abs(result.astype(int) - original).mean() < 3
+
+
+def test_outputs_carry_no_metadata_by_two_independent_readers(processed):
+    _, out, _, _ = processed
+    outputs = sorted(p for p in out.iterdir() if p.suffix != ".json")
+    assert len(outputs) == len(MANIFEST)
+    for path in outputs:
+        assert find_metadata(path) == [], path
+    records = exiftool_records(outputs)
+    assert len(records) == len(outputs)
+    for path, record in records.items():
+        assert forbidden_tags(record) == [], path
+
+
+def test_report_lists_faces_with_boxes_scores_and_timings(processed):
+    _, out, report, _ = processed
+    by_name = {Path(f["source"]).name: f for f in report["files"]}
+    group = by_name["group_photo.jpg"]
+    assert group["status"] == "ok" and len(group["faces"]) >= len(MANIFEST["group_photo.jpg"]["faces"])
+    face = group["faces"][0]
+    assert len(face["box"]) == 4 and 0 < face["score"] <= 1 and face["action"] == "hidden"
+    assert set(group["timings"]) == {"read", "detect", "identify", "redact", "write"}
+    assert group["output_sha256"] == sha(Path(group["output"]))
+    assert group["input_sha256"] == sha(SAMPLES / "group_photo.jpg")
+    assert by_name["no_face.jpg"].get("faces", []) == [] and by_name["no_face.jpg"]["hidden"] == 0
+    assert any("EXIF" in m or "GPS" in m for m in by_name["portrait_exif_gps_thumbnail.jpg"]["removed_metadata"])
+    assert report["machine"]["cores"] >= 1
+
+
+def test_audit_log_has_an_entry_per_file_and_verifies(processed):
+    proc, out, report, data_dir = processed
+    verify = blurkit("audit", "verify", data_dir=data_dir)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    from blurkit.audit import AuditLog
+    from blurkit.config import load_settings
+    entries = AuditLog.open(load_settings(data_dir)).entries()
+    photos = [e.body for e in entries if e.body["kind"] == "photo"]
+    assert len(photos) == len(MANIFEST)
+    for e in photos:
+        assert e["status"] == "ok" and e["output_sha256"] == sha(Path(e["output_path"]))
+        assert e["input_sha256"] == sha(Path(e["input_path"]))
+        assert "detector" in e["models"]
+
+
+def test_second_run_never_overwrites(processed, tmp_path):
+    _, out, _, data_dir = processed
+    before = {p: sha(p) for p in out.iterdir()}
+    proc = blurkit("process", str(SAMPLES / "no_face.jpg"), "-o", str(out), data_dir=data_dir)
+    assert proc.returncode == 1
+    assert "already exists" in proc.stderr
+    assert {p: sha(p) for p in out.iterdir()} == before
+
+
+def test_bad_inputs_fail_one_by_one_and_leave_nothing(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SAMPLES / "portrait_tags.tif", src / "good.tif")
+    (src / "empty.jpg").write_bytes(b"")
+    jpeg = (SAMPLES / "no_face.jpg").read_bytes()
+    (src / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (src / "text.png").write_text("not an image at all")
+    (src / "bomb.png").write_bytes(png_declaring(100_000, 100_000))
+    out = tmp_path / "out"
+    proc = blurkit("process", str(src), str(tmp_path / "missing.jpg"), "-o", str(out),
+                   "--report", str(tmp_path / "r.json"), data_dir=tmp_path / "data")
+    assert proc.returncode == 1
+    assert sorted(p.name for p in out.iterdir()) == ["good.tif"]
+    failed = [l for l in proc.stderr.splitlines() if l.startswith("FAILED")]
+    assert len(failed) == 5
+    for name in ("empty.jpg", "truncated.jpg", "text.png", "bomb.png", "missing.jpg"):
+        assert sum(name in line for line in failed) == 1, name
+    report = json.loads((tmp_path / "r.json").read_text())
+    keys = {Path(f["source"]).name: f.get("error_key") for f in report["files"]}
+    assert keys["good.tif"] is None and keys["missing.jpg"] == "pipeline.not_found"
+    assert len(set(keys.values())) == 6  # each bad input gets its own reason
+
+
+def test_folders_keep_their_layout_and_hidden_or_output_folders_are_left_out(tmp_path):
+    src = tmp_path / "shoot"
+    (src / "day1" / "cam").mkdir(parents=True)
+    (src / ".thumbnails").mkdir()
+    shutil.copy(SAMPLES / "portrait_text_chunks.png", src / "day1" / "cam" / "a.png")
+    shutil.copy(SAMPLES / "portrait_gps.heic", src / "day1" / "b.heic")
+    shutil.copy(SAMPLES / "no_face.jpg", src / ".thumbnails" / "c.jpg")
+    shutil.copy(SAMPLES / "no_face.jpg", src / ".hidden.jpg")
+    out = src / "anonymized"  # an output folder inside the input folder is not re-read
+    (out / "day1").mkdir(parents=True)
+    shutil.copy(SAMPLES / "no_face.jpg", out / "day1" / "old.jpg")
+    the_plan = plan([src], out)
+    assert sorted(str(j.source.relative_to(src)) for j in the_plan.jobs) == ["day1/b.heic",
+                                                                            "day1/cam/a.png"]
+    proc = blurkit("process", str(src), "-o", str(out), "--workers", "1", data_dir=tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "day1" / "cam" / "a.png").is_file() and (out / "day1" / "b.jpg").is_file()
+
+
+def test_two_inputs_with_the_same_output_name_are_refused(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SAMPLES / "portrait_gps.heic", src / "x.heic")
+    shutil.copy(SAMPLES / "no_face.jpg", src / "x.jpg")
+    the_plan = plan([src], tmp_path / "out")
+    assert len(the_plan.jobs) == 1 and the_plan.errors[0].error_key == "pipeline.same_output"
+
+
+def test_output_folder_equal_to_input_never_replaces_an_input(tmp_path):
+    shutil.copy(SAMPLES / "no_face.jpg", tmp_path / "a.jpg")
+    the_plan = plan([tmp_path], tmp_path)
+    assert the_plan.jobs == [] and the_plan.errors[0].error_key == "pipeline.is_input"
+
+
+def test_a_crashed_worker_costs_only_its_file(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(4):
+        shutil.copy(SAMPLES / "portrait_tags.tif", src / f"p{i}.tif")
+    out = tmp_path / "out"
+    proc = blurkit("process", str(src), "-o", str(out), "--workers", "2",
+                   data_dir=tmp_path / "d", env={"BLURKIT_TEST_CRASH_ON": "p2.tif"})
+    assert proc.returncode == 1
+    assert sorted(p.name for p in out.iterdir()) == ["p0.tif", "p1.tif", "p3.tif"]
+    assert "p2.tif" in proc.stderr and "stopped abruptly" in proc.stderr
+
+
+def test_messages_in_swedish(tmp_path):
+    proc = blurkit("process", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "o"),
+                   data_dir=tmp_path / "d", lang="sv")
+    assert proc.returncode == 1
+    assert "finns inte" in proc.stderr and "misslyckades" in proc.stdout
+
+
+def test_missing_models_name_the_command(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "BLURKIT_MODELS_DIR"}
+    proc = subprocess.run([sys.executable, "-m", "blurkit", "--data-dir", str(tmp_path / "d"),
+                           "process", str(SAMPLES / "no_face.jpg"), "-o", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 2
+    assert f"blurkit --data-dir {tmp_path / 'd'} models fetch" in proc.stderr
+    assert not (tmp_path / "o").exists()

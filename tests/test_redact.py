@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from blurkit.redact import (MODES, Style, detail_correlation, redact, region, still_visible)
+
+
+def _textured(h=200, w=300, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, size=(h // 4, w // 4, 3), dtype=np.uint8)
+    return np.kron(base, np.ones((4, 4, 1), np.uint8))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mask", ["box", "ellipse"])
+def test_every_mode_hides_the_box_and_leaves_the_rest(mode, mask):
+    img = _textured()
+    box = (100.0, 60.0, 160.0, 140.0)
+    out = redact(img, [box], Style(mode=mode, mask=mask))
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert detail_correlation(img, out, box) < 0.3
+    x1, y1, x2, y2 = region(box, 0.35, *img.shape[:2])
+    outside = np.ones(img.shape[:2], bool)
+    outside[y1:y2, x1:x2] = False
+    assert np.array_equal(out[outside], img[outside])
+    assert not np.array_equal(out[y1:y2, x1:x2], img[y1:y2, x1:x2])
+
+
+def test_input_is_not_modified():
+    img = _textured()
+    copy = img.copy()
+    redact(img, [(10, 10, 50, 50)])
+    assert np.array_equal(img, copy)
+
+
+def test_default_destroys_the_face_not_just_blurs_it():
+    img = _textured(seed=3)
+    box = (90.0, 50.0, 190.0, 170.0)
+    out = redact(img, [box])
+    x1, y1, x2, y2 = map(int, box)
+    face = out[y1:y2, x1:x2].astype(np.float32)
+    # a handful of smooth colours: almost no fine detail left anywhere in the face
+    assert np.abs(np.diff(face, axis=1)).mean() < 2.0
+    assert still_visible(img, out, [box]) == []
+
+
+def test_face_cut_by_the_image_border_is_covered_up_to_the_border():
+    img = _textured()
+    box = (-20.0, -15.0, 30.0, 40.0)
+    for mask in ("box", "ellipse"):
+        out = redact(img, [box], Style(mask=mask))
+        assert still_visible(img, out, [(0, 0, 30, 40)]) == []
+        assert detail_correlation(img, out, (0, 0, 30, 40)) < 0.3
+
+
+def test_region_margins():
+    assert region((100, 100, 200, 200), 0.35, 1000, 1000) == (65, 54, 235, 235)
+    assert region((100, 100, 200, 200), 0.0, 1000, 1000) == (100, 100, 200, 200)
+    assert region((-50, -50, 20, 20), 0.35, 100, 100)[:2] == (0, 0)
+
+
+def test_still_visible_catches_an_untouched_face():
+    img = _textured()
+    assert still_visible(img, img, [(50, 50, 120, 120)]) == [(50, 50, 120, 120)]
+    assert detail_correlation(img, img, (50, 50, 120, 120)) == pytest.approx(1.0)
