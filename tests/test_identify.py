@@ -124,6 +124,15 @@ def test_enrol_ignores_a_tiny_face_in_the_background(settings, tmp_path):
     assert len(res.templates) == 1
 
 
+def test_a_box_inside_a_larger_face_is_not_a_second_face():
+    from blurkit.identify.enrol import _distinct
+    face = Detection((100, 100, 500, 600), 0.97, None, "centerface@1x1")
+    part = Detection((200, 250, 420, 520), 0.86, None, "centerface@1x1r90")   # inside it
+    neighbour = Detection((480, 120, 860, 600), 0.9, None, "centerface@1x1")  # beside it
+    assert _distinct([part, face]) == [face]
+    assert _distinct([face, part, neighbour]) == [face, neighbour]
+
+
 def test_enrol_refuses_a_small_face(settings, tmp_path):
     rgb = pixels(HOPPER)
     small = cv2.resize(rgb, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)  # face ~66 px

@@ -3,22 +3,26 @@
 For each detection:
 
 1. The detector's box is turned into the kind of box dlib's shape predictor was trained on
-   (dlib's own HOG detector): square, side 1.05x the box width / 0.81x its height, centre
-   3.4 % of the height lower. Measured on 217 faces of the shared identity sets where both
-   detectors fired (benchmarks/recognition.py --calibrate prints it again). The detector's
-   own landmarks are not used: they are only right for faces upright in the detector pass
-   that reported them.
-2. A crop around the face (with black outside the photo) is handed to dlib, so a 12-MP
-   photo is never copied whole.
+   (dlib's own HOG detector): square, side ~1.05x the box width / ~0.8x its height, centre a
+   few % of the height lower (`benchmarks/recognition.py --calibrate` measures it on the
+   labelled faces where both detectors fire). It hardly matters: the raw box gave the same
+   genuine/impostor separation to within 0.001, but the dlib-style box is what the predictor
+   expects. The detector's own landmarks are not used: they are only right for faces upright
+   in the detector pass that reported them (a face found by a 90-degree pass has them wrong).
+2. A crop around the face (black beyond the photo) is handed to dlib, so a 12-MP photo is
+   never copied whole; a face larger than 400 px is shrunk first (area filter).
 3. dlib's 5 points give the aligned 150x150 chip (`get_face_chip`, padding 0.25) and the
-   pose measures; the same alignment of an all-white mask tells which chip pixels come from
+   pose measures; the same alignment of a white mask tells which chip pixels come from
    inside the photo.
 4. The quality gate (quality.py) runs on those; only a usable face gets a template: the
    128-D ResNet descriptor of the chip, L2-normalised, float32.
 
 dlib's network is not thread-safe: one Embedder is shared per process (`load_embedder`) and
-serialises descriptor calls with a lock. No jitter: 5 jitters cost 5x the time (~0.7 s a
-face here) and did not change the benchmark's decisions.
+serialises descriptor calls with a lock. The descriptor costs ~100-140 ms a face on one x86
+core (dlib-bin is built without BLAS); alignment and the gate ~3 ms.
+Measured and left out: 5 jitters on the reference photos (5x the enrolment time), mirrored
+references as extra templates, and averaging each face's template with its mirror image (2x
+the time): none moved the benchmark's safe operating point by more than ~1 point of recall.
 """
 
 from __future__ import annotations

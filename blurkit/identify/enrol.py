@@ -121,9 +121,9 @@ def _refuse(path: Path, quality: q.FaceQuality, tag: str) -> InputError:
 def enrol_face(embedder, rgb: np.ndarray, detections: list, path: Path
                ) -> tuple[np.ndarray, q.FaceQuality]:
     """The template of the one face in a reference photo, or InputError with the reason."""
-    counted = [d for d in detections
-               if d.score >= q.min_score_for(getattr(d, "detector", ""), q.ENROLMENT)
-               and d.height >= q.RECOGNITION.min_height_px]
+    counted = _distinct([d for d in detections
+                         if d.score >= q.min_score_for(getattr(d, "detector", ""), q.ENROLMENT)
+                         and d.height >= q.RECOGNITION.min_height_px])
     if len(counted) > 1:
         raise InputError("identify.enrol.several_faces", photo=str(path), count=len(counted))
     if not counted:
@@ -141,6 +141,25 @@ def enrol_face(embedder, rgb: np.ndarray, detections: list, path: Path
     if template is None:
         raise _refuse(path, quality, getattr(face, "detector", ""))
     return template, quality
+
+
+def _distinct(detections: list) -> list:
+    """Drop a detection lying mostly (>= 70 %) inside a better-scoring one: the detector
+    sometimes boxes part of a large face again (deepface img49), and that is not a second
+    person. Faces side by side overlap far less."""
+    kept: list = []
+    for d in sorted(detections, key=lambda d: -d.score):
+        x1, y1, x2, y2 = d.box
+        area = max((x2 - x1) * (y2 - y1), 1e-9)
+        inside = False
+        for k in kept:
+            kx1, ky1, kx2, ky2 = k.box
+            iw = max(0.0, min(x2, kx2) - max(x1, kx1))
+            ih = max(0.0, min(y2, ky2) - max(y1, ky1))
+            inside = inside or iw * ih >= 0.7 * area
+        if not inside:
+            kept.append(d)
+    return kept
 
 
 def enrol_photos(paths: list[Path], settings) -> EnrolResult:
@@ -166,9 +185,10 @@ def enrol_photos(paths: list[Path], settings) -> EnrolResult:
     return EnrolResult(templates=templates, model=MODEL_NAME, qualities=qualities)
 
 
-def check_same_person(templates: list[np.ndarray], paths: list[Path],
+def check_same_person(templates: list[np.ndarray], paths: list,
                       minimum: float = matching.THRESHOLD) -> None:
-    """InputError unless every pair of templates is at least `minimum` similar."""
+    """InputError unless every pair of templates is at least `minimum` similar. `paths` name
+    the templates in the message (photo paths, or e.g. "registered template 2")."""
     for (i, a), (j, b) in combinations(enumerate(templates), 2):
         sim = float(np.dot(a, b))
         if sim < minimum:

@@ -1,8 +1,9 @@
 """Who is this face? Several templates per person, a threshold, a margin, one face per person.
 
 Similarities are cosine similarities of L2-normalised dlib templates (1 = identical). For this
-model, pictures of the same person score ~0.93-0.99 and strangers ~0.75-0.93: the scale is
-compressed, so the numbers below differ by hundredths and matter to the thousandth.
+model, pictures of the same person score ~0.92-0.99 and strangers ~0.75-0.93 (dlib's usual
+Euclidean limit 0.6 on its raw ~1.4-long vectors is ~0.91 here): the scale is compressed, so
+the numbers below differ by hundredths.
 
 A face is matched to person P only when all of this holds (fail-safe: anything else hides it):
 
@@ -31,16 +32,17 @@ import numpy as np
 
 from blurkit.identify.quality import FaceQuality
 
-# Chosen with benchmarks/recognition.py (its sweep table; figures of 2026-11, 5 splits):
-# at 0.94 / 0.04 no face of anyone not enrolled was shown - not in the identity sets (572
-# labelled faces of non-enrolled people incl. the look-alike Johns), not in deepface's 380
-# different-person pairs (both ways), not among the 384 judgeable stranger faces of WIDER
-# FACE against a 32-person gallery - while 90.8 % of enrolled people's faces >= 80 px were
-# shown (deepface 100 %, Johns 100 %, face_recognition examples 92 %, BBT grey TV crops 75 %).
-# Every looser cell of the sweep showed at least one stranger: 0.94 / 0.02 showed two WIDER
-# strangers (0.943 as an actress, 0.944 as an actor; second best 0.918 / 0.906); 0.93 / 0.03
-# one non-enrolled face. The margin, not the threshold, is what stops them: a stranger who
-# reaches 0.94 is usually "generic" - close to several enrolled people at once.
+# Chosen with benchmarks/recognition.py (its sweep table; 5 splits, run of 2026-11-25):
+# at 0.94 / 0.04 no face of anyone not enrolled was shown - not among the 578 labelled faces
+# of non-enrolled people in the identity sets (incl. the look-alike Johns), not in deepface's
+# 380 different-person pairs (both ways), not among the 384 judgeable stranger faces of WIDER
+# FACE against a 32-person gallery - while 91.0 % of enrolled people's faces >= 80 px were
+# shown (deepface 100 %, Johns 100 %, face_recognition examples 92.5 % - the misses are a
+# deliberately half-cut crop -, BBT grey 150-px TV crops 75 %).
+# Every looser cell of the sweep showed someone: 0.94 / 0.02 two WIDER strangers (0.943 as an
+# actress, 0.944 as an actor; their second-best persons 0.918 / 0.906), 0.93 / 0.03 one
+# non-enrolled face. The margin, more than the threshold, stops them: a stranger who reaches
+# 0.94 is usually "generic", close to several enrolled people at once.
 THRESHOLD = 0.94
 MARGIN = 0.04
 # The margin of a face with no close second person is measured against this: the similarity
@@ -67,8 +69,8 @@ class Identity:
     nearest_id: the nearest enrolled person even when not matched (reports, video voting);
         never a reason to show a face.
     quality: the quality gate's measures.
-    reason: None when matched; else a quality reason (low_score, partial, too_small, pose,
-        blurry) or no_match, ambiguous, duplicate_in_image.
+    reason: None when matched; else a quality reason (low_score, partial, too_small,
+        misaligned, pose, blurry) or no_match, ambiguous, duplicate_in_image.
     """
 
     person_id: int | None

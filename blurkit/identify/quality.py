@@ -65,13 +65,14 @@ RECOGNITION = QualityLimits(
     # The detector's "confident" score (CenterFace 0.5, SCRFD 0.6): every labelled probe face
     # in the shared identity sets scores >= 0.79; faces below are small, occluded or not faces.
     min_score=None,
-    # dlib's templates hold up when a face is scaled down to ~48 px (self-similarity 0.986)
-    # and drift below that (0.966 at 32 px, benchmarks: "degradation" table). 56 px keeps a
-    # safety step above the drift; smaller faces are hidden.
+    # dlib's templates hold up when a face is scaled down to ~48 px (similarity to the full-size
+    # template 0.985) and drift below that (0.966 at 32 px; `benchmarks/recognition.py
+    # --calibrate`, "degradation" table). 56 px keeps a step above the drift.
     min_height_px=56.0,
     min_eye_distance_px=16.0,
-    # Gaussian blur of sigma 1.5 % of the face height brings sharpness to ~15 and templates
-    # to ~0.975 of themselves; 3 % gives ~5 and 0.93. Faces below 12 are hidden.
+    # Same table: a sharp face scaled to 56 px has sharpness ~40 (p10 25); Gaussian blur of
+    # sigma 1 % of the face height gives ~17 (p10 10) and templates at 0.987 of themselves,
+    # 1.5 % gives ~7 and 0.975, 3 % gives ~3 and 0.934. Below 12 a face is hidden.
     min_sharpness=12.0,
     # Beyond ~|0.35| the 5-point alignment degrades fast (three-quarter to profile views).
     max_abs_yaw=0.35,
