@@ -44,7 +44,8 @@ already published (and whose copy is still in ready/) is not processed again.
 
 A full disk pauses the queue (log + `blurkit status`) before anything is written, and the
 watcher resumes by itself when space returns; the same happens when the models or the
-consent registry cannot be used. The consent registry is re-read before an item whenever
+consent registry cannot be used, and when the clock is earlier than the journal's last
+entry (a Raspberry Pi without a real-time clock after a power cut). The consent registry is re-read before an item whenever
 its files changed or the date changed (consent validity depends on the day).
 """
 
@@ -179,6 +180,14 @@ i18n.register({
         "en": "Paused after an unexpected error: {reason}. Trying again in {seconds} s.",
         "sv": "Pausad efter ett oväntat fel: {reason}. Försöker igen om {seconds} s.",
     },
+    "watch.paused.clock": {
+        "en": "Paused: the clock says {now}, earlier than blurkit's last work ({latest}); it "
+              "was probably reset by a power cut. Consent validity depends on the date, so "
+              "nothing is processed until the clock is right (network time, or: sudo date -s).",
+        "sv": "Pausad: klockan säger {now}, tidigare än blurkits senaste arbete ({latest}); "
+              "den har troligen ställts om av ett strömavbrott. Samtyckens giltighet beror på "
+              "datumet, så inget behandlas förrän klockan går rätt (nättid, eller: sudo date -s).",
+    },
     "watch.resumed": {"en": "Resumed.", "sv": "Fortsätter."},
     "watch.worker_died": {
         "en": "{name}: the worker process stopped while processing it ({reason}); attempt "
@@ -232,6 +241,7 @@ i18n.register({
 T = i18n.t
 
 NOTE_SUFFIX = ".reason.txt"
+TIME_SYNCED = Path("/run/systemd/timesync/synchronized")   # systemd-timesyncd: clock is set
 DUPLICATES = "duplicates"
 STATE_DIRS = "watch-state"
 _SYSTEM_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", "icon\r"}
@@ -990,6 +1000,7 @@ class Watcher:
         self.mode = "poll" if config.poll else "events"
         self.busy: tuple[int, float, float] | None = None   # item id, started, deadline
         self._progress_written = 0.0
+        self._clock_floor: str | None = None
         self.pause: Pause | None = None
         self.snapshot_key: tuple | None = None
         self.audit_index: dict[str, int] | None = None
@@ -1053,6 +1064,7 @@ class Watcher:
             failed=str(c.failed), keep_days=c.keep_days, paused_key=None, paused_params=None,
             current_id=None, stuck=None, stopped=None, progress=None,
             models_dir=str(self.options.models_dir))
+        self._clock_floor = self.journal.latest_time()
         self.recover()
 
     def _mode_text(self) -> str:
@@ -1446,6 +1458,15 @@ class Watcher:
             self.crashpoint("result.recorded")
             self._finish(self.journal.get(row["id"]))
             return True
+        now_text = utc_now()
+        if self._clock_floor and now_text < _minus_minutes(self._clock_floor, 10) \
+                and not TIME_SYNCED.exists():
+            # a Raspberry Pi without a real-time clock can come back from a power cut in
+            # the past, where an expired consent would look valid (once network time is
+            # synchronized the clock is right, and the journal's later times were wrong)
+            self._set_pause("watch.paused.clock", 60, now=now_text[:16].replace("T", " "),
+                            latest=self._clock_floor[:16].replace("T", " "))
+            return False
         need = c.min_free_mb + 2 * (row["size"] >> 20) + 1
         for where in (c.ready, c.state_dir, c.originals):
             free = free_mb(where)
@@ -1845,6 +1866,11 @@ class Watcher:
         remove_empty_parents(path.parent, root)
         if row["deleting"] == 1:
             log.info(T("watch.retention_deleted", path=path, days=f"{self.config.keep_days:g}"))
+
+
+def _minus_minutes(iso: str, minutes: int) -> str:
+    t = datetime.fromisoformat(iso.replace("Z", "+00:00")) - timedelta(minutes=minutes)
+    return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _bare(reason: str | None, name: str) -> str:

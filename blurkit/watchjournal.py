@@ -210,6 +210,11 @@ class Journal:
             "SELECT * FROM item WHERE deleting = 1 AND original_deleted IS NULL "
             "AND state IN ('done', 'duplicate') ORDER BY id").fetchall()
 
+    def latest_time(self) -> str | None:
+        """The time of the last change recorded (UTC, ISO 8601): the clock must not be
+        earlier than this."""
+        return self.conn.execute("SELECT MAX(updated) FROM item").fetchone()[0]
+
     def counts(self) -> dict[str, int]:
         counts = {s: 0 for s in STATES}
         for state, n in self.conn.execute("SELECT state, COUNT(*) FROM item GROUP BY state"):
