@@ -308,6 +308,45 @@ def test_a_file_that_kills_the_worker_goes_to_failed_and_the_queue_goes_on(data_
     w.close()
 
 
+def test_a_clean_stop_puts_the_current_file_back_without_counting_an_attempt(data_dir):
+    lock = data_dir / "worker.lock"
+    w = make_watcher(data_dir, worker=ProcessWorker(lock, factory="watch_fakes:FakeWorker"))
+    drop(w, "sleepy film.mp4", b"a long video")
+    deadline = time.monotonic() + 120
+    while w.busy is None and time.monotonic() < deadline:
+        w.step()
+    assert w.journal.counts()["processing"] == 1
+    w.request_stop()            # what SIGTERM does
+    w.close()
+    assert watchmod.FileLock.holder(lock) is None            # the worker is gone
+    from blurkit.watchjournal import Journal
+    j = Journal(w.config.state_dir / "journal.sqlite3")
+    row = j.all_items()[0]
+    assert (row["state"], row["attempts"]) == ("queued", 0)
+    assert (w.config.inbox / row["work"]).read_bytes() == b"a long video"
+    assert j.runtime()["pid"] is None and j.runtime()["stopped"]
+    j.close()
+
+
+def test_log_file_rotates(tmp_path):
+    import logging
+
+    from blurkit.cli.watch import setup_logging
+
+    setup_logging(tmp_path / "logs" / "watch.log")
+    try:
+        logging.getLogger("blurkit.watch").info("hej %s", "åäö")
+        text = (tmp_path / "logs" / "watch.log").read_text("utf-8")
+        assert "INFO hej åäö" in text
+        handler = logging.getLogger("blurkit").handlers[0]
+        assert handler.maxBytes == 5 << 20 and handler.backupCount == 5
+    finally:
+        for h in list(logging.getLogger("blurkit").handlers):
+            h.close()
+            logging.getLogger("blurkit").removeHandler(h)
+        logging.getLogger("blurkit").propagate = True
+
+
 def test_same_name_other_content_and_redrops(data_dir, real_worker):
     w = make_watcher(data_dir, real=real_worker)
     a, b = photo(11), photo(12)
@@ -414,6 +453,27 @@ def test_a_full_disk_pauses_the_queue_and_it_resumes(data_dir, monkeypatch):
     assert w.journal.counts()["queued"] == 1 and w.journal.counts()["failed"] == 0
     assert w.pause is not None and w.pause.key == "watch.paused.disk_full"
     FakeWorker.disk_full = False
+    w.pause.until = 0
+    w.run_until_idle()
+    assert (w.config.ready / "b.jpg").is_file()
+    w.close()
+
+
+def test_a_clock_set_back_by_a_power_cut_pauses_the_queue(data_dir, monkeypatch):
+    w = make_watcher(data_dir, worker=InlineWorker(FakeWorker))
+    drop(w, "a.jpg", b"1")
+    w.run_until_idle()
+    w.close()
+    monkeypatch.setattr(watchmod, "utc_now", lambda: "2020-01-01T00:00:00.000000Z")
+    monkeypatch.setattr(watchmod, "TIME_SYNCED", data_dir / "not-synchronized")
+    w = make_watcher(data_dir, worker=InlineWorker(FakeWorker))
+    drop(w, "b.jpg", b"2")
+    for _ in range(20):
+        w.step()
+    assert w.journal.counts()["queued"] == 1
+    assert "Paused: the clock says 2020-01-01 00:00" in watch_status(w.config.state_dir)["paused"]
+    monkeypatch.undo()
+    monkeypatch.setenv("BLURKIT_LANG", "en")
     w.pause.until = 0
     w.run_until_idle()
     assert (w.config.ready / "b.jpg").is_file()

@@ -2,7 +2,8 @@
 worker process: the tests folder is on sys.path there too).
 
 `FakeWorker` copies a photo's bytes as its "anonymized" output, atomically, like the real one;
-a file whose name contains "poison" kills the worker process (as a decoder crash would);
+a file whose name contains "poison" kills the worker process (as a decoder crash would),
+one whose name contains "sleepy" takes two minutes (a long video);
 content starting with b"NOSPACE" fails the way a full disk does while
 `FakeWorker.disk_full` is set (in-process tests only)."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 from blurkit.errors import InputError, OutputError
 from blurkit.fsutil import atomic_output, sha256_file
@@ -31,6 +33,8 @@ class FakeWorker:
     def process(self, job) -> ItemResult:
         if "poison" in job.source.name:
             os._exit(3)
+        if "sleepy" in job.source.name:
+            time.sleep(120)
         data = job.source.read_bytes()
         try:
             if not data:
