@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import queue
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -70,10 +71,6 @@ i18n.register({
         "en": "{path}: a face still showed detail after hiding; nothing was published.",
         "sv": "{path}: ett ansikte visade fortfarande detaljer efter döljningen; inget "
               "publicerades.",
-    },
-    "pipeline.video_unsupported": {
-        "en": "{path}: video is not supported by this version.",
-        "sv": "{path}: video stöds inte av den här versionen.",
     },
 })
 
@@ -237,11 +234,13 @@ class Worker:
     """The models of one process, and the flow for one item."""
 
     def __init__(self, options: Options) -> None:
-        from blurkit.detect import load_detector
+        from blurkit.detect import load_detector, video_search
 
         self.options = options
         i18n.set_language(options.language)
         self.detector = load_detector(options.detector, options.models_dir, threads=options.threads)
+        self.video_detector = video_search(self.detector)
+        self.progress: Callable[[Job, str, int, int], None] = lambda job, phase, done, total: None
         self.recognizer = None
         self.models: dict[str, str] = {}
         self.set_snapshot(options.snapshot)
@@ -347,7 +346,26 @@ class Worker:
             timings={k: round(v, 4) for k, v in timings.items()})
 
     def _video(self, job: Job) -> ItemResult:
-        raise BlurkitError("pipeline.video_unsupported", path=job.source)
+        from blurkit.media.video import OUTPUT_SUFFIX
+        from blurkit.videoflow import VideoJob
+
+        dest = job.dest(OUTPUT_SUFFIX)
+        if dest.exists():
+            raise FileExistsError(dest)
+        input_sha = sha256_file(job.source)
+        flow = VideoJob(self, job.source, dest,
+                        progress=lambda phase, done, total: self.progress(job, phase, done, total))
+        stats = flow.run()
+        tracks = stats.pop("tracks")
+        shown = {(t["person_id"], t["consent_id"]) for t in tracks if t["action"] == "shown"}
+        return ItemResult(
+            source=str(job.source), kind="video", output=str(dest),
+            input_sha256=input_sha, output_sha256=sha256_file(dest),
+            width=stats.pop("width"), height=stats.pop("height"),
+            faces=tracks,
+            shown=[{"person_id": p, "consent_id": c} for p, c in sorted(shown)],
+            timings={k: round(v, 3) for k, v in flow.timings.items()},
+            extra=stats)
 
 
 def _model_version(name: str) -> str:
@@ -360,7 +378,7 @@ def _model_version(name: str) -> str:
 _worker: Worker | None = None
 
 
-def _init_worker(options: Options) -> None:
+def _init_worker(options: Options, progress_queue=None) -> None:
     global _worker
     import cv2
 
@@ -371,6 +389,13 @@ def _init_worker(options: Options) -> None:
     except Exception:  # optional speed setting only
         pass
     _worker = Worker(options)
+    if progress_queue is not None:
+        def report(job: Job, phase: str, done: int, total: int, _last=[0.0]) -> None:
+            now = time.monotonic()
+            if now - _last[0] >= 0.25 or done == total:   # a few updates a second at most
+                _last[0] = now
+                progress_queue.put((str(job.source), phase, done, total))
+        _worker.progress = report
 
 
 def _run_job(job: Job) -> ItemResult:
@@ -408,11 +433,13 @@ def default_workers() -> int:
 
 def run(jobs: list[Job], options: Options, workers: int = 0,
         on_result: Callable[[ItemResult], None] = lambda r: None,
-        audit=None) -> list[ItemResult]:
+        audit=None,
+        on_progress: Callable[[str, str, int, int], None] | None = None) -> list[ItemResult]:
     """Process `jobs`; results arrive through `on_result` as they finish (any order).
 
     workers=0 means one per CPU core. With one worker (or one job) everything runs in this
-    process and inference uses all cores instead.
+    process and inference uses all cores instead. `on_progress(source, phase, done, total)`
+    reports the frames of long videos.
     """
     cores = default_workers()
     workers = min(workers or cores, max(1, len(jobs)))
@@ -428,6 +455,9 @@ def run(jobs: list[Job], options: Options, workers: int = 0,
     if workers <= 1:
         import dataclasses
         worker = Worker(dataclasses.replace(options, threads=cores))
+        if on_progress is not None:
+            worker.progress = lambda job, phase, done, total: on_progress(
+                str(job.source), phase, done, total)
         models.update(worker.models)
         try:
             for job in jobs:
@@ -440,38 +470,54 @@ def run(jobs: list[Job], options: Options, workers: int = 0,
     models.update({"detector": _model_version(options.detector)})
     if _anyone_may_be_shown(options.snapshot, options.purpose):
         models["recognizer"] = _model_version("dlib_resnet")
-    _run_pool(jobs, options, workers, finish)
+    _run_pool(jobs, options, workers, finish, on_progress)
     return results
 
 
 def _run_pool(jobs: list[Job], options: Options, workers: int,
-              finish: Callable[[ItemResult], None]) -> None:
+              finish: Callable[[ItemResult], None],
+              on_progress: Callable[[str, str, int, int], None] | None = None) -> None:
     """Run jobs on worker processes. If a worker dies (a decoder killed by the OS, say), the
     jobs it took down with it are retried one at a time in a fresh process, so the culprit
     is found and reported and the rest still get done."""
-    crashed = _pool_round(jobs, options, workers, finish)
+    crashed = _pool_round(jobs, options, workers, finish, on_progress)
     for job in crashed:
-        for again in _pool_round([job], options, 1, finish):
+        for again in _pool_round([job], options, 1, finish, on_progress):
             finish(ItemResult.failed(again.source, again.kind, "pipeline.crashed",
                                      i18n.t("pipeline.crashed", path=again.source,
                                             reason="BrokenProcessPool")))
 
 
 def _pool_round(jobs: list[Job], options: Options, workers: int,
-                finish: Callable[[ItemResult], None]) -> list[Job]:
+                finish: Callable[[ItemResult], None],
+                on_progress: Callable[[str, str, int, int], None] | None) -> list[Job]:
     """One pool over `jobs`; returns the jobs lost to a crashed worker."""
     lost: list[Job] = []
-    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker, initargs=(options,))
+    ctx = multiprocessing.get_context("spawn")
+    progress_queue = ctx.Queue() if on_progress is not None else None
+    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                  initargs=(options, progress_queue))
     futures = {pool.submit(_run_job, job): job for job in jobs}
-    try:
-        for fut in cf.as_completed(futures):
+    pending = set(futures)
+
+    def drain() -> None:
+        while progress_queue is not None:
             try:
-                result = fut.result()
-            except cf.process.BrokenProcessPool:
-                lost.append(futures[fut])
-                continue
-            finish(result)
+                on_progress(*progress_queue.get_nowait())
+            except queue.Empty:
+                return
+
+    try:
+        while pending:
+            done, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            drain()
+            for fut in done:
+                try:
+                    result = fut.result()
+                except cf.process.BrokenProcessPool:
+                    lost.append(futures[fut])
+                    continue
+                finish(result)
     except KeyboardInterrupt:
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()

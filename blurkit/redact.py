@@ -100,12 +100,12 @@ def _alpha(h: int, w: int, ramp_x: float, ramp_y: float, ellipse: bool) -> np.nd
         r = np.sqrt(ry[:, None] ** 2 + rx[None, :] ** 2)
         inner = 1.0 - max(ramp_x / (w / 2), ramp_y / (h / 2))
         inner = max(inner, 0.82)
-        return np.clip((1.0 - r) / max(1.0 - inner, 1e-6), 0.0, 1.0)
+        return np.clip((1.0 - r) / max(1.0 - inner, 1e-6), 0.0, 1.0).astype(np.float32)
     dy = np.minimum(ys, h - ys)
     dx = np.minimum(xs, w - xs)
     ay = np.clip(dy / ramp_y, 0.0, 1.0) if ramp_y > 0.5 else np.ones_like(dy)
     ax = np.clip(dx / ramp_x, 0.0, 1.0) if ramp_x > 0.5 else np.ones_like(dx)
-    return np.minimum(ay[:, None], ax[None, :])
+    return np.minimum(ay[:, None], ax[None, :]).astype(np.float32)
 
 
 def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.ndarray:
@@ -134,8 +134,8 @@ def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.
         ramp_x = 0.5 * style.margin * (box[2] - box[0])
         ramp_y = 0.5 * style.margin * (box[3] - box[1])
         alpha = _alpha(fy2 - fy1, fx2 - fx1, ramp_x, ramp_y, style.mask == "ellipse")
-        alpha = alpha[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1]
-        roi[...] = (alpha[..., None] * hidden + (1.0 - alpha[..., None]) * roi + 0.5).astype(np.uint8)
+        alpha = np.ascontiguousarray(alpha[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1])
+        roi[...] = cv2.blendLinear(hidden, np.ascontiguousarray(roi), alpha, 1.0 - alpha)
         done[y1:y2, x1:x2] |= alpha >= 1.0
     return out
 
@@ -215,11 +215,32 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     if not inner:
         return []
     rects = np.array([r for _, r in inner], dtype=np.int64)
-    # work on the part of the picture that holds the boxes (plus the high-pass support)
-    pad = 8
+    pad = 8  # support of the sigma-2 high-pass
     ox, oy = max(0, int(rects[:, 0].min()) - pad), max(0, int(rects[:, 1].min()) - pad)
     ex = min(original.shape[1], int(rects[:, 2].max()) + pad)
     ey = min(original.shape[0], int(rects[:, 3].max()) + pad)
+    crops = int(((rects[:, 2] - rects[:, 0] + 2 * pad) * (rects[:, 3] - rects[:, 1] + 2 * pad)).sum())
+    if crops < (ex - ox) * (ey - oy) * 0.6:
+        # few, small faces in a large picture: look at each face on its own
+        stats = [_box_stats(*_detail_pair(original, output, box)) for box, _ in inner]
+        sa, sb, corr = (np.array(v) for v in zip(*stats))
+    else:
+        sa, sb, corr = _region_stats(original, output, rects, (ox, oy, ex, ey))
+    bad = (sa >= 1e-6) & (sb >= DETAIL_LIMIT * sa) & (corr >= HIDDEN_LIMIT)
+    return [box for (box, _), v in zip(inner, bad) if v]
+
+
+def _box_stats(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    sa, sb = float(a.std()), float(b.std())
+    if sa < 1e-6 or sb < 1e-6:
+        return sa, sb, 0.0
+    return sa, sb, float(((a - a.mean()) * (b - b.mean())).mean()) / (sa * sb)
+
+
+def _region_stats(original, output, rects, bounds):
+    """Detail strength and correlation of every box, from summed-area tables over the part
+    of the picture that holds the boxes (many faces: O(1) per face)."""
+    ox, oy, ex, ey = bounds
     a = _highpass(_gray(original[oy:ey, ox:ex])).astype(np.float64)
     b = _highpass(_gray(output[oy:ey, ox:ex])).astype(np.float64)
     x1, y1 = rects[:, 0] - ox, rects[:, 1] - oy
@@ -227,15 +248,12 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     n = ((x2 - x1) * (y2 - y1)).astype(np.float64)
 
     def box_means(img: np.ndarray) -> np.ndarray:
-        # summed-area table: the mean over every box in O(1)
         t = cv2.integral(img, sdepth=cv2.CV_64F)
         return (t[y2, x2] - t[y1, x2] - t[y2, x1] + t[y1, x1]) / n
 
     ma, mb = box_means(a), box_means(b)
-    var_a = np.maximum(box_means(a * a) - ma ** 2, 0.0)
-    var_b = np.maximum(box_means(b * b) - mb ** 2, 0.0)
+    sa = np.sqrt(np.maximum(box_means(a * a) - ma ** 2, 0.0))
+    sb = np.sqrt(np.maximum(box_means(b * b) - mb ** 2, 0.0))
     cov = box_means(a * b) - ma * mb
-    sa, sb = np.sqrt(var_a), np.sqrt(var_b)
-    strong = (sa >= 1e-6) & (sb >= DETAIL_LIMIT * sa)
-    corr = np.where(strong, cov / np.maximum(sa * sb, 1e-12), 0.0)
-    return [box for (box, _), v in zip(inner, strong & (corr >= HIDDEN_LIMIT)) if v]
+    corr = np.where((sa >= 1e-6) & (sb >= 1e-6), cov / np.maximum(sa * sb, 1e-12), 0.0)
+    return sa, sb, corr

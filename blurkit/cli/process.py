@@ -13,6 +13,7 @@ import click
 from blurkit import __version__, i18n
 from blurkit.audit import AuditLog
 from blurkit.cli import Context, cli, pass_context
+from blurkit.cli.progress import Progress
 from blurkit.config import MASKS, MODES, PURPOSES
 from blurkit.detect import DETECTORS
 from blurkit.fsutil import atomic_output
@@ -64,8 +65,6 @@ i18n.register({
     },
     "cli.process.opt.quality": {"en": "JPEG quality of outputs (50-100).",
                                 "sv": "JPEG-kvalitet för utdata (50-100)."},
-    "cli.process.progress": {"en": "Anonymizing", "sv": "Anonymiserar"},
-    "cli.process.counts": {"en": "{ok} ok, {errors} failed", "sv": "{ok} klara, {errors} misslyckades"},
     "cli.process.summary": {
         "en": "{ok} of {total} files anonymized into {outdir} ({faces} faces hidden, {shown} "
               "shown with consent) in {seconds:.1f} s; {errors} failed.",
@@ -139,28 +138,24 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
         raise click.ClickException(T("cli.process.nothing"))
     results: list[ItemResult] = []
     audit = AuditLog.open(s)
+    progress = Progress(total, click.get_text_stream("stderr"))
     for failed in the_plan.errors:
         audit.append({"kind": failed.kind, "status": "failed", "purpose": options.purpose,
                       "input_path": failed.source, "reason": failed.error_key})
-        click.echo(T("cli.process.failed_line", message=failed.error), err=True)
+        progress.message(T("cli.process.failed_line", message=failed.error))
+        progress.file_done(False)
         results.append(failed)
 
-    counts = {"ok": 0, "errors": len(the_plan.errors)}
-    with click.progressbar(length=total, label=T("cli.process.progress"), file=click.get_text_stream("stderr"),
-                           show_pos=True, show_eta=True,
-                           item_show_func=lambda _: T("cli.process.counts", **counts)) as bar:
-        bar.update(len(the_plan.errors))
+    def on_result(result: ItemResult) -> None:
+        if not result.ok:
+            progress.message(T("cli.process.failed_line", message=result.error))
+        progress.file_done(result.ok, result.source)
 
-        def on_result(result: ItemResult) -> None:
-            if result.ok:
-                counts["ok"] += 1
-            else:
-                counts["errors"] += 1
-                click.echo("\n" + T("cli.process.failed_line", message=result.error), err=True)
-            bar.update(1, result)
-
+    try:
         results += run(the_plan.jobs, options, workers=s.workers if workers is None else workers,
-                       on_result=on_result, audit=audit)
+                       on_result=on_result, audit=audit, on_progress=progress.frames)
+    finally:
+        progress.close()
     audit.close()
     seconds = time.time() - started
 

@@ -13,7 +13,8 @@ from blurkit.detect.common import Detection, FaceDetector
 from blurkit.detect.search import FaceSearch, NetParams, SearchParams
 from blurkit.errors import ConfigError
 
-__all__ = ["Detection", "FaceDetector", "DETECTORS", "load_detector"]
+__all__ = ["Detection", "FaceDetector", "DETECTORS", "NET_PARAMS", "VIDEO_NET_PARAMS",
+           "load_detector", "video_search"]
 
 i18n.register({
     "detect.unknown": {
@@ -26,6 +27,13 @@ i18n.register({
 NET_PARAMS = {
     "centerface": NetParams(floor=0.05, threshold=0.4, confident=0.5, crowd_threshold=0.05),
     "scrfd": NetParams(floor=0.1, threshold=0.4, confident=0.6, crowd_threshold=0.1),
+}
+# In video a face is seen in many frames, so a track fills the frames where its score dips:
+# the crowd threshold can be higher (fewer false tracks to hide), measured with
+# benchmarks/video.py and its independent leak check.
+VIDEO_NET_PARAMS = {
+    "centerface": NetParams(floor=0.15, threshold=0.4, confident=0.5, crowd_threshold=0.15),
+    "scrfd": NetParams(floor=0.2, threshold=0.4, confident=0.6, crowd_threshold=0.2),
 }
 DETECTORS = ("centerface", "scrfd", "ensemble")
 
@@ -48,3 +56,10 @@ def load_detector(name: str, models_dir: Path, threads: int = 1,
     chosen = {**NET_PARAMS, **(net_params or {})}
     nets = [(_net(n, models_dir, threads), chosen[n]) for n in names]
     return FaceSearch(nets, params or SearchParams())
+
+
+def video_search(photo_search: FaceSearch) -> FaceSearch:
+    """The same networks, tuned for video frames: frames are scaled down before detection
+    and come upright (one fine level, no rotated passes, the video thresholds)."""
+    nets = [(net, VIDEO_NET_PARAMS[net.name]) for net, _ in photo_search.nets]
+    return FaceSearch(nets, SearchParams(fine_scale=1.0, rotations=False))

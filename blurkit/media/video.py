@@ -623,6 +623,43 @@ def _frames(info: VideoInfo) -> Iterator[Frame]:
                     time_base=tb, duration=dur)
 
 
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """One decoded picture in a sampled pass: `rgb` only on sampled pictures."""
+    index: int
+    rgb: np.ndarray | None   # upright RGB at reduced size, or None (not sampled)
+    factor: float            # coordinates in `rgb` x factor = coordinates in the full frame
+
+
+def read_sampled(path, info: VideoInfo, *, every: int, max_side: int,
+                 prefetch: int = 0) -> Iterator[Sample]:
+    """Every picture's index, and for every `every`-th picture an upright RGB copy whose
+    longer side is at most `max_side`, converted at that size directly (cheaper than full
+    RGB + resize). The same fail-safe checks as `read_frames` apply (damaged or truncated
+    clips raise InputError)."""
+    samples = _samples(info, every, max_side)
+    return _prefetched(samples, prefetch) if prefetch > 0 else samples
+
+
+def _samples(info: VideoInfo, every: int, max_side: int) -> Iterator[Sample]:
+    from av.video.reformatter import Interpolation, VideoReformatter
+    reformatter = VideoReformatter()
+    op = _op_for(info)
+    args = None
+    for index, frame, _pts, _dur in _decode(info):
+        if index % every:
+            yield Sample(index, None, 1.0)
+            continue
+        if args is None:
+            args = _colorspace_args(frame)
+        scale = min(1.0, max_side / max(frame.width, frame.height))
+        w, h = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
+        rgb = reformatter.reformat(frame, format="rgb24", width=w, height=h, threads=1,
+                                   interpolation=Interpolation.AREA, **args).to_ndarray()
+        rgb = _apply_orientation(rgb, op)
+        yield Sample(index, rgb, max(info.width, info.height) / max(rgb.shape[:2]))
+
+
 def _op_for(info: VideoInfo) -> str:
     return {(0, False): "none", (90, False): "clock", (180, False): "rot180",
             (270, False): "cclock", (90, True): "transpose", (270, True): "antitranspose",

@@ -1,0 +1,91 @@
+"""A one-line progress display for batches: files done, and for a video its frames, frames
+per second and time left. On a terminal the line is redrawn in place; in a log (not a
+terminal) a line is printed at most every 30 seconds."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from blurkit import i18n
+
+i18n.register({
+    "video.phase.analyse": {"en": "analysing", "sv": "analyserar"},
+    "video.phase.write": {"en": "writing", "sv": "skriver"},
+    "progress.files": {"en": "{done}/{total} files ({failed} failed)",
+                       "sv": "{done}/{total} filer ({failed} misslyckades)"},
+    "progress.frames": {"en": "{name}: {phase} {done}/{total} frames, {fps:.1f} fps, {eta} left",
+                        "sv": "{name}: {phase} {done}/{total} bildrutor, {fps:.1f} b/s, {eta} kvar"},
+})
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class Progress:
+    LOG_EVERY = 30.0
+
+    def __init__(self, total: int, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.total, self.done, self.failed = total, 0, 0
+        self.video: str | None = None
+        self._clip: dict[str, tuple[float, str, int, int]] = {}   # source -> start, phase, done, total
+        self._last_log = time.monotonic()
+        self._width = 0
+
+    def file_done(self, ok: bool, source: str | None = None) -> None:
+        self.done += 1
+        self.failed += not ok
+        if source is not None:
+            self._clip.pop(source, None)
+        self.show()
+
+    def frames(self, source: str, phase: str, done: int, total: int) -> None:
+        start = self._clip.get(source, (time.monotonic(),))[0]
+        self._clip[source] = (start, phase, done, total)
+        self.show()
+
+    def _line(self) -> str:
+        parts = [i18n.t("progress.files", done=self.done, total=self.total, failed=self.failed)]
+        for source, (start, phase, done, total) in list(self._clip.items())[-2:]:
+            elapsed = max(time.monotonic() - start, 1e-6)
+            # two passes over the frames: analysing, then writing
+            units = done + (0 if phase == "analyse" else total)
+            share = units / max(2 * total, 1)
+            eta = elapsed * (1 - share) / share if share > 0 else 0
+            parts.append(i18n.t("progress.frames", name=Path(source).name,
+                                phase=i18n.t(f"video.phase.{phase}"),
+                                done=done, total=total, fps=units / elapsed, eta=_clock(eta)))
+        return " | ".join(parts)
+
+    def show(self, force: bool = False) -> None:
+        if self.tty:
+            line = self._line()[: shutil.get_terminal_size((100, 20)).columns - 1]
+            self.stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+            self.stream.flush()
+        elif force or time.monotonic() - self._last_log >= self.LOG_EVERY:
+            self._last_log = time.monotonic()
+            self.stream.write(self._line() + "\n")
+            self.stream.flush()
+
+    def message(self, text: str) -> None:
+        """Print a line (an error) without mangling the progress line."""
+        if self.tty:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self.show()
+
+    def close(self) -> None:
+        if self.tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()

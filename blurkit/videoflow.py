@@ -1,0 +1,275 @@
+"""One video through the flow, in two passes over the frames.
+
+Pass 1 (analyse): decode, detect faces on a reduced copy of every `step`-th frame, link them
+into tracks, and — only when someone may be shown for this purpose — compute face
+templates on a few sharp frames of each track.
+
+Decide: each track is shown only when the vote over its sampled frames is unanimous
+(at least MIN_VOTES usable frames, every one matched to the same enrolled person, and the
+track's mean template too) and that person's consent is valid today; any other track —
+unknown, ambiguous, too small to judge — is hidden for its whole life, including the held
+frames before and after its detections. Two tracks shown as the same person at the same
+time cannot both be right: the weaker is hidden.
+
+Pass 2 (render): decode again, hide every hidden track's box in every frame it covers,
+check from the pixels that each hidden face is really hidden, encode (H.264/MP4 with the
+source's audio, no metadata; written atomically and verified before it is published).
+
+Decoding twice costs far less than buffering a whole clip, and it lets the decision see
+the whole track before any frame is written. (Running both passes at once in two threads
+was measured slower: PyAV holds the GIL while it decodes and encodes.)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from blurkit import i18n
+from blurkit.detect.common import Detection
+from blurkit.errors import OutputError
+from blurkit.media.video import VideoInfo, VideoWriter, probe_video, read_frames, read_sampled
+from blurkit.track import Track, Tracker, box_at
+
+i18n.register({
+    "video.frames_changed": {
+        "en": "{path}: {before} frames were analysed but {after} were written; nothing was "
+              "published.",
+        "sv": "{path}: {before} bildrutor analyserades men {after} skrevs; inget publicerades.",
+    },
+})
+
+MIN_VOTES = 3            # usable sampled frames a track needs before it can be shown
+SAMPLE_SECONDS = 0.5     # a track's face is sampled for recognition at most this often
+HOLD_SECONDS = 0.25      # masks held before the first and after the last detection
+MAX_GAP_SECONDS = 1.0    # a track survives this long without a detection
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """Where detection runs. Frames are scaled to `min_scale` (a 32-px face stays ~13 px for
+    the network, in any resolution), or to `detect_side` on the longer side when that is
+    larger (small clips); detection runs on every `step`-th frame and tracks fill the frames
+    between. Chosen with benchmarks/video.py: no face >= 32 px found by the independent leak
+    check."""
+    detect_side: int = 256
+    min_scale: float = 0.4
+    step: int = 3
+
+    def scale(self, width: int, height: int) -> float:
+        return min(1.0, max(self.detect_side / max(width, height), self.min_scale))
+
+
+@dataclass
+class TrackInfo:
+    """What pass 1 learned about one track."""
+    votes: list[int | None] = field(default_factory=list)   # matched person per usable sample
+    templates: list[np.ndarray] = field(default_factory=list)
+    qualities: list = field(default_factory=list)
+    last_sample: int = -10 ** 9
+
+
+@dataclass
+class TrackDecision:
+    track_id: int
+    show: bool
+    reason: str
+    person_id: int | None = None
+    consent_id: int | None = None
+    similarity: float | None = None
+
+
+def _scale_detection(d: Detection, factor: float) -> Detection:
+    box = tuple(v * factor for v in d.box)
+    marks = None if d.landmarks is None else tuple((x * factor, y * factor) for x, y in d.landmarks)
+    return Detection(box=box, score=d.score, landmarks=marks, detector=d.detector)
+
+
+@dataclass
+class Analysis:
+    """What pass 1 found: the tracks, what recognition saw of them, the frame count."""
+    tracker: Tracker
+    infos: dict[int, TrackInfo] = field(default_factory=dict)
+    frames: int = 0
+
+
+class VideoJob:
+    """Runs one clip for a pipeline Worker (which owns the detector, recognizer and options)."""
+
+    def __init__(self, worker, src: Path, dest: Path,
+                 progress: Callable[[str, int, int], None] | None = None,
+                 settings: VideoSettings = VideoSettings()) -> None:
+        self.worker = worker
+        self.src = src
+        self.dest = dest
+        self.progress = progress or (lambda phase, done, total: None)
+        self.settings = settings
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ pass 1
+
+    def _fps(self, info: VideoInfo) -> float:
+        return info.fps if info.fps and info.fps > 0 else 25.0
+
+    def new_analysis(self, info: VideoInfo) -> Analysis:
+        max_gap = max(self.settings.step + 1, round(MAX_GAP_SECONDS * self._fps(info)))
+        return Analysis(Tracker(max_gap=max_gap))
+
+    def analyse(self, info: VideoInfo, state: Analysis) -> None:
+        """Pass 1: detect on every `step`-th frame, link tracks, sample faces for recognition."""
+        step = self.settings.step
+        recognizer = self.worker.recognizer
+        sample_every = max(1, round(SAMPLE_SECONDS * self._fps(info)))
+        max_side = round(max(info.width, info.height) * self.settings.scale(info.width, info.height))
+        total = info.frame_count or 0
+        phase = "analyse"
+        # recognition needs the full-resolution picture; detection alone a small copy
+        frames = (read_frames(self.src, info, prefetch=3) if recognizer is not None else
+                  read_sampled(self.src, info, every=step, max_side=max_side, prefetch=3))
+        for frame in frames:
+            if frame.index % step == 0:
+                if recognizer is not None:
+                    small, factor = frame.small(max_side)
+                else:
+                    small, factor = frame.rgb, frame.factor
+                dets = [_scale_detection(d, factor)
+                        for d in self.worker.video_detector.detect(small)]
+                ids = state.tracker.update(frame.index, [d.box for d in dets],
+                                           [d.score for d in dets])
+                if recognizer is not None and dets:
+                    self._sample(recognizer, frame, dets, ids, state.infos, sample_every)
+            state.frames = frame.index + 1
+            self.progress(phase, frame.index + 1, max(total, frame.index + 1))
+
+    @staticmethod
+    def _sample(recognizer, frame, dets, ids, infos, sample_every) -> None:
+        for det, tid in zip(dets, ids):
+            ti = infos.setdefault(tid, TrackInfo())
+            if frame.index - ti.last_sample < sample_every:
+                continue
+            template, quality = recognizer.embed(frame.rgb, det)
+            if template is None:      # not judgeable in this frame: no vote
+                continue
+            ti.last_sample = frame.index
+            ident = recognizer.match([template], [quality])[0]
+            ti.votes.append(ident.person_id)
+            ti.templates.append(template)
+            ti.qualities.append(quality)
+
+    # ------------------------------------------------------------------ decide
+
+    def decide(self, tracks, infos: dict[int, TrackInfo]) -> dict[int, TrackDecision]:
+        options = self.worker.options
+        recognizer = self.worker.recognizer
+        decisions: dict[int, TrackDecision] = {}
+        for track in tracks:
+            ti = infos.get(track.id)
+            if recognizer is None:
+                decisions[track.id] = TrackDecision(track.id, False, "no_consented_person")
+                continue
+            if ti is None or len(ti.votes) < MIN_VOTES:
+                decisions[track.id] = TrackDecision(track.id, False, "too_few_usable_frames")
+                continue
+            persons = set(ti.votes)
+            if len(persons) != 1 or None in persons:
+                decisions[track.id] = TrackDecision(track.id, False, "ambiguous")
+                continue
+            from blurkit.identify.recognizer import mean_template
+            mean = recognizer.match([mean_template(ti.templates)], [ti.qualities[0]])[0]
+            person = ti.votes[0]
+            if mean.person_id != person:
+                decisions[track.id] = TrackDecision(track.id, False, "ambiguous")
+                continue
+            verdict = options.snapshot.decide(person, options.purpose)
+            if not (verdict.valid and verdict.consent_id is not None):
+                decisions[track.id] = TrackDecision(track.id, False,
+                                                    verdict.reason_key.rsplit(".", 1)[-1])
+                continue
+            decisions[track.id] = TrackDecision(track.id, True, "consent_valid", person,
+                                                verdict.consent_id, mean.similarity)
+        self._one_track_per_person(tracks, decisions)
+        return decisions
+
+    @staticmethod
+    def _one_track_per_person(tracks, decisions) -> None:
+        """Two tracks shown as the same person while both are on screen: hide the weaker."""
+        shown = [t for t in tracks if decisions[t.id].show]
+        for i, a in enumerate(shown):
+            for b in shown[i + 1:]:
+                da, db = decisions[a.id], decisions[b.id]
+                if not (da.show and db.show) or da.person_id != db.person_id:
+                    continue
+                if a.first <= b.last and b.first <= a.last:
+                    weaker = da if (da.similarity or 0) < (db.similarity or 0) else db
+                    weaker.show, weaker.reason = False, "duplicate_in_frame"
+                    weaker.person_id = weaker.consent_id = None
+
+    # ------------------------------------------------------------------ pass 2
+
+    def hold(self, info: VideoInfo) -> int:
+        return max(1, round(HOLD_SECONDS * self._fps(info)))
+
+    def render(self, info: VideoInfo, state: Analysis, hidden: Callable[[Track], bool]) -> dict:
+        """Pass 2: every frame, with the boxes of the `hidden` tracks hidden."""
+        hold, step = self.hold(info), self.settings.step
+        pad = max(hold, step)
+        # tracks by the frame they start covering, consumed in order while rendering
+        pending = sorted((t for t in state.tracker.tracks if hidden(t)),
+                         key=lambda t: t.first, reverse=True)
+        live: list[Track] = []
+        phase = "write"
+        frames_hidden = strengthened = 0
+        with VideoWriter(self.src, self.dest, info) as out:
+            for frame in read_frames(self.src, info, prefetch=3):
+                while pending and pending[-1].first - pad <= frame.index:
+                    live.append(pending.pop())
+                live = [t for t in live if t.last + pad >= frame.index]
+                boxes = [b for b in (box_at(t, frame.index, hold, step) for t in live)
+                         if b is not None]
+                rgb = frame.rgb
+                if boxes:
+                    frames_hidden += 1
+                    rgb, notes = self.worker.redact_checked(frame.rgb, boxes, self.src)
+                    strengthened += bool(notes)
+                out.write(frame, rgb)
+                self.progress(phase, frame.index + 1, max(state.frames, frame.index + 1))
+            if out.frames_written != state.frames:
+                raise OutputError("video.frames_changed", path=str(self.src),
+                                  before=state.frames, after=out.frames_written)
+        return {"frames": state.frames, "frames_with_hidden_faces": frames_hidden,
+                "frames_hidden_again": strengthened}
+
+    # ------------------------------------------------------------------ all
+
+    def run(self) -> dict:
+        info = probe_video(self.src)
+        state = self.new_analysis(info)
+        t = time.perf_counter()
+        self.analyse(info, state)
+        self.timings["analyse"] = time.perf_counter() - t
+        t = time.perf_counter()
+        decisions = self.decide(state.tracker.tracks, state.infos)
+        self.timings["decide"] = time.perf_counter() - t
+        t = time.perf_counter()
+        stats = self.render(info, state, hidden=lambda track: not decisions[track.id].show)
+        self.timings["write"] = time.perf_counter() - t
+        seconds = sum(self.timings.values())
+        stats["fps"] = round(stats["frames"] / seconds, 2) if seconds > 0 else None
+        infos = state.infos
+        stats["tracks"] = [
+            {"id": t.id, "first_frame": t.first, "last_frame": t.last,
+             "detections": len(t.frames), "max_score": round(max(t.scores), 4),
+             "action": "shown" if decisions[t.id].show else "hidden",
+             "reason": decisions[t.id].reason,
+             "votes": len(infos[t.id].votes) if t.id in infos else 0,
+             **({"person_id": decisions[t.id].person_id,
+                 "consent_id": decisions[t.id].consent_id} if decisions[t.id].show else {})}
+            for t in state.tracker.tracks]
+        stats["width"], stats["height"], stats["duration"] = info.width, info.height, info.duration
+        stats["audio_streams"] = len(info.audio)
+        stats["dropped_streams"] = list(info.other_streams)
+        return stats

@@ -1,0 +1,80 @@
+"""A synthetic clip with real faces moving across it (from the project's public-domain
+samples), with sound and phone-style tags, for end-to-end video tests. The face boxes of
+every frame are known, so tests compare the output with the truth."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from blurkit.media.image import read_photo
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _face_crop(name: str, height: int) -> np.ndarray:
+    box = json.loads((SAMPLES / "manifest.json").read_text())["files"][name]["faces"][0]
+    x1, y1, x2, y2 = box
+    pad_x, pad_y = (x2 - x1) // 3, (y2 - y1) // 3
+    pixels = read_photo(SAMPLES / name).pixels
+    crop = pixels[max(0, y1 - pad_y):y2 + pad_y, max(0, x1 - pad_x):x2 + pad_x]
+    scale = height / (y2 - y1)
+    return cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale, (
+        pad_x * scale, pad_y * scale)
+
+
+def make_face_clip(path: Path, *, n: int = 40, fps: int = 20, width: int = 480,
+                   height: int = 272, tags: bool = True) -> list[list[tuple]]:
+    """Write the clip; returns, per frame, the face boxes (x1, y1, x2, y2)."""
+    faces = [(_face_crop("portrait_exif_gps_thumbnail.jpg", 90), 4, 40),
+             (_face_crop("portrait_text_chunks.png", 60), -3, 150)]
+    yy, xx = np.mgrid[:height, :width]
+    background = np.stack([60 + 100 * xx / width, 90 + 60 * yy / height,
+                           120 + 0 * xx], -1).astype(np.uint8)
+    out = av.open(str(path), "w", format="mp4")
+    if tags:
+        out.metadata.update({"location": "+59.3293+018.0686/", "creation_time":
+                             "2024-05-17T10:11:12.000000Z", "make": "Apple", "model": "iPhone"})
+    vs = out.add_stream("libx264", rate=fps)
+    vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+    vs.options = {"crf": "18"}
+    au = out.add_stream("aac", rate=44100)
+    au.layout = "mono"
+    truth = []
+    for i in range(n):
+        img = background.copy()
+        boxes = []
+        for k, ((crop, scale, (px, py)), speed, y) in enumerate(faces):
+            h, w = crop.shape[:2]
+            span = width - w - 40                      # the face bounces between the edges
+            step = (abs(speed) * i) % (2 * span)
+            x = 20 + (step if step <= span else 2 * span - step)
+            if speed < 0:
+                x = width - w - x
+            img[y:y + h, x:x + w] = crop
+            boxes.append((x + px, y + py, x + w - px, y + h - py))
+        truth.append(boxes)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        for packet in vs.encode(frame):
+            out.mux(packet)
+    samples_total = int(44100 * n / fps)
+    t = np.arange(samples_total) / 44100
+    tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    for start in range(0, samples_total, 1024):
+        chunk = tone[start:start + 1024]
+        af = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+        af.sample_rate = 44100
+        af.pts = start
+        af.time_base = Fraction(1, 44100)
+        for packet in au.encode(af):
+            out.mux(packet)
+    for stream in (vs, au):
+        for packet in stream.encode(None):
+            out.mux(packet)
+    out.close()
+    return truth

@@ -1,0 +1,45 @@
+from blurkit.track import Track, Tracker, box_at, track_boxes
+
+
+def test_a_moving_face_keeps_one_track_across_a_missed_frame():
+    tr = Tracker(max_gap=5)
+    ids = [tr.update(f, [(10 + 4 * f, 10, 40 + 4 * f, 50)], [0.9])[0] for f in (0, 1, 2, 4, 5)]
+    assert len(set(ids)) == 1 and len(tr.tracks) == 1
+    assert tr.tracks[0].frames == [0, 1, 2, 4, 5]
+
+
+def test_two_faces_two_tracks_and_a_gap_too_long_starts_a_new_track():
+    tr = Tracker(max_gap=3)
+    a, b = tr.update(0, [(0, 0, 30, 30), (200, 0, 230, 30)], [0.9, 0.8])
+    assert a != b
+    assert tr.update(1, [(201, 0, 231, 30), (1, 0, 31, 30)], [0.8, 0.9]) == [b, a]
+    assert tr.update(10, [(0, 0, 30, 30)], [0.9]) not in ([a], [b])
+
+
+def test_small_fast_face_that_moved_off_its_box_is_still_linked():
+    tr = Tracker(max_gap=5)
+    first = tr.update(0, [(100, 100, 116, 116)], [0.5])[0]
+    tr.update(2, [(110, 100, 126, 116)], [0.5])           # moved 10 px in 2 frames
+    # predicted at 4: x=120..136; the face went further (IoU 0.1, below the usual 0.2), but
+    # it still touches the prediction and has the same size
+    assert tr.update(4, [(133, 101, 149, 117)], [0.5])[0] == first
+    # a box of very different size that barely touches is another face
+    assert tr.update(5, [(150, 101, 250, 201)], [0.5])[0] != first
+
+
+def test_boxes_are_interpolated_between_detections_and_held_around_them():
+    track = Track(id=0, frames=[10, 14], boxes=[(0, 0, 20, 20), (8, 0, 28, 20)], scores=[1, 1])
+    boxes = track_boxes(track, n_frames=100, hold=3, step=1)
+    assert sorted(boxes) == list(range(7, 18))
+    x1, _, x2, _ = boxes[12]                       # halfway: x from 4 to 24, grown by 4
+    assert x1 <= 4 and x2 >= 24
+    # before the first detection the box is held and grows with the face's speed (2 px/frame)
+    assert boxes[7] == (0 - 6.0, 0 - 6.0, 20 + 6.0, 20 + 6.0)
+    assert boxes[17][2] >= 28 + 6.0 - 1e-9
+
+
+def test_hold_is_at_least_one_detection_interval_and_clipped_to_the_clip():
+    track = Track(id=0, frames=[0], boxes=[(0, 0, 10, 10)], scores=[1])
+    boxes = track_boxes(track, n_frames=3, hold=1, step=4)
+    assert sorted(boxes) == [0, 1, 2]
+    assert box_at(track, 5, hold=1, step=4) is None and box_at(track, 4, hold=1, step=4) is not None
