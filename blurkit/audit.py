@@ -399,14 +399,17 @@ class AuditLog:
 
     # reading ------------------------------------------------------------------------------
 
-    def _rows(self) -> Iterator[tuple[int, str, str, str]]:
+    def _rows(self, since: int = 0) -> Iterator[tuple[int, str, str, str]]:
         conn = self._db()
         with transaction(conn, immediate=False):
-            rows = conn.execute("SELECT id, body, prev_hash, hash FROM entry ORDER BY id").fetchall()
+            rows = conn.execute("SELECT id, body, prev_hash, hash FROM entry WHERE id > ? "
+                                "ORDER BY id", (since,)).fetchall()
         return iter(rows)
 
-    def entries(self) -> list[AuditEntry]:
-        return [AuditEntry(seq, digest, json.loads(body)) for seq, body, _, digest in self._rows()]
+    def entries(self, since: int = 0) -> list[AuditEntry]:
+        """Every entry (or those after sequence number `since`), oldest first."""
+        return [AuditEntry(seq, digest, json.loads(body))
+                for seq, body, _, digest in self._rows(since)]
 
     def find_person(self, person_id: int) -> list[AuditEntry]:
         """Every entry of a written output in which this person was left visible (the

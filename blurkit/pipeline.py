@@ -13,6 +13,7 @@ audit entry for every item.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import errno
 import multiprocessing
 import os
 import queue
@@ -46,6 +47,10 @@ i18n.register({
               "folder.",
         "sv": "{path}: utdatafilen skulle ersätta en indatafil ({dest}); välj en annan "
               "utdatamapp.",
+    },
+    "pipeline.disk_full": {
+        "en": "{path}: the disk is full or read-only ({reason}); nothing was written for it.",
+        "sv": "{path}: disken är full eller skrivskyddad ({reason}); inget skrevs för den.",
     },
     "pipeline.not_found": {
         "en": "{path}: no such file or folder.",
@@ -178,7 +183,8 @@ class ItemResult:
     status: str = "ok"                       # "ok" | "error"
     output: str | None = None
     error_key: str | None = None
-    error: str | None = None
+    error: str | None = None                 # the message, in the language of the run
+    error_params: dict[str, str] = field(default_factory=dict)   # to word it in any language
     input_sha256: str | None = None
     output_sha256: str | None = None
     width: int | None = None
@@ -191,8 +197,19 @@ class ItemResult:
     extra: dict = field(default_factory=dict)           # kind-specific (video: tracks, frames)
 
     @classmethod
-    def failed(cls, path: Path, kind: str, key: str, message: str) -> "ItemResult":
-        return cls(source=str(path), kind=kind, status="error", error_key=key, error=message)
+    def failed(cls, path: Path, kind: str, key: str, message: str,
+               params: dict | None = None) -> "ItemResult":
+        return cls(source=str(path), kind=kind, status="error", error_key=key, error=message,
+                   error_params={k: str(v) for k, v in (params or {}).items()})
+
+    def error_message(self, lang: str | None = None) -> str | None:
+        """The error in `lang` (a watch folder writes its reason files in both languages)."""
+        if self.ok or self.error_key is None:
+            return None
+        try:
+            return i18n.t(self.error_key, lang, **self.error_params)
+        except (KeyError, IndexError, ValueError):
+            return self.error
 
     @property
     def ok(self) -> bool:
@@ -292,20 +309,9 @@ class Worker:
             if job.kind == "video":
                 return self._video(job)
             return self._photo(job)
-        except BlurkitError as exc:
-            return ItemResult.failed(job.source, job.kind, exc.key, exc.message())
-        except FileExistsError as exc:
-            return ItemResult.failed(job.source, job.kind, "pipeline.exists",
-                                     i18n.t("pipeline.exists", path=job.source, dest=exc))
-        except MemoryError:
-            return ItemResult.failed(job.source, job.kind, "pipeline.unexpected",
-                                     i18n.t("pipeline.unexpected", path=job.source,
-                                            reason="out of memory"))
         except Exception as exc:  # never let one file stop a batch; nothing was published
-            reason = f"{type(exc).__name__}: {exc}"
-            traceback.print_exc()
-            return ItemResult.failed(job.source, job.kind, "pipeline.unexpected",
-                                     i18n.t("pipeline.unexpected", path=job.source, reason=reason))
+            key, params = _failure(job, exc)
+            return ItemResult.failed(job.source, job.kind, key, i18n.t(key, **params), params)
 
     def _photo(self, job: Job) -> ItemResult:
         timings = {}
@@ -366,6 +372,26 @@ class Worker:
             shown=[{"person_id": p, "consent_id": c} for p, c in sorted(shown)],
             timings={k: round(v, 3) for k, v in flow.timings.items()},
             extra=stats)
+
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS}
+
+
+def _failure(job: Job, exc: Exception) -> tuple[str, dict]:
+    """The message key and parameters that explain why `job` failed."""
+    cause: BaseException | None = exc
+    while cause is not None:  # a full or read-only disk, however deeply wrapped
+        if isinstance(cause, OSError) and cause.errno in _DISK_FULL:
+            return "pipeline.disk_full", {"path": job.source, "reason": cause.strerror or cause}
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, BlurkitError):
+        return exc.key, dict(exc.params)
+    if isinstance(exc, FileExistsError):
+        return "pipeline.exists", {"path": job.source, "dest": exc}
+    if isinstance(exc, MemoryError):
+        return "pipeline.unexpected", {"path": job.source, "reason": "out of memory"}
+    traceback.print_exc()
+    return "pipeline.unexpected", {"path": job.source, "reason": f"{type(exc).__name__}: {exc}"}
 
 
 def _model_version(name: str) -> str:

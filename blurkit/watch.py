@@ -249,7 +249,7 @@ _TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".tem
                   ".filepart", ".opdownload", ".!qb", ".!ut", "~")
 _DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _OUTPUT_KEYS = {"image.write_failed", "video.write_failed", "pipeline.exists",
-                "image.write_exists", "video.output_exists"}
+                "image.write_exists", "video.output_exists", "pipeline.disk_full"}
 _FULL_TEXTS = ("no space left", "disk quota", "database or disk is full", "errno 28",
                "read-only file system")
 
@@ -578,47 +578,22 @@ class WorkerStartError(Exception):
         return self.sv if i18n.language() == "sv" else self.en
 
 
-@contextlib.contextmanager
-def _captured_messages() -> Iterator[list[tuple[str, dict]]]:
-    """Record (key, params) of every message formatted meanwhile, so that a failure can be
-    explained in both languages although the pipeline returns it formatted in one."""
-    calls: list[tuple[str, dict]] = []
-    original = i18n.t
-
-    def recording(key: str, lang: str | None = None, **params: object) -> str:
-        calls.append((key, params))
-        return original(key, lang, **params)
-
-    i18n.t = recording
-    try:
-        yield calls
-    finally:
-        i18n.t = original
-
-
 def run_job(worker, job, display: str):
     """worker.process(job) and, for a failure, its reason in Swedish and English with the
     work-area path replaced by the name the file was dropped as."""
-    with _captured_messages() as calls:
-        result = worker.process(job)
+    result = worker.process(job)
     if result.ok:
         return result, None
     source = str(job.source)
+    params = {k: v.replace(source, display) for k, v in result.error_params.items()}
 
-    def clean(value: object) -> object:
-        if isinstance(value, (str, Path)) and source in str(value):
-            return str(value).replace(source, display)
-        return value
+    def word(lang: str) -> str:
+        try:
+            return i18n.t(result.error_key, lang, **params)
+        except (KeyError, IndexError, ValueError):
+            return (result.error or result.error_key or "?").replace(source, display)
 
-    for key, params in reversed(calls):
-        if key == result.error_key:
-            params = {k: clean(v) for k, v in params.items()}
-            try:
-                return result, {lang: i18n.t(key, lang, **params) for lang in i18n.LANGUAGES}
-            except Exception:
-                break
-    text = str(clean(result.error or result.error_key or "?"))
-    return result, {lang: text for lang in i18n.LANGUAGES}
+    return result, {lang: word(lang) for lang in i18n.LANGUAGES}
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -1603,7 +1578,8 @@ class Watcher:
                 self.journal.update(item_id, state="queued", attempts=max(0, row["attempts"] - 1),
                                     output_retries=row["output_retries"] + 1)
                 free = free_mb(c.ready)
-                if any(t in text.lower() for t in _FULL_TEXTS) or \
+                if result.error_key == "pipeline.disk_full" or \
+                        any(t in text.lower() for t in _FULL_TEXTS) or \
                         (free is not None and free < c.min_free_mb):
                     self._set_pause("watch.paused.disk_full", 10, path=c.ready, free_mb=free or 0,
                                     need_mb=c.min_free_mb)
@@ -1720,7 +1696,7 @@ class Watcher:
         if token in self.audit_uncertain:
             if self.audit_index is None:
                 self.audit_index = {}
-                for e in self.audit.entries():
+                for e in self.audit.entries(since=self.journal.last_audit_seq()):
                     t = (e.body.get("details") or {}).get("watch_item")
                     if t:
                         self.audit_index[t] = e.seq

@@ -210,6 +210,13 @@ class Journal:
             "SELECT * FROM item WHERE deleting = 1 AND original_deleted IS NULL "
             "AND state IN ('done', 'duplicate') ORDER BY id").fetchall()
 
+    def last_audit_seq(self) -> int:
+        """The highest audit sequence number recorded for any item (0 if none): an entry
+        appended just before a crash, its number not yet recorded, comes after it."""
+        row = self.conn.execute("SELECT MAX(MAX(COALESCE(audit_seq, 0)), "
+                                "MAX(COALESCE(delete_audit_seq, 0))) FROM item").fetchone()
+        return int(row[0] or 0)
+
     def latest_time(self) -> str | None:
         """The time of the last change recorded (UTC, ISO 8601): the clock must not be
         earlier than this."""

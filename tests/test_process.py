@@ -204,3 +204,24 @@ def test_missing_models_name_the_command(tmp_path):
     assert proc.returncode == 2
     assert f"blurkit --data-dir {tmp_path / 'd'} models fetch" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_failures_keep_their_parameters_and_a_full_disk_has_its_own_key(tmp_path):
+    import errno
+
+    from blurkit.errors import OutputError
+    from blurkit.pipeline import ItemResult, Job, _failure
+
+    job = Job(tmp_path / "a.jpg", tmp_path / "out", Path("."), "photo")
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise OutputError("image.write_failed", path="x", reason="disk") from exc
+    except OutputError as wrapped:
+        key, params = _failure(job, wrapped)
+    assert key == "pipeline.disk_full"
+    result = ItemResult.failed(job.source, "photo", key, "msg", params)
+    assert "disken är full" in result.error_message("sv")
+    assert "disk is full" in result.error_message("en")
+    assert _failure(job, FileExistsError("b.jpg"))[0] == "pipeline.exists"
