@@ -58,8 +58,11 @@ def load_detector(name: str, models_dir: Path, threads: int = 1,
     return FaceSearch(nets, params or SearchParams())
 
 
-def video_search(photo_search: FaceSearch) -> FaceSearch:
+def video_search(photo_search: FaceSearch, levels: int = 1) -> FaceSearch:
     """The same networks, tuned for video frames: frames are scaled down before detection
-    and come upright (one fine level, no rotated passes, the video thresholds)."""
+    and come upright, so one level at the given size and no rotated passes (a face filling
+    a whole 1080p frame is ~430 px at the 0.4 scale video uses, within CenterFace's range),
+    with the video thresholds."""
     nets = [(net, VIDEO_NET_PARAMS[net.name]) for net, _ in photo_search.nets]
-    return FaceSearch(nets, SearchParams(fine_scale=1.0, rotations=False))
+    return FaceSearch(nets, SearchParams(fine_scale=1.0, rotations=False,
+                                         coarse_min_side=10 ** 6 if levels == 1 else 320))

@@ -1,0 +1,141 @@
+"""Video benchmark: speed against the decode+encode floor and deface, leaks, sound, tags.
+
+    .venv/bin/python benchmarks/video.py [--data ../shared/data] [--clips pedestrians,talking]
+                                         [--rounds 1] [--no-deface] [--no-leakcheck]
+
+For each clip, in the same run and on the same machine:
+
+* floor: decoding and re-encoding the clip with blurkit's own encoder settings and no
+  processing (`media.video.transcode_plain`) — what no anonymizer can beat;
+* blurkit: `blurkit process CLIP -o OUT` end to end (start-up included);
+* deface: `deface CLIP --keep-audio` (deface==1.5.0 in its own virtual environment).
+
+Then the output is checked: an independent detector (SCRFD at full resolution on every
+frame; blurkit uses CenterFace) must find no face >= 32 px (benchmarks/leakcheck.py); audio
+must be present with the duration within 0.1 s; ffprobe must show no location, creation
+time, make, model or encoder tag and no data, subtitle or attachment stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import DEFAULT_DATA, ROOT, deface_bin, machine
+from blurkit import modelstore
+from blurkit.config import load_settings
+from blurkit.detect.scrfd import ScrfdNet
+from blurkit.media.video import probe_video, transcode_plain
+from leakcheck import faces_per_frame
+
+CLIPS = {
+    "pedestrians": ["video_facenet_pytorch_pedestrians/video.mp4"],
+    "talking": [f"video_talking_heads_sadtalker_hdtf/{n}.mp4" for n in
+                ("RD_Radio2_000", "RD_Radio34_000", "WDA_AlexandriaOcasioCortez_000",
+                 "WDA_BobMenendez_000")],
+}
+BAD_TAGS = ("location", "creation_time", "make", "model", "encoder", "software", "com.apple")
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_format", "-show_streams",
+                          "-show_chapters", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def container_problems(path: Path, src: Path) -> list[str]:
+    probe, before = ffprobe(path), ffprobe(src)
+    problems = []
+    tags = [k for k in probe["format"].get("tags", {}) if k.lower().startswith(BAD_TAGS)]
+    for s in probe["streams"]:
+        tags += [f"stream {s['index']}:{k}" for k in s.get("tags", {})
+                 if k.lower().startswith(BAD_TAGS)]
+        if s["codec_type"] not in ("video", "audio"):
+            problems.append(f"stream {s['index']} is {s['codec_type']}")
+    problems += [f"tag {t}" for t in tags]
+    if probe.get("chapters"):
+        problems.append("chapters")
+    audio_in = sum(s["codec_type"] == "audio" for s in before["streams"])
+    audio_out = sum(s["codec_type"] == "audio" for s in probe["streams"])
+    if audio_out != audio_in or audio_out == 0:
+        problems.append(f"audio streams {audio_in} -> {audio_out}")
+    d_in, d_out = float(before["format"]["duration"]), float(probe["format"]["duration"])
+    if abs(d_in - d_out) > 0.1:
+        problems.append(f"duration {d_in:.3f} -> {d_out:.3f}")
+    return problems
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--clips", default="pedestrians,talking")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--no-deface", action="store_true")
+    ap.add_argument("--no-leakcheck", action="store_true")
+    args = ap.parse_args()
+    print(f"machine: {machine()}")
+    net = None if args.no_leakcheck else ScrfdNet(
+        modelstore.model_path(load_settings().models_dir, "scrfd"), threads=2)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="blurkit-video-bench-") as tmp:
+        tmp = Path(tmp)
+        for group in args.clips.split(","):
+            for rel in CLIPS[group]:
+                src = args.data / rel
+                info = probe_video(src)
+                frames = info.frame_count or round(info.duration * info.fps)
+                t = {"floor": 0.0, "blurkit": 0.0, "deface": 0.0}
+                for rnd in range(args.rounds):
+                    work = tmp / f"{src.stem}-{rnd}"
+                    work.mkdir()
+                    t["floor"] += timed(lambda: transcode_plain(src, work / "floor.mp4"))
+                    out = work / "blurkit"
+                    t["blurkit"] += timed(lambda: subprocess.run(
+                        [sys.executable, "-m", "blurkit", "--data-dir", str(work / "data"),
+                         "process", str(src), "-o", str(out)], check=True, cwd=ROOT,
+                        capture_output=True))
+                    if not args.no_deface:
+                        t["deface"] += timed(lambda: subprocess.run(
+                            [str(deface_bin()), str(src), "--keep-audio", "-o",
+                             str(work / "deface.mp4")], check=True, capture_output=True))
+                fps = {k: frames * args.rounds / v for k, v in t.items() if v}
+                result = out / (src.stem + ".mp4")
+                leaks = None
+                if net is not None:
+                    found = faces_per_frame(result, net, 32)
+                    leaks = (sum(map(len, found)), sum(1 for f in found if f), len(found))
+                problems = container_problems(result, src)
+                rows.append((src.name, f"{info.width}x{info.height}", frames, fps, leaks, problems))
+                print(f"{src.name}: " + ", ".join(f"{k} {v:.1f} fps" for k, v in fps.items())
+                      + (f"; leaks {leaks[0]} faces in {leaks[1]}/{leaks[2]} frames" if leaks else "")
+                      + (f"; problems: {problems}" if problems else "; container clean"),
+                      flush=True)
+    print("\n| clip | size | frames | floor fps | blurkit fps | deface fps | blurkit/floor | "
+          "blurkit/deface | faces >= 32 px found in output | container |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, size, frames, fps, leaks, problems in rows:
+        d = fps.get("deface")
+        print(f"| {name} | {size} | {frames} | {fps['floor']:.1f} | {fps['blurkit']:.1f} | "
+              f"{d:.1f} | {fps['blurkit'] / fps['floor']:.2f} | "
+              f"{fps['blurkit'] / d:.2f} | " if d else
+              f"| {name} | {size} | {frames} | {fps['floor']:.1f} | {fps['blurkit']:.1f} | - | "
+              f"{fps['blurkit'] / fps['floor']:.2f} | - | ", end="")
+        print(f"{'-' if leaks is None else f'{leaks[0]} in {leaks[1]}/{leaks[2]} frames'} | "
+              f"{'clean' if not problems else '; '.join(problems)} |")
+
+
+if __name__ == "__main__":
+    main()
