@@ -49,9 +49,42 @@ def hide_all(detections: Sequence[Detection], reason: str = "no_consented_person
     return [FaceDecision(d, False, reason) for d in detections]
 
 
+NESTED = 0.5  # share of a detection inside a shown face that makes it part of that face
+
+
+def _inside_share(inner: Detection, outer: Detection) -> float:
+    ix = max(0.0, min(inner.box[2], outer.box[2]) - max(inner.box[0], outer.box[0]))
+    iy = max(0.0, min(inner.box[3], outer.box[3]) - max(inner.box[1], outer.box[1]))
+    return ix * iy / max(inner.width * inner.height, 1e-6)
+
+
 def decide(detections: Sequence[Detection], identities: Sequence[IdentityLike] | None,
            snapshot: SnapshotLike | None, purpose: str) -> list[FaceDecision]:
-    """One decision per detection, same order."""
+    """One decision per detection, same order.
+
+    A smaller detection lying mostly inside a face that is shown is the same face found
+    again at another scale of the search (the detector is tuned to find too much rather
+    than too little); hiding it would blot out part of the consented face, so it is shown
+    with that face. Everything else that is not clearly a consented person is hidden.
+    """
+    decisions = _decide(detections, identities, snapshot, purpose)
+    shown = [d for d in decisions if d.show]
+    if not shown:
+        return decisions
+    out = []
+    for d in decisions:
+        host = None if d.show else next(
+            (s for s in shown if s.detection.width * s.detection.height
+             >= d.detection.width * d.detection.height
+             and _inside_share(d.detection, s.detection) >= NESTED), None)
+        out.append(d if host is None else FaceDecision(
+            d.detection, True, "part_of_shown_face", host.person_id, host.consent_id,
+            d.similarity))
+    return out
+
+
+def _decide(detections: Sequence[Detection], identities: Sequence[IdentityLike] | None,
+            snapshot: SnapshotLike | None, purpose: str) -> list[FaceDecision]:
     if identities is None or snapshot is None:
         return hide_all(detections)
     if len(identities) != len(detections):

@@ -29,7 +29,7 @@ from blurkit.decide import FaceDecision, decide
 from blurkit.errors import BlurkitError, OutputError
 from blurkit.fsutil import cleanup_partials, sha256_file
 from blurkit.media.image import PHOTO_SUFFIXES, output_suffix, read_photo, write_photo
-from blurkit.redact import Style, redact, still_visible
+from blurkit.redact import Style, keep_shown, redact, still_visible
 
 i18n.register({
     "pipeline.exists": {
@@ -285,7 +285,7 @@ class Worker:
             identities = self.recognizer.identify(rgb, detections)
         return decide(detections, identities, self.options.snapshot, self.options.purpose)
 
-    def redact_checked(self, rgb, boxes, source: Path):
+    def redact_checked(self, rgb, boxes, source: Path, shown=()):
         """Hide `boxes` and check from the pixels that each is really hidden.
 
         A lighter style (pixelate, blur) can leave a small face recognisable, and rarely a
@@ -295,10 +295,14 @@ class Worker:
         """
         notes: list[str] = []
         out = redact(rgb, boxes, self.options.style)
+        if shown:
+            out = keep_shown(rgb, out, shown, boxes)
         leaks = still_visible(rgb, out, boxes)
         if leaks:
             strong = Style(mode="destroy", mask="box", margin=self.options.style.margin)
             out = redact(out, leaks, strong)
+            if shown:
+                out = keep_shown(rgb, out, shown, boxes)
             notes.append(i18n.t("pipeline.note.strengthened", n=len(leaks)))
             if still_visible(rgb, out, leaks):
                 raise OutputError("pipeline.redaction_failed", path=source)
@@ -330,7 +334,8 @@ class Worker:
 
         t = time.perf_counter()
         hidden = [d.detection.box for d in decisions if not d.show]
-        pixels, notes = self.redact_checked(photo.pixels, hidden, job.source)
+        pixels, notes = self.redact_checked(photo.pixels, hidden, job.source,
+                                            shown=[d.detection.box for d in decisions if d.show])
         timings["redact"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -347,7 +352,7 @@ class Worker:
             width=photo.width, height=photo.height,
             faces=[d.to_dict() for d in decisions],
             shown=[{"person_id": d.person_id, "consent_id": d.consent_id}
-                   for d in decisions if d.show],
+                   for d in decisions if d.show and d.reason == "consent_valid"],
             notes=list(photo.notes) + notes, removed_metadata=list(photo.source_metadata),
             timings={k: round(v, 4) for k, v in timings.items()})
 

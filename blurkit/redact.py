@@ -140,6 +140,29 @@ def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.
     return out
 
 
+def keep_shown(original: np.ndarray, out: np.ndarray, shown: Iterable[Box],
+               hidden: Iterable[Box]) -> np.ndarray:
+    """Give faces that are shown back their own box where only the margin of a hidden face
+    covered it: margins are there for the hair and ears of the hidden face, and never take
+    precedence over a consented face. Where a hidden face's own box overlaps, it stays hidden."""
+    height, width = out.shape[:2]
+
+    def ints(b: Box) -> tuple[int, int, int, int]:
+        return (max(0, int(np.floor(b[0]))), max(0, int(np.floor(b[1]))),
+                min(width, int(np.ceil(b[2]))), min(height, int(np.ceil(b[3]))))
+
+    hidden = [ints(b) for b in hidden]
+    for x1, y1, x2, y2 in map(ints, shown):
+        if x2 <= x1 or y2 <= y1:
+            continue
+        keep = np.ones((y2 - y1, x2 - x1), bool)
+        for hx1, hy1, hx2, hy2 in hidden:
+            keep[max(hy1, y1) - y1:max(min(hy2, y2) - y1, 0),
+                 max(hx1, x1) - x1:max(min(hx2, x2) - x1, 0)] = False
+        out[y1:y2, x1:x2][keep] = original[y1:y2, x1:x2][keep]
+    return out
+
+
 def _highpass(gray: np.ndarray) -> np.ndarray:
     g = gray.astype(np.float32)
     return g - cv2.GaussianBlur(g, (0, 0), 2.0)

@@ -62,3 +62,19 @@ def test_still_visible_catches_an_untouched_face():
     img = _textured()
     assert still_visible(img, img, [(50, 50, 120, 120)]) == [(50, 50, 120, 120)]
     assert detail_correlation(img, img, (50, 50, 120, 120)) == pytest.approx(1.0)
+
+
+def test_margins_of_hidden_faces_never_cover_a_shown_face():
+    from blurkit.redact import keep_shown
+
+    img = _textured()
+    shown, neighbour = (100.0, 60.0, 160.0, 140.0), (165.0, 70.0, 215.0, 130.0)
+    out = redact(img, [neighbour])
+    assert not np.array_equal(out[60:140, 100:160], img[60:140, 100:160])  # the margin reached it
+    out = keep_shown(img, out, [shown], [neighbour])
+    assert np.array_equal(out[60:140, 100:160], img[60:140, 100:160])
+    assert detail_correlation(img, out, neighbour) < 0.3
+    # where a hidden face's own box overlaps the shown one, it stays hidden
+    overlapping = (140.0, 60.0, 200.0, 140.0)
+    out = keep_shown(img, redact(img, [overlapping]), [shown], [overlapping])
+    assert detail_correlation(img, out, overlapping) < 0.3
