@@ -52,10 +52,11 @@ def hide_all(detections: Sequence[Detection], reason: str = "no_consented_person
 NESTED = 0.5  # share of a detection inside a shown face that makes it part of that face
 
 
-def _inside_share(inner: Detection, outer: Detection) -> float:
-    ix = max(0.0, min(inner.box[2], outer.box[2]) - max(inner.box[0], outer.box[0]))
-    iy = max(0.0, min(inner.box[3], outer.box[3]) - max(inner.box[1], outer.box[1]))
-    return ix * iy / max(inner.width * inner.height, 1e-6)
+def inside_share(inner, outer) -> float:
+    """How much of box `inner` (x1, y1, x2, y2) lies inside box `outer`, 0..1."""
+    ix = max(0.0, min(inner[2], outer[2]) - max(inner[0], outer[0]))
+    iy = max(0.0, min(inner[3], outer[3]) - max(inner[1], outer[1]))
+    return ix * iy / max((inner[2] - inner[0]) * (inner[3] - inner[1]), 1e-6)
 
 
 def decide(detections: Sequence[Detection], identities: Sequence[IdentityLike] | None,
@@ -76,7 +77,7 @@ def decide(detections: Sequence[Detection], identities: Sequence[IdentityLike] |
         host = None if d.show else next(
             (s for s in shown if s.detection.width * s.detection.height
              >= d.detection.width * d.detection.height
-             and _inside_share(d.detection, s.detection) >= NESTED), None)
+             and inside_share(d.detection.box, s.detection.box) >= NESTED), None)
         out.append(d if host is None else FaceDecision(
             d.detection, True, "part_of_shown_face", host.person_id, host.consent_id,
             d.similarity))

@@ -30,6 +30,7 @@ from typing import Callable
 import numpy as np
 
 from blurkit import i18n
+from blurkit.decide import NESTED, inside_share
 from blurkit.detect.common import Detection
 from blurkit.errors import OutputError
 from blurkit.media.video import VideoInfo, VideoWriter, probe_video, read_frames, read_sampled
@@ -81,6 +82,10 @@ class TrackDecision:
     person_id: int | None = None
     consent_id: int | None = None
     similarity: float | None = None
+
+
+def _area(b) -> float:
+    return max(b[2] - b[0], 0.0) * max(b[3] - b[1], 0.0)
 
 
 def _scale_detection(d: Detection, factor: float) -> Detection:
@@ -214,12 +219,15 @@ class VideoJob:
         return max(1, round(HOLD_SECONDS * self._fps(info)))
 
     def render(self, info: VideoInfo, state: Analysis, hidden: Callable[[Track], bool]) -> dict:
-        """Pass 2: every frame, with the boxes of the `hidden` tracks hidden."""
+        """Pass 2: every frame, with the boxes of the `hidden` tracks hidden.
+
+        As in photos, a hidden box lying mostly inside the box of a shown track in the same
+        frame is that face found again (it joins the shown face), and hidden faces' margins
+        never cover a shown face's own box."""
         hold, step = self.hold(info), self.settings.step
         pad = max(hold, step)
         # tracks by the frame they start covering, consumed in order while rendering
-        pending = sorted((t for t in state.tracker.tracks if hidden(t)),
-                         key=lambda t: t.first, reverse=True)
+        pending = sorted(state.tracker.tracks, key=lambda t: t.first, reverse=True)
         live: list[Track] = []
         phase = "write"
         frames_hidden = strengthened = 0
@@ -228,12 +236,20 @@ class VideoJob:
                 while pending and pending[-1].first - pad <= frame.index:
                     live.append(pending.pop())
                 live = [t for t in live if t.last + pad >= frame.index]
-                boxes = [b for b in (box_at(t, frame.index, hold, step) for t in live)
-                         if b is not None]
+                boxes, shown = [], []
+                for t in live:
+                    box = box_at(t, frame.index, hold, step)
+                    if box is not None:
+                        (boxes if hidden(t) else shown).append(box)
+                if shown:
+                    boxes = [b for b in boxes
+                             if not any(inside_share(b, s) >= NESTED and _area(s) >= _area(b)
+                                        for s in shown)]
                 rgb = frame.rgb
                 if boxes:
                     frames_hidden += 1
-                    rgb, notes = self.worker.redact_checked(frame.rgb, boxes, self.src)
+                    rgb, notes = self.worker.redact_checked(frame.rgb, boxes, self.src,
+                                                            shown=shown)
                     strengthened += bool(notes)
                 out.write(frame, rgb)
                 self.progress(phase, frame.index + 1, max(state.frames, frame.index + 1))
