@@ -48,9 +48,10 @@ def test_samples_exit_zero_and_every_output_exists(processed):
     for name in MANIFEST:
         suffix = OUT_SUFFIX.get(Path(name).suffix, Path(name).suffix)
         assert (out / (Path(name).stem + suffix)).is_file(), name
-    assert report["summary"]["ok"] == len(MANIFEST) and report["summary"]["errors"] == 0
-    assert sorted(Path(p).name for p in report["skipped"]) == ["README.md", "make_samples.py",
-                                                               "manifest.json"]
+    assert (out / "clip_two_faces.mp4").is_file()
+    assert report["summary"]["ok"] == len(MANIFEST) + 1 and report["summary"]["errors"] == 0
+    assert sorted(Path(p).name for p in report["skipped"]) == [
+        "README.md", "make_samples.py", "make_video_sample.py", "manifest.json"]
     assert not list(out.rglob("*.part"))
 
 
@@ -69,7 +70,7 @@ def test_every_sample_face_is_hidden_in_the_output(processed):
 
 def test_outputs_carry_no_metadata_by_two_independent_readers(processed):
     _, out, _, _ = processed
-    outputs = sorted(p for p in out.iterdir() if p.suffix != ".json")
+    outputs = sorted(p for p in out.iterdir() if p.suffix not in (".json", ".mp4"))
     assert len(outputs) == len(MANIFEST)
     for path in outputs:
         assert find_metadata(path) == [], path
@@ -103,6 +104,7 @@ def test_audit_log_has_an_entry_per_file_and_verifies(processed):
     entries = AuditLog.open(load_settings(data_dir)).entries()
     photos = [e.body for e in entries if e.body["kind"] == "photo"]
     assert len(photos) == len(MANIFEST)
+    assert len([e for e in entries if e.body["kind"] == "video"]) == 1
     for e in photos:
         assert e["status"] == "ok" and e["output_sha256"] == sha(Path(e["output_path"]))
         assert e["input_sha256"] == sha(Path(e["input_path"]))
