@@ -20,8 +20,9 @@ PART_SUFFIX = ".part"
 _CHUNK = 1 << 20
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename or create inside `path` durable (no-op where directories can't be opened)."""
+def fsync_path(path: Path) -> None:
+    """Flush a file's data, or a directory's entries, to disk. Best effort: a path that
+    cannot be opened (a directory on some systems, a file that vanished) is left alone."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -32,6 +33,11 @@ def fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or create inside `path` durable."""
+    fsync_path(path)
 
 
 def _umask() -> int:

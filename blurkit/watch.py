@@ -75,7 +75,8 @@ from blurkit import i18n
 from blurkit.audit import AuditError, AuditLog, utc_now
 from blurkit.config import Settings
 from blurkit.errors import BlurkitError
-from blurkit.fsutil import cleanup_partials, commit, fsync_dir, sha256_file, temp_path_for
+from blurkit.fsutil import (cleanup_partials, commit, fsync_dir, fsync_path, sha256_file,
+                            temp_path_for)
 from blurkit.watchjournal import FINAL, JOURNAL_DB, WORK_DIR, Journal
 
 try:  # POSIX
@@ -342,16 +343,6 @@ def make_config(settings: Settings, inbox: Path | None = None, ready: Path | Non
 
 class NameTaken(Exception):
     """The chosen name is in use by a file that is not ours: choose another."""
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def makedirs_durable(path: Path) -> None:
@@ -1390,7 +1381,7 @@ class Watcher:
 
     def _finish_claim(self, row) -> None:
         work = self.config.inbox / row["work"]
-        _fsync_file(work)           # the copier may never have flushed it
+        fsync_path(work)            # the copier may never have flushed it
         sha = sha256_file(work)
         name = row["rel"]
         if row["kind"] == "other":
