@@ -16,13 +16,20 @@ check from the pixels that each hidden face is really hidden, encode (H.264/MP4 
 source's audio, no metadata; written atomically and verified before it is published).
 
 Decoding twice costs far less than buffering a whole clip, and it lets the decision see
-the whole track before any frame is written. (Running both passes at once in two threads
-was measured slower: PyAV holds the GIL while it decodes and encodes.)
+the whole track before any frame is written.
+
+When nobody can be shown (no valid consent for the purpose: the common case) every track is
+hidden whatever it turns out to be, so there is nothing to decide and one pass suffices
+(`stream`): frames are decoded once and held back for `lookahead` frames — the longest gap
+a track may bridge — while a background thread detects faces on the sampled ones, so that
+detection runs on one core while the encoder works on the other.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -48,6 +55,7 @@ MIN_VOTES = 3            # usable sampled frames a track needs before it can be 
 SAMPLE_SECONDS = 0.5     # a track's face is sampled for recognition at most this often
 HOLD_SECONDS = 0.25      # masks held before the first and after the last detection
 MAX_GAP_SECONDS = 1.0    # a track survives this long without a detection
+STREAM_MEMORY = 512 << 20  # held-back frames in one-pass mode may use at most this much
 
 
 @dataclass(frozen=True)
@@ -219,45 +227,49 @@ class VideoJob:
         return max(1, round(HOLD_SECONDS * self._fps(info)))
 
     def render(self, info: VideoInfo, state: Analysis, hidden: Callable[[Track], bool]) -> dict:
-        """Pass 2: every frame, with the boxes of the `hidden` tracks hidden.
-
-        As in photos, a hidden box lying mostly inside the box of a shown track in the same
-        frame is that face found again (it joins the shown face), and hidden faces' margins
-        never cover a shown face's own box."""
-        hold, step = self.hold(info), self.settings.step
-        pad = max(hold, step)
-        # tracks by the frame they start covering, consumed in order while rendering
-        pending = sorted(state.tracker.tracks, key=lambda t: t.first, reverse=True)
-        live: list[Track] = []
-        phase = "write"
-        frames_hidden = strengthened = 0
+        """Pass 2: every frame, with the boxes of the `hidden` tracks hidden."""
+        painter = _Painter(self, info, state.tracker, hidden)
         with VideoWriter(self.src, self.dest, info) as out:
             for frame in read_frames(self.src, info, prefetch=3):
-                while pending and pending[-1].first - pad <= frame.index:
-                    live.append(pending.pop())
-                live = [t for t in live if t.last + pad >= frame.index]
-                boxes, shown = [], []
-                for t in live:
-                    box = box_at(t, frame.index, hold, step)
-                    if box is not None:
-                        (boxes if hidden(t) else shown).append(box)
-                if shown:
-                    boxes = [b for b in boxes
-                             if not any(inside_share(b, s) >= NESTED and _area(s) >= _area(b)
-                                        for s in shown)]
-                rgb = frame.rgb
-                if boxes:
-                    frames_hidden += 1
-                    rgb, notes = self.worker.redact_checked(frame.rgb, boxes, self.src,
-                                                            shown=shown)
-                    strengthened += bool(notes)
-                out.write(frame, rgb)
-                self.progress(phase, frame.index + 1, max(state.frames, frame.index + 1))
+                out.write(frame, painter.paint(frame))
+                self.progress("write", frame.index + 1, max(state.frames, frame.index + 1))
             if out.frames_written != state.frames:
                 raise OutputError("video.frames_changed", path=str(self.src),
                                   before=state.frames, after=out.frames_written)
-        return {"frames": state.frames, "frames_with_hidden_faces": frames_hidden,
-                "frames_hidden_again": strengthened}
+        return painter.stats(state.frames)
+
+    def stream(self, info: VideoInfo, state: Analysis) -> dict:
+        """One pass when every track is hidden: decode once, hold frames back `lookahead`
+        frames, detect in a background thread, write."""
+        step = self.settings.step
+        scale = self.settings.scale(info.width, info.height)
+        lookahead = max(state.tracker.max_gap, max(self.hold(info), step)) + 1
+        detector = _BackgroundDetection(self.worker.video_detector, state.tracker, step)
+        painter = _Painter(self, info, state.tracker, hidden=lambda track: True)
+        held: deque = deque()
+        total = info.frame_count or 0
+
+        def flush(frame, out) -> None:
+            detector.wait_for(frame.index + lookahead)
+            out.write(frame, painter.paint(frame))
+            self.progress("stream", frame.index + 1, max(total, frame.index + 1))
+
+        detector.start()
+        try:
+            with VideoWriter(self.src, self.dest, info) as out:
+                for frame in read_frames(self.src, info, prefetch=3):
+                    state.frames = frame.index + 1
+                    if frame.index % step == 0:
+                        detector.submit(frame.index, frame.rgb, scale)
+                    held.append(frame)
+                    while held and held[0].index + lookahead <= frame.index:
+                        flush(held.popleft(), out)
+                detector.finish()
+                while held:
+                    flush(held.popleft(), out)
+        finally:
+            detector.stop()
+        return painter.stats(state.frames)
 
     # ------------------------------------------------------------------ all
 
@@ -265,14 +277,21 @@ class VideoJob:
         info = probe_video(self.src)
         state = self.new_analysis(info)
         t = time.perf_counter()
-        self.analyse(info, state)
-        self.timings["analyse"] = time.perf_counter() - t
-        t = time.perf_counter()
-        decisions = self.decide(state.tracker.tracks, state.infos)
-        self.timings["decide"] = time.perf_counter() - t
-        t = time.perf_counter()
-        stats = self.render(info, state, hidden=lambda track: not decisions[track.id].show)
-        self.timings["write"] = time.perf_counter() - t
+        held_bytes = info.width * info.height * 3 * (state.tracker.max_gap + 2 * self.settings.step)
+        if self.worker.recognizer is None and held_bytes <= STREAM_MEMORY:
+            stats = self.stream(info, state)
+            self.timings["analyse+write"] = time.perf_counter() - t
+            decisions = {tr.id: TrackDecision(tr.id, False, "no_consented_person")
+                         for tr in state.tracker.tracks}
+        else:
+            self.analyse(info, state)
+            self.timings["analyse"] = time.perf_counter() - t
+            t = time.perf_counter()
+            decisions = self.decide(state.tracker.tracks, state.infos)
+            self.timings["decide"] = time.perf_counter() - t
+            t = time.perf_counter()
+            stats = self.render(info, state, hidden=lambda track: not decisions[track.id].show)
+            self.timings["write"] = time.perf_counter() - t
         seconds = sum(self.timings.values())
         stats["fps"] = round(stats["frames"] / seconds, 2) if seconds > 0 else None
         infos = state.infos
@@ -289,3 +308,116 @@ class VideoJob:
         stats["audio_streams"] = len(info.audio)
         stats["dropped_streams"] = list(info.other_streams)
         return stats
+
+
+class _Painter:
+    """Hides, frame by frame, the boxes of the tracks `hidden` says to hide.
+
+    As in photos, a hidden box lying mostly inside the box of a shown track in the same
+    frame is that face found again (it joins the shown face), and hidden faces' margins
+    never cover a shown face's own box. Tracks must be known up to the frame painted plus
+    the lookahead (all of them in two-pass mode)."""
+
+    def __init__(self, job: VideoJob, info: VideoInfo, tracker: Tracker,
+                 hidden: Callable[[Track], bool]) -> None:
+        self.job, self.tracker, self.hidden = job, tracker, hidden
+        self.hold, self.step = job.hold(info), job.settings.step
+        self.pad = max(self.hold, self.step)
+        self.seen = 0
+        self.live: list[Track] = []
+        self.frames_hidden = self.strengthened = 0
+
+    def paint(self, frame):
+        tracks = self.tracker.tracks
+        # tracks are numbered in the order they start; new ones join the live list
+        self.live.extend(tracks[self.seen:])
+        self.seen = len(tracks)
+        self.live = [t for t in self.live
+                     if t.last + self.pad + self.tracker.max_gap >= frame.index]
+        boxes, shown = [], []
+        for t in self.live:
+            box = box_at(t, frame.index, self.hold, self.step)
+            if box is not None:
+                (boxes if self.hidden(t) else shown).append(box)
+        if shown:
+            boxes = [b for b in boxes
+                     if not any(inside_share(b, s) >= NESTED and _area(s) >= _area(b)
+                                for s in shown)]
+        if not boxes:
+            return frame.rgb
+        self.frames_hidden += 1
+        rgb, notes = self.job.worker.redact_checked(frame.rgb, boxes, self.job.src, shown=shown)
+        self.strengthened += bool(notes)
+        return rgb
+
+    def stats(self, frames: int) -> dict:
+        return {"frames": frames, "frames_with_hidden_faces": self.frames_hidden,
+                "frames_hidden_again": self.strengthened}
+
+
+class _BackgroundDetection:
+    """Detection and tracking of sampled frames, in order, in a thread of its own (the
+    inference releases the GIL, so it runs while the encoder works)."""
+
+    def __init__(self, search, tracker: Tracker, step: int) -> None:
+        self.search, self.tracker, self.step = search, tracker, step
+        self.queue: deque = deque()
+        self.cond = threading.Condition()
+        self.done = -1          # highest sampled frame index detected and tracked
+        self.busy = False       # a frame taken from the queue is being detected
+        self.closed = False     # no more frames will be submitted
+        self.quit = False
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="blurkit-detect", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def submit(self, index: int, rgb, scale: float) -> None:
+        import cv2
+        h, w = rgb.shape[:2]
+        size = (max(2, round(w * scale)), max(2, round(h * scale)))
+        small = rgb if scale >= 1 else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        with self.cond:
+            self.queue.append((index, small, w / small.shape[1]))
+            self.cond.notify_all()
+
+    def finish(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.quit = True
+            self.cond.notify_all()
+        self.thread.join()
+
+    def wait_for(self, index: int) -> None:
+        """Block until every sampled frame up to `index` is tracked (or all are)."""
+        last_needed = index - index % self.step
+        with self.cond:
+            self.cond.wait_for(lambda: self.error is not None or self.done >= last_needed
+                               or (self.closed and not self.queue and not self.busy))
+            if self.error is not None:
+                raise self.error
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self.cond:
+                    self.cond.wait_for(lambda: self.queue or self.closed or self.quit)
+                    if self.quit or (self.closed and not self.queue):
+                        return
+                    index, small, factor = self.queue.popleft()
+                    self.busy = True
+                dets = [_scale_detection(d, factor) for d in self.search.detect(small)]
+                self.tracker.update(index, [d.box for d in dets], [d.score for d in dets])
+                with self.cond:
+                    self.done, self.busy = index, False
+                    self.cond.notify_all()
+        except BaseException as exc:  # handed to the writer, which aborts the output
+            with self.cond:
+                self.error = exc
+                self.cond.notify_all()
+

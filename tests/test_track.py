@@ -43,3 +43,29 @@ def test_hold_is_at_least_one_detection_interval_and_clipped_to_the_clip():
     boxes = track_boxes(track, n_frames=3, hold=1, step=4)
     assert sorted(boxes) == [0, 1, 2]
     assert box_at(track, 5, hold=1, step=4) is None and box_at(track, 4, hold=1, step=4) is not None
+
+
+def test_background_detection_tracks_in_order_and_hands_errors_to_the_writer():
+    import numpy as np
+    import pytest
+
+    from blurkit.detect.common import Detection
+    from blurkit.videoflow import _BackgroundDetection
+
+    class Search:
+        def detect(self, img):
+            if img[0, 0, 0] == 255:
+                raise RuntimeError("decoder gave garbage")
+            return [Detection((10.0, 10.0, 30.0, 40.0), 0.9)]
+
+    tracker = Tracker()
+    bg = _BackgroundDetection(Search(), tracker, step=2)
+    bg.start()
+    for i in range(0, 10, 2):
+        bg.submit(i, np.zeros((50, 50, 3), np.uint8), 1.0)
+    bg.wait_for(9)                                   # frames 0..8 sampled: all tracked
+    assert tracker.tracks[0].frames == [0, 2, 4, 6, 8]
+    bg.submit(10, np.full((50, 50, 3), 255, np.uint8), 1.0)
+    with pytest.raises(RuntimeError, match="garbage"):
+        bg.wait_for(10)
+    bg.stop()

@@ -14,6 +14,7 @@ from blurkit import i18n
 i18n.register({
     "video.phase.analyse": {"en": "analysing", "sv": "analyserar"},
     "video.phase.write": {"en": "writing", "sv": "skriver"},
+    "video.phase.stream": {"en": "anonymizing", "sv": "anonymiserar"},
     "progress.files": {"en": "{done}/{total} files ({failed} failed)",
                        "sv": "{done}/{total} filer ({failed} misslyckades)"},
     "progress.frames": {"en": "{name}: {phase} {done}/{total} frames, {fps:.1f} fps, {eta} left",
@@ -56,8 +57,8 @@ class Progress:
         parts = [i18n.t("progress.files", done=self.done, total=self.total, failed=self.failed)]
         for source, (start, phase, done, total) in list(self._clip.items())[-2:]:
             elapsed = max(time.monotonic() - start, 1e-6)
-            # two passes over the frames: analysing, then writing
-            units = done + (0 if phase == "analyse" else total)
+            # two passes over the frames (analysing, then writing), or one doing both
+            units = {"analyse": done, "write": done + total}.get(phase, 2 * done)
             share = units / max(2 * total, 1)
             eta = elapsed * (1 - share) / share if share > 0 else 0
             parts.append(i18n.t("progress.frames", name=Path(source).name,
