@@ -10,6 +10,9 @@ For each clip, in the same run and on the same machine:
 * blurkit: `blurkit process CLIP -o OUT` end to end (start-up included);
 * deface: `deface CLIP --keep-audio` (deface==1.5.0 in its own virtual environment).
 
+With --consent: a talking-head speaker is enrolled from stills and must stay visible in
+at least 90% of the other frames, while the other speakers' clips stay hidden.
+
 Then the output is checked: an independent detector (SCRFD at full resolution on every
 frame; blurkit uses CenterFace) must find no face >= 32 px (benchmarks/leakcheck.py); audio
 must be present with the duration within 0.1 s; ffprobe must show no location, creation
@@ -85,6 +88,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--no-deface", action="store_true")
     ap.add_argument("--no-leakcheck", action="store_true")
+    ap.add_argument("--consent", action="store_true",
+                    help="also: an enrolled talking-head speaker stays visible, others hidden")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     net = None if args.no_leakcheck else ScrfdNet(
@@ -92,6 +97,9 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="blurkit-video-bench-") as tmp:
         tmp = Path(tmp)
+        if args.consent:
+            consent_check(args.data, tmp, net or ScrfdNet(
+                modelstore.model_path(load_settings().models_dir, "scrfd"), threads=2))
         for group in args.clips.split(","):
             for rel in CLIPS[group]:
                 src = args.data / rel
@@ -139,3 +147,55 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def consent_check(data: Path, tmp: Path, net: ScrfdNet) -> None:
+    """A talking-head speaker enrolled from three stills of the first second of the clip
+    (each speaker appears in only one clip here, so 'another recording' is not available);
+    the rest of the clip is the probe. Reports the share of frames in which the speaker's
+    face (as found by the independent detector on the input) is left visible, and checks
+    that the other speakers' clips stay fully hidden."""
+    import av
+    import numpy as np
+    from PIL import Image
+
+    from blurkit.media.video import read_frames
+    from blurkit.redact import detail_correlation
+
+    clips = [data / rel for rel in CLIPS["talking"]]
+    speaker, strangers = clips[0], clips[1:]
+    stills = []
+    with av.open(str(speaker)) as c:
+        for i, frame in enumerate(c.decode(video=0)):
+            if i in (5, 15, 25):
+                path = tmp / f"still_{i}.png"
+                Image.fromarray(frame.to_ndarray(format="rgb24")).save(path)
+                stills.append(path)
+            if i > 25:
+                break
+    work = tmp / "consent"
+    env_data = ["--data-dir", str(work / "data")]
+    subprocess.run([sys.executable, "-m", "blurkit", *env_data, "consent", "add", "Speaker",
+                    *[a for p in stills for a in ("--photo", str(p))], "--purpose", "public",
+                    "--signed", "2026-01-01", "--form-ref", "BENCH-1"],
+                   check=True, cwd=ROOT, capture_output=True)
+    out = work / "out"
+    subprocess.run([sys.executable, "-m", "blurkit", *env_data, "process", str(speaker),
+                    *map(str, strangers), "-o", str(out)], check=True, cwd=ROOT,
+                   capture_output=True)
+    originals = list(read_frames(speaker))
+    outputs = list(read_frames(out / speaker.name))
+    visible = judged = 0
+    for a, b in zip(originals[30:], outputs[30:]):      # frames after the enrolment stills
+        boxes, scores, _ = net.infer(a.rgb, 0.5)
+        if len(boxes) == 0:
+            continue
+        box = boxes[int(np.argmax(scores))]
+        judged += 1
+        visible += detail_correlation(a.rgb, b.rgb, tuple(box)) > 0.8
+    print(f"\nenrolled speaker {speaker.name}: visible in {visible}/{judged} frames "
+          f"({visible / max(judged, 1):.1%}) after the first 30")
+    for clip in strangers:
+        found = faces_per_frame(out / clip.name, net, 32)
+        print(f"  other speaker {clip.name}: faces >= 32 px found in "
+              f"{sum(1 for f in found if f)}/{len(found)} output frames")
