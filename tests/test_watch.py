@@ -8,8 +8,8 @@ Three layers:
 - the worker process: a file that kills it ends in failed/ after a bounded number of
   attempts while the rest of the queue goes on;
 - soak: real `blurkit watch` subprocesses killed with SIGKILL at random moments while a mixed
-  corpus is dropped in, in event mode and in polling mode (the CI size is small, see
-  SOAK_ITEMS; benchmarks/watch_soak.py runs 200+ items).
+  corpus is dropped in, in event mode and in polling mode (SOAK_ITEMS = 200 each;
+  benchmarks/watch_soak.py repeats it with more kills and seeds).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ import mediafactory as mf
 from watch_fakes import FakeWorker
 from watch_helpers import ROOT, Drop, soak, verify
 
-# CI size of the soak runs: ~120 items each (the 200+ item runs are benchmarks/watch_soak.py);
-# the whole module stays within a few minutes on two shared cores.
-SOAK_ITEMS = 120
+# The issue asks for at least 200 items under SIGKILL; each mode runs that many here (about a
+# minute each on two shared cores); benchmarks/watch_soak.py repeats it with more kills.
+SOAK_ITEMS = 200
 
 
 class SimulatedCrash(BaseException):
@@ -580,11 +580,11 @@ def test_service_install_system_unit(data_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["events", "poll"])
 def test_soak_kill_9_at_random_moments(tmp_path, mode):
-    """~120 items (photos, samples, clips, junk, zero-byte, corrupt, slow copies, a tree, a
+    """200 items (photos, samples, clips, junk, zero-byte, corrupt, slow copies, a tree, a
     folder moved in, re-drops, system files) with 4 SIGKILLs; polling with keep-days 0."""
     summary = soak(tmp_path, n_items=SOAK_ITEMS, kills=4,
                    poll=0.5 if mode == "poll" else None,
                    keep_days=0 if mode == "poll" else 30, seed=7 if mode == "poll" else 3,
                    log=lambda s: print(s))
     assert summary["problems"] == [], summary["problems"]
-    assert summary["kills"] == 4 and summary["outputs"] >= 90
+    assert summary["kills"] == 4 and summary["outputs"] >= 150
