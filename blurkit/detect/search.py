@@ -142,7 +142,9 @@ class FaceSearch:
                     parts.append((boxes * np.array([sx, sy, sx, sy], np.float32),
                                   scores, marks * np.array([sx, sy], np.float32), tag))
             per_net.append((net, params, parts))
-        if self.params.rotations and not self._is_group(per_net):
+        if self.params.rotations and not self._is_group(
+                [(params, np.concatenate([p[0] for p in parts]).reshape(-1, 4),
+                  np.concatenate([p[1] for p in parts])) for _, params, parts in per_net]):
             rotated_level = levels[1] if len(levels) > 1 else levels[0]
             lh, lw = rotated_level.shape[:2]
             sx, sy = width / lw, height / lh
@@ -150,9 +152,11 @@ class FaceSearch:
                 for k in (1, 3):
                     b, s, m = net.infer(np.ascontiguousarray(np.rot90(rotated_level, k)),
                                         params.floor)
-                    b, m = _unrotate(b, m, k, lh, lw)
+                    b, _ = _unrotate(b, m, k, lh, lw)
+                    # the landmarks of a face found turned have no left and right in the
+                    # picture's terms: none are given for it (NaN until the Detection)
                     parts.append((b * np.array([sx, sy, sx, sy], np.float32), s,
-                                  m * np.array([sx, sy], np.float32),
+                                  np.full((len(s), 5, 2), np.nan, np.float32),
                                   f"{net.name}@{lw}x{lh}r{90 * k}"))
         out = []
         for net, params, parts in per_net:
@@ -163,21 +167,17 @@ class FaceSearch:
                 tags=[tag for _, s, _, tag in parts for _ in range(len(s))])))
         return out
 
-    def _is_group(self, per_net) -> bool:
-        """At least `crowd_faces` different clear faces among the candidates so far?"""
-        boxes, ranks = [], []
-        for _, params, parts in per_net:
-            for b, s, _, _ in parts:
-                sure = s >= params.confident
-                boxes.append(b[sure])
-                ranks.append(s[sure] / params.confident)
+    def _is_group(self, found: list[tuple[NetParams, np.ndarray, np.ndarray]]) -> bool:
+        """At least `crowd_faces` different clear faces among (params, boxes, scores)?"""
+        boxes = [b[s >= p.confident] for p, b, s in found]
+        ranks = [s[s >= p.confident] / p.confident for p, _, s in found]
         boxes_a = np.concatenate(boxes).reshape(-1, 4)
         return len(boxes_a) > 0 and distinct_faces(
             boxes_a, np.concatenate(ranks)) >= self.params.crowd_faces
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         per_net = self.candidates(rgb)
-        group = self._is_group([(None, p, [(c.boxes, c.scores, None, None)]) for p, c in per_net])
+        group = self._is_group([(p, c.boxes, c.scores) for p, c in per_net])
         boxes, scores, marks, rank, tags = [], [], [], [], []
         for params, c in per_net:
             keep = c.scores >= (params.crowd_threshold if group else params.threshold)
@@ -191,5 +191,6 @@ class FaceSearch:
         scores_a, marks_a, rank_a = np.concatenate(scores), np.concatenate(marks), np.concatenate(rank)
         keep = nms(boxes_a, rank_a, self.params.nms_iou)
         return [Detection(box=tuple(boxes_a[i].tolist()), score=float(scores_a[i]),
-                          landmarks=tuple(map(tuple, marks_a[i].tolist())), detector=tags[i])
+                          landmarks=None if np.isnan(marks_a[i]).any()
+                          else tuple(map(tuple, marks_a[i].tolist())), detector=tags[i])
                 for i in keep]
