@@ -116,9 +116,11 @@ class Tracker:
 
     @staticmethod
     def _extend(track: Track, frame: int, box: Box, score: float) -> None:
-        track.frames.append(frame)
+        # the frame last: a reader in another thread (one-pass video) that sees the frame
+        # always finds its box and score
         track.boxes.append(tuple(float(v) for v in box))
         track.scores.append(float(score))
+        track.frames.append(frame)
 
 
 def box_at(track: Track, frame: int, hold: int, step: int = 1) -> Box | None:
