@@ -400,6 +400,9 @@ def _failure(job: Job, exc: Exception) -> tuple[str, dict]:
 
 
 def _model_version(name: str) -> str:
+    """What the audit log records of a model (or of both, for the ensemble detector)."""
+    if name == "ensemble":
+        return " + ".join(_model_version(n) for n in ("centerface", "scrfd"))
     spec = modelstore.spec(name)
     return f"{spec.name} ({spec.requirement}, sha256 {spec.sha256[:12]})"
 

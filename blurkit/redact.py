@@ -221,13 +221,16 @@ def detail_correlation(original: np.ndarray, output: np.ndarray, box: Box) -> fl
 
 HIDDEN_LIMIT = 0.3   # detail correlation below which a face counts as hidden
 DETAIL_LIMIT = 0.2   # ... or output detail weaker than this fraction of the original's
+DETAIL_FLOOR = 2.0   # original detail (std of the high-pass, 0-255 scale) below this is noise
 
 
 def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]) -> list[Box]:
     """The boxes whose fine detail survived redaction (should be none).
 
     Detail survives when it still correlates with the original (>= HIDDEN_LIMIT) AND keeps
-    a real fraction of its strength (>= DETAIL_LIMIT). The strength test matters on the
+    a real fraction of its strength (>= DETAIL_LIMIT), in a region whose original had more
+    than noise-level detail to begin with (>= DETAIL_FLOOR; a few-pixel "face" in a flat
+    area has nothing to recognise). The strength test matters on the
     unencoded arrays the pipeline checks: a heavily smoothed face keeps a faint echo of its
     strongest outline whose correlation can read high although almost nothing is left.
     The high-pass images are computed once for the whole picture.
@@ -249,7 +252,7 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
         sa, sb, corr = (np.array(v) for v in zip(*stats))
     else:
         sa, sb, corr = _region_stats(original, output, rects, (ox, oy, ex, ey))
-    bad = (sa >= 1e-6) & (sb >= DETAIL_LIMIT * sa) & (corr >= HIDDEN_LIMIT)
+    bad = (sa >= DETAIL_FLOOR) & (sb >= DETAIL_LIMIT * sa) & (corr >= HIDDEN_LIMIT)
     return [box for (box, _), v in zip(inner, bad) if v]
 
 

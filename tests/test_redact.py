@@ -78,3 +78,9 @@ def test_margins_of_hidden_faces_never_cover_a_shown_face():
     overlapping = (140.0, 60.0, 200.0, 140.0)
     out = keep_shown(img, redact(img, [overlapping]), [shown], [overlapping])
     assert detail_correlation(img, out, overlapping) < 0.3
+
+
+def test_a_few_pixel_box_in_a_flat_area_is_not_called_visible():
+    img = np.full((60, 60, 3), 120, np.uint8)
+    img[30, 30] = 125                       # a speck of "detail" at noise level
+    assert still_visible(img, img, [(27.0, 27.0, 33.0, 35.0)]) == []

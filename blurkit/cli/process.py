@@ -128,8 +128,9 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
     )
     # fail early, before any work, if the models are not installed
     from blurkit import modelstore
-    modelstore.model_path(options.models_dir, "centerface" if options.detector != "scrfd"
-                          else "scrfd")
+    for name in {"centerface": ["centerface"], "scrfd": ["scrfd"],
+                 "ensemble": ["centerface", "scrfd"]}[options.detector]:
+        modelstore.model_path(options.models_dir, name)
 
     started = time.time()
     the_plan = plan(inputs, outdir)
