@@ -105,17 +105,30 @@ def run_deface(src: Path) -> float:
 
 
 def score(faces: dict[Path, list], negatives: list[Path], output_of) -> dict:
+    """Coverage and touched negatives. A photo a tool did not publish (an error) counts as
+    not covered: from the outputs alone there is nothing to show it was handled."""
     hits = {name: [0, 0] for name, _, _ in BUCKETS}
+    missing = 0
     for path, boxes in faces.items():
-        original, result = read_rgb(path), read_rgb(output_of(path))
+        original = read_rgb(path)
+        out = output_of(path)
+        result = read_rgb(out) if out.exists() else None
+        missing += result is None
         for box in boxes:
             b = bucket(box[3])
             if b is None:
                 continue
             hits[b][1] += 1
-            hits[b][0] += covered(original, result, box)
-    neg = sum(touched(read_rgb(p), read_rgb(output_of(p))) for p in negatives)
-    return {"coverage": hits, "negatives_touched": neg, "negatives": len(negatives)}
+            hits[b][0] += result is not None and covered(original, result, box)
+    neg = 0
+    for p in negatives:
+        out = output_of(p)
+        if not out.exists():
+            missing += 1
+            continue
+        neg += touched(read_rgb(p), read_rgb(out))
+    return {"coverage": hits, "negatives_touched": neg, "negatives": len(negatives),
+            "missing": missing}
 
 
 def fmt_cov(c: list[int]) -> str:
@@ -188,7 +201,8 @@ def main() -> None:
                 neg = f"{r['negatives_touched']}/{r['negatives']}" if r["negatives"] else "-"
                 print(f"{tool:10} {fmt_cov(c['16-31']):>20} {fmt_cov(c['32-63']):>20} "
                       f"{fmt_cov(c['64+']):>20} {fmt_cov(ge32):>20} {neg:>18} "
-                      f"{n / totals[tool]:9.2f}")
+                      f"{n / totals[tool]:9.2f}"
+                      + (f"   ({r['missing']} not published)" if r["missing"] else ""))
             if not args.no_deface:
                 print(f"speed ratio blurkit/deface (images per second): "
                       f"{totals['deface'] / totals['blurkit']:.2f}")

@@ -222,6 +222,8 @@ def detail_correlation(original: np.ndarray, output: np.ndarray, box: Box) -> fl
 HIDDEN_LIMIT = 0.3   # detail correlation below which a face counts as hidden
 DETAIL_LIMIT = 0.2   # ... or output detail weaker than this fraction of the original's
 DETAIL_FLOOR = 2.0   # original detail (std of the high-pass, 0-255 scale) below this is noise
+CHECK_MIN_SIDE = 12  # px: smaller boxes are below what identifies anyone, and below the
+                     # high-pass's reach (its sigma-2 kernel mixes in the surroundings)
 
 
 def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]) -> list[Box]:
@@ -230,12 +232,12 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     Detail survives when it still correlates with the original (>= HIDDEN_LIMIT) AND keeps
     a real fraction of its strength (>= DETAIL_LIMIT), in a region whose original had more
     than noise-level detail to begin with (>= DETAIL_FLOOR; a few-pixel "face" in a flat
-    area has nothing to recognise). The strength test matters on the
+    area has nothing to recognise). Boxes under CHECK_MIN_SIDE pixels are not judged. The strength test matters on the
     unencoded arrays the pipeline checks: a heavily smoothed face keeps a faint echo of its
     strongest outline whose correlation can read high although almost nothing is left.
     The high-pass images are computed once for the whole picture.
     """
-    boxes = list(boxes)
+    boxes = [b for b in boxes if min(b[2] - b[0], b[3] - b[1]) >= CHECK_MIN_SIDE]
     inner = [(box, _inner(box, *original.shape[:2])) for box in boxes]
     inner = [(box, r) for box, r in inner if r is not None]
     if not inner:

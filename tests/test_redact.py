@@ -80,7 +80,10 @@ def test_margins_of_hidden_faces_never_cover_a_shown_face():
     assert detail_correlation(img, out, overlapping) < 0.3
 
 
-def test_a_few_pixel_box_in_a_flat_area_is_not_called_visible():
+def test_noise_level_detail_and_few_pixel_boxes_are_not_called_visible():
     img = np.full((60, 60, 3), 120, np.uint8)
     img[30, 30] = 125                       # a speck of "detail" at noise level
-    assert still_visible(img, img, [(27.0, 27.0, 33.0, 35.0)]) == []
+    assert still_visible(img, img, [(20.0, 20.0, 40.0, 40.0)]) == []
+    textured = _textured()
+    assert still_visible(textured, textured, [(50.0, 50.0, 56.0, 57.0)]) == []   # 6 x 7 px
+    assert still_visible(textured, textured, [(50.0, 50.0, 64.0, 66.0)]) != []
