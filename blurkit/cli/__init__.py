@@ -1,11 +1,14 @@
 """The `blurkit` command: click commands only. Each sub-module parses, calls the library, prints.
 
-Help texts and messages follow the language chosen by `BLURKIT_LANG` or the locale;
-`--lang` (or `language` in settings.toml) switches the messages of a run.
+Help texts and messages follow `--lang`, `language` in settings.toml, `BLURKIT_LANG` or the
+locale, in that order. Help texts are written when the commands are defined (in the language of
+the environment); `main` reads the language from the command line first and puts every help
+text into it (`retranslate_help`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -66,9 +69,58 @@ def cli(ctx: click.Context, data_dir: Path | None, lang: str | None) -> None:
     ctx.obj = Context(data_dir, lang)
 
 
+def early_language(args: list[str]) -> str | None:
+    """The language a run asks for before click parses it (so that `--help` can honour it):
+    `--lang` among the group options, else `language` in the settings file of the data
+    directory named by `--data-dir` / BLURKIT_DATA_DIR (a broken settings file is reported
+    later, by the command itself)."""
+    options: dict[str, str] = {}
+    rest = iter(args)
+    for arg in rest:
+        if not arg.startswith("-"):
+            break                       # the sub-command: its own options follow
+        name, eq, value = arg.partition("=")
+        if name in ("--lang", "--data-dir"):
+            options[name] = value if eq else next(rest, "")
+    lang = options.get("--lang")
+    if lang in i18n.LANGUAGES:
+        return lang
+    data_dir = options.get("--data-dir") or os.environ.get("BLURKIT_DATA_DIR") or None
+    try:
+        return load_settings(Path(data_dir) if data_dir else None).language
+    except (BlurkitError, OSError):
+        return None
+
+
+def retranslate_help(group: click.Command, before: str, after: str) -> None:
+    """Replace every help text of `group` and its sub-commands written in `before` by the
+    same message in `after` (texts that are not blurkit messages stay as they are)."""
+    if before == after:
+        return
+    keys = {texts[before]: key for key, texts in i18n.catalog().items()}
+
+    def swap(text: str | None) -> str | None:
+        key = keys.get(text) if text else None
+        return T(key, after) if key else text
+
+    todo = [group]
+    while todo:
+        cmd = todo.pop()
+        cmd.help, cmd.short_help = swap(cmd.help), swap(cmd.short_help)
+        for param in cmd.params:
+            if isinstance(param, click.Option):
+                param.help = swap(param.help)
+        todo.extend(getattr(cmd, "commands", {}).values())
+
+
 def main() -> None:
     from blurkit.cli import audit, consent, models, process, watch  # noqa: F401  (registers commands)
 
+    written_in = i18n.language()
+    lang = early_language(sys.argv[1:])
+    if lang is not None:
+        i18n.set_language(lang)
+        retranslate_help(cli, written_in, lang)
     try:
         # standalone_mode=False returns the exit code of ctx.exit(n) instead of exiting
         code = cli.main(standalone_mode=False)
