@@ -114,3 +114,22 @@ def test_video_track_of_a_consented_person_is_shown_and_the_other_hidden(tmp_pat
         assert detail_correlation(a, b, astronaut) < 0.3      # never shown, in any frame
         grace_visible += detail_correlation(a, b, grace) > 0.8
     assert grace_visible >= 0.9 * len(truth)
+
+
+def test_photos_added_later_must_show_the_registered_person(tmp_path):
+    """`consent edit ID --photo` refuses a photo of someone else (a wrong person number would
+    otherwise show that someone under this person's consent) and takes another of them."""
+    data = tmp_path / "data"
+    proc = blurkit("consent", "add", "Grace", "--photo",
+                   str(SAMPLES / "portrait_exif_gps_thumbnail.jpg"), "--purpose", "public",
+                   "--signed", "2026-01-01", "--form-ref", "F-1", data_dir=data)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    refused = blurkit("consent", "edit", "1", "--photo", str(SAMPLES / "portrait_orientation6.jpg"),
+                      data_dir=data)
+    assert refused.returncode != 0
+    assert "portrait_orientation6.jpg does not clearly show person 1" in refused.stderr
+    assert "Face templates: 1" in blurkit("consent", "show", "1", data_dir=data).stdout
+    taken = blurkit("consent", "edit", "1", "--photo", str(SAMPLES / "portrait_exif_xmp.webp"),
+                    data_dir=data)
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    assert "Face templates: 2" in blurkit("consent", "show", "1", data_dir=data).stdout

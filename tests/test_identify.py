@@ -25,6 +25,7 @@ from blurkit.config import load_settings
 from blurkit.detect import load_detector
 from blurkit.detect.common import Detection
 from blurkit.errors import InputError
+from blurkit import identify
 from blurkit.identify import (MODEL_NAME, FaceQuality, Identity, Recognizer, enrol_photos,
                               matching, reason_text)
 from blurkit.identify import quality as q
@@ -433,3 +434,16 @@ def test_benchmark_models_are_pinned_and_blurkits_own_matches_identify(monkeypat
         assert names == project | {spec.name}
         assert modelstore.spec(spec.name) == spec
         os.unlink(os.environ["BLURKIT_MODEL_MANIFEST"])
+
+
+def test_a_photo_added_later_must_match_the_registered_templates():
+    base = np.zeros(128, np.float32)
+    base[0] = 1
+    registered = [close_to(base, 0.98, 1), close_to(base, 0.97, 2)]
+    same, other = close_to(base, 0.99, 3), close_to(base, 0.80, 4)
+    identify.check_matches_registered([same], registered, ["a.jpg"], 7)
+    with pytest.raises(InputError) as err:
+        identify.check_matches_registered([same, other], registered, ["a.jpg", "b.jpg"], 7)
+    assert err.value.key == "identify.enrol.not_this_person"
+    assert err.value.params["photo"] == "b.jpg" and err.value.params["person_id"] == 7
+    identify.check_matches_registered([other], [], ["b.jpg"], 7)   # nothing registered

@@ -39,10 +39,12 @@ i18n.register({
     "cli.consent.show.help": {"en": "Show one person's details and consent records.",
                               "sv": "Visa en persons uppgifter och samtyckesposter."},
     "cli.consent.edit.help": {
-        "en": "Change a person's details, add reference photos, or add a new consent record "
+        "en": "Change a person's details, add reference photos (they must show the person "
+              "already registered), or add a new consent record "
               "(--purpose with --signed). Consent records themselves are not changed: to correct "
               "one, withdraw it and add a new one.",
-        "sv": "Ändra en persons uppgifter, lägg till referensfoton eller lägg till en ny "
+        "sv": "Ändra en persons uppgifter, lägg till referensfoton (de måste visa personen "
+              "som redan är registrerad) eller lägg till en ny "
               "samtyckespost (--purpose med --signed). Själva samtyckesposterna ändras inte: "
               "för att rätta en, återkalla den och lägg till en ny.",
     },
@@ -342,6 +344,14 @@ def _takedown(settings, person_id: int) -> None:
     click.echo(T("cli.consent.takedown", count=count, person_id=person_id))
 
 
+def _check_registered(reg: Registry, person_id: int, photos, enrolled) -> None:
+    """New reference photos must show the person already registered under `person_id`."""
+    from blurkit.identify import check_matches_registered
+
+    registered = [v for pid, v in reg.templates(enrolled.model) if pid == person_id]
+    check_matches_registered(enrolled.templates, registered, list(photos), person_id)
+
+
 def _store_enrolment(reg: Registry, person_id: int, photos, enrolled, keep_photos: bool) -> None:
     if enrolled is not None:
         reg.add_templates(person_id, enrolled.templates, enrolled.model)
@@ -550,6 +560,8 @@ def edit(ctx: Context, person_id: int, name, birth_year, clear_birth_year, staff
         if photos:
             reg.check_key()
         enrolled = _enrol(photos, ctx.settings) if photos else None
+        if enrolled is not None:
+            _check_registered(reg, before.id, photos, enrolled)
         with reg.transaction():
             after = reg.edit_person(before.id, today=today, **changes)
             consents = [reg.add_consent(before.id, purpose=p, today=today, **record)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from blurkit import i18n
 from blurkit.identify.embedder import DIM, MODEL_NAME, Embedder, load_embedder
-from blurkit.identify.enrol import EnrolResult, check_same_person, enrol_photos
+from blurkit.identify.enrol import (EnrolResult, check_matches_registered,
+                                    check_same_person, enrol_photos)
 from blurkit.identify.matching import (AMBIGUOUS, DUPLICATE, MARGIN, NO_MATCH, THRESHOLD,
                                        UNKNOWN_SIMILARITY, Gallery, Identity)
 from blurkit.identify.quality import (BLURRY, ENROLMENT, LOW_SCORE, MISALIGNED, PARTIAL, POSE,
@@ -31,7 +32,8 @@ from blurkit.identify.quality import (BLURRY, ENROLMENT, LOW_SCORE, MISALIGNED, 
 from blurkit.identify.recognizer import Recognizer, mean_template
 
 __all__ = ["MODEL_NAME", "DIM", "Recognizer", "Identity", "FaceQuality", "QualityLimits",
-           "EnrolResult", "enrol_photos", "check_same_person", "mean_template", "Gallery",
+           "EnrolResult", "enrol_photos", "check_same_person", "check_matches_registered",
+           "mean_template", "Gallery",
            "Embedder", "load_embedder", "THRESHOLD", "MARGIN", "UNKNOWN_SIMILARITY",
            "RECOGNITION", "ENROLMENT", "REASONS", "reason_text"]
 

@@ -87,6 +87,14 @@ i18n.register({
               "{similarity:.3f}, minst {minimum:.3f} krävs). Ange bara foton av personen som "
               "registreras.",
     },
+    "identify.enrol.not_this_person": {
+        "en": "{photo} does not clearly show person {person_id} (similarity {similarity:.3f} "
+              "with the photos already registered for them, at least {minimum:.3f} needed). "
+              "Check the person number; add only photos of that person.",
+        "sv": "{photo} visar inte tydligt person {person_id} (likhet {similarity:.3f} med "
+              "fotona som redan är registrerade för personen, minst {minimum:.3f} krävs). "
+              "Kontrollera personnumret; lägg bara till foton av den personen.",
+    },
 })
 
 
@@ -194,3 +202,20 @@ def check_same_person(templates: list[np.ndarray], paths: list,
         if sim < minimum:
             raise InputError("identify.enrol.not_same_person", photo_a=str(paths[i]),
                              photo_b=str(paths[j]), similarity=sim, minimum=minimum)
+
+
+def check_matches_registered(templates: list[np.ndarray], registered: list[np.ndarray],
+                             paths: list, person_id: int,
+                             minimum: float = matching.THRESHOLD) -> None:
+    """InputError unless each new template is at least `minimum` similar to one of the
+    templates already registered for the person (photos added later must be recognised as
+    them: a wrong person number would otherwise show someone else under their consent).
+    Nothing to compare with (no templates left, e.g. after a withdrawal) passes."""
+    if not registered:
+        return
+    known = np.stack(registered)
+    for path, template in zip(paths, templates):
+        best = float(np.max(known @ template))
+        if best < minimum:
+            raise InputError("identify.enrol.not_this_person", photo=str(path),
+                             person_id=person_id, similarity=best, minimum=minimum)
