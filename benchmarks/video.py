@@ -145,9 +145,6 @@ def main() -> None:
               f"{'clean' if not problems else '; '.join(problems)} |")
 
 
-if __name__ == "__main__":
-    main()
-
 
 def consent_check(data: Path, tmp: Path, net: ScrfdNet) -> None:
     """A talking-head speaker enrolled from three stills of the first second of the clip
@@ -199,3 +196,7 @@ def consent_check(data: Path, tmp: Path, net: ScrfdNet) -> None:
         found = faces_per_frame(out / clip.name, net, 32)
         print(f"  other speaker {clip.name}: faces >= 32 px found in "
               f"{sum(1 for f in found if f)}/{len(found)} output frames")
+
+
+if __name__ == "__main__":
+    main()
