@@ -21,8 +21,8 @@ the whole track before any frame is written.
 When nobody can be shown (no valid consent for the purpose: the common case) every track is
 hidden whatever it turns out to be, so there is nothing to decide and one pass suffices
 (`stream`): frames are decoded once and held back for `lookahead` frames — the longest gap
-a track may bridge — while a background thread detects faces on the sampled ones, so that
-detection runs on one core while the encoder works on the other.
+a track may bridge — while a background thread detects faces on the sampled ones and another
+paints the hidden boxes, so that detection and painting overlap with the encoder.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -56,6 +57,7 @@ SAMPLE_SECONDS = 0.5     # a track's face is sampled for recognition at most thi
 HOLD_SECONDS = 0.25      # masks held before the first and after the last detection
 MAX_GAP_SECONDS = 1.0    # a track survives this long without a detection
 STREAM_MEMORY = 512 << 20  # held-back frames in one-pass mode may use at most this much
+PAINT_AHEAD = 3          # frames painted (or being painted) ahead of the encoder in one pass
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,10 @@ class VideoJob:
     def _fps(self, info: VideoInfo) -> float:
         return info.fps if info.fps and info.fps > 0 else 25.0
 
+    def _detect_side(self, info: VideoInfo) -> int:
+        """The longer side of the reduced frames detection runs on."""
+        return round(max(info.width, info.height) * self.settings.scale(info.width, info.height))
+
     def new_analysis(self, info: VideoInfo) -> Analysis:
         max_gap = max(self.settings.step + 1, round(MAX_GAP_SECONDS * self._fps(info)))
         return Analysis(Tracker(max_gap=max_gap))
@@ -137,7 +143,7 @@ class VideoJob:
         step = self.settings.step
         recognizer = self.worker.recognizer
         sample_every = max(1, round(SAMPLE_SECONDS * self._fps(info)))
-        max_side = round(max(info.width, info.height) * self.settings.scale(info.width, info.height))
+        max_side = self._detect_side(info)
         total = info.frame_count or 0
         phase = "analyse"
         # recognition needs the full-resolution picture; detection alone a small copy
@@ -240,35 +246,49 @@ class VideoJob:
 
     def stream(self, info: VideoInfo, state: Analysis) -> dict:
         """One pass when every track is hidden: decode once, hold frames back `lookahead`
-        frames, detect in a background thread, write."""
+        frames, detect in a background thread, paint in another, write (encode) here."""
         step = self.settings.step
-        scale = self.settings.scale(info.width, info.height)
+        max_side = self._detect_side(info)
         lookahead = max(state.tracker.max_gap, max(self.hold(info), step)) + 1
         detector = _BackgroundDetection(self.worker.video_detector, state.tracker, step)
         painter = _Painter(self, info, state.tracker, hidden=lambda track: True)
-        held: deque = deque()
+        held: deque = deque()        # decoded frames waiting for the detections after them
+        painting: deque = deque()    # (frame, future painted pixels), in frame order
         total = info.frame_count or 0
 
-        def flush(frame, out) -> None:
+        def paint(frame):
             detector.wait_for(frame.index + lookahead)
-            out.write(frame, painter.paint(frame))
-            self.progress("stream", frame.index + 1, max(total, frame.index + 1))
+            return painter.paint(frame)
 
+        def write(out, keep: int) -> None:
+            while len(painting) > keep:
+                frame, pixels = painting.popleft()
+                out.write(frame, pixels.result())
+                self.progress("stream", frame.index + 1, max(total, frame.index + 1))
+
+        # one painting thread: frames are painted in order (the painter keeps the live
+        # tracks), while this thread encodes the frames painted before
+        painter_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blurkit-paint")
         detector.start()
         try:
             with VideoWriter(self.src, self.dest, info) as out:
                 for frame in read_frames(self.src, info, prefetch=3):
                     state.frames = frame.index + 1
                     if frame.index % step == 0:
-                        detector.submit(frame.index, frame.rgb, scale)
+                        detector.submit(frame, max_side)
                     held.append(frame)
                     while held and held[0].index + lookahead <= frame.index:
-                        flush(held.popleft(), out)
+                        ready = held.popleft()
+                        painting.append((ready, painter_thread.submit(paint, ready)))
+                    write(out, keep=PAINT_AHEAD)
                 detector.finish()
                 while held:
-                    flush(held.popleft(), out)
+                    ready = held.popleft()
+                    painting.append((ready, painter_thread.submit(paint, ready)))
+                write(out, keep=0)
         finally:
-            detector.stop()
+            detector.stop()          # a painting still waiting for detections gives up
+            painter_thread.shutdown(wait=True, cancel_futures=True)
         return painter.stats(state.frames)
 
     # ------------------------------------------------------------------ all
@@ -373,13 +393,11 @@ class _BackgroundDetection:
     def start(self) -> None:
         self.thread.start()
 
-    def submit(self, index: int, rgb, scale: float) -> None:
-        import cv2
-        h, w = rgb.shape[:2]
-        size = (max(2, round(w * scale)), max(2, round(h * scale)))
-        small = rgb if scale >= 1 else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    def submit(self, frame, max_side: int) -> None:
+        """Queue a decoded frame (not copied: frames are never changed in place); it is
+        reduced to `max_side` in the detection thread."""
         with self.cond:
-            self.queue.append((index, small, w / small.shape[1]))
+            self.queue.append((frame, max_side))
             self.cond.notify_all()
 
     def finish(self) -> None:
@@ -394,13 +412,17 @@ class _BackgroundDetection:
         self.thread.join()
 
     def wait_for(self, index: int) -> None:
-        """Block until every sampled frame up to `index` is tracked (or all are)."""
+        """Block until every sampled frame up to `index` is tracked (or all are). Raises the
+        detection's error, or RuntimeError when detection was stopped before that."""
         last_needed = index - index % self.step
         with self.cond:
             self.cond.wait_for(lambda: self.error is not None or self.done >= last_needed
-                               or (self.closed and not self.queue and not self.busy))
+                               or (self.closed and not self.queue and not self.busy)
+                               or self.quit)
             if self.error is not None:
                 raise self.error
+            if self.done < last_needed and not (self.closed and not self.queue and not self.busy):
+                raise RuntimeError("detection stopped before the frames a painting needs")
 
     def _run(self) -> None:
         try:
@@ -409,8 +431,9 @@ class _BackgroundDetection:
                     self.cond.wait_for(lambda: self.queue or self.closed or self.quit)
                     if self.quit or (self.closed and not self.queue):
                         return
-                    index, small, factor = self.queue.popleft()
-                    self.busy = True
+                    frame, max_side = self.queue.popleft()
+                    index, self.busy = frame.index, True
+                small, factor = frame.small(max_side)
                 dets = [_scale_detection(d, factor) for d in self.search.detect(small)]
                 self.tracker.update(index, [d.box for d in dets], [d.score for d in dets])
                 with self.cond:

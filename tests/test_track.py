@@ -46,26 +46,55 @@ def test_hold_is_at_least_one_detection_interval_and_clipped_to_the_clip():
 
 
 def test_background_detection_tracks_in_order_and_hands_errors_to_the_writer():
+    import threading
+
     import numpy as np
     import pytest
 
     from blurkit.detect.common import Detection
+    from blurkit.media.video import Frame
     from blurkit.videoflow import _BackgroundDetection
+
+    seen = []
 
     class Search:
         def detect(self, img):
+            seen.append(img.shape)
             if img[0, 0, 0] == 255:
                 raise RuntimeError("decoder gave garbage")
             return [Detection((10.0, 10.0, 30.0, 40.0), 0.9)]
+
+    def frame(i, value=0, side=100):
+        return Frame(i, i / 25, i, np.full((side, side, 3), value, np.uint8))
 
     tracker = Tracker()
     bg = _BackgroundDetection(Search(), tracker, step=2)
     bg.start()
     for i in range(0, 10, 2):
-        bg.submit(i, np.zeros((50, 50, 3), np.uint8), 1.0)
+        bg.submit(frame(i), 50)
     bg.wait_for(9)                                   # frames 0..8 sampled: all tracked
     assert tracker.tracks[0].frames == [0, 2, 4, 6, 8]
-    bg.submit(10, np.full((50, 50, 3), 255, np.uint8), 1.0)
+    assert seen == [(50, 50, 3)] * 5                 # reduced in the detection thread
+    assert tracker.tracks[0].boxes[0] == pytest.approx((20.0, 20.0, 60.0, 80.0))  # full size
+    bg.submit(frame(10, 255), 50)
     with pytest.raises(RuntimeError, match="garbage"):
         bg.wait_for(10)
     bg.stop()
+
+    # a painting waiting for detections that will never come is released by stop()
+    bg = _BackgroundDetection(Search(), Tracker(), step=2)
+    bg.start()
+    errors = []
+
+    def paint():
+        try:
+            bg.wait_for(20)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    waiting = threading.Thread(target=paint)
+    waiting.start()
+    bg.submit(frame(0), 50)
+    bg.stop()
+    waiting.join(timeout=10)
+    assert not waiting.is_alive() and "stopped" in str(errors[0])
