@@ -140,3 +140,46 @@ def test_negatives_are_mostly_untouched(detector, shared_data):
     touched = [f.name for f in files if detector.detect(read_photo(f).pixels)]
     assert len(files) >= 20
     assert len(touched) <= 0.1 * len(files), touched
+
+
+def test_the_edited_graph_is_kept_checked_and_remade_when_damaged(models_dir, tmp_path):
+    """The detector's graph with symbolic sizes is made once and kept in derived/; a damaged
+    copy is never used (it is made again); a read-only folder still works."""
+    import os
+    import shutil
+    import stat
+
+    from blurkit import modelstore
+    from blurkit.detect.centerface import _OUTPUTS, CenterFaceNet
+    from blurkit.detect.onnx_backend import DERIVED, dynamic_model_bytes
+
+    src = modelstore.model_path(models_dir, "centerface")
+    model = tmp_path / src.name
+    shutil.copyfile(src, model)
+    dims = {name: ["N", ch, "h", "w"] for name, ch in _OUTPUTS.items()}
+    fresh = dynamic_model_bytes(model, dims)
+    (kept,) = (tmp_path / DERIVED).glob("*.onnx")
+    assert kept.read_bytes() == fresh
+    assert dynamic_model_bytes(model, dims) == fresh                  # from the kept copy
+    assert len(list((tmp_path / DERIVED).glob("*.onnx"))) == 1
+    other = dynamic_model_bytes(model, {n: ["N", ch, "y", "x"] for n, ch in _OUTPUTS.items()})
+    assert other != fresh and len(list((tmp_path / DERIVED).glob("*.onnx"))) == 2
+
+    damaged = bytearray(fresh)
+    damaged[len(damaged) // 2] ^= 0xFF
+    kept.write_bytes(bytes(damaged))
+    assert dynamic_model_bytes(model, dims) == fresh                  # not the damaged one
+    assert kept.read_bytes() == fresh                                  # and repaired
+
+    net = CenterFaceNet(model)                                         # and it runs
+    boxes, scores, _ = net.infer(read_photo(SAMPLES / "portrait_exif_gps_thumbnail.jpg").pixels, 0.5)
+    assert len(boxes) >= 1
+
+    shutil.rmtree(tmp_path / DERIVED)
+    os.chmod(tmp_path, stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if not os.access(tmp_path, os.W_OK):     # (root can write anywhere)
+            assert dynamic_model_bytes(model, dims) == fresh
+            assert not (tmp_path / DERIVED).exists()
+    finally:
+        os.chmod(tmp_path, stat.S_IRWXU)

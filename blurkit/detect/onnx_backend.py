@@ -1,25 +1,62 @@
 """Loading the ONNX detectors with onnxruntime.
 
 The detector files ship with a fixed input size (CenterFace 32x32, SCRFD 640x640). Both are
-fully convolutional, so the graph's input and output dimensions are made symbolic in memory
-before the session is created: the hash-checked file on disk is never changed.
+fully convolutional, so the graph's input and output dimensions are made symbolic before the
+session is created: the hash-checked file on disk is never changed. The edited graph is kept
+beside it in `derived/` (named by the source's SHA-256 and the dimensions, with its own
+SHA-256 in a side file) because the `onnx` package that edits it takes ~0.5 s to import, paid
+by every process that starts.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 import onnxruntime as ort
-from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+from blurkit.fsutil import atomic_output, sha256_file
+
+DERIVED = "derived"
+_RECIPE = 1   # bump when _make_dynamic changes what it writes
 
 ort.set_default_logger_severity(3)  # the models carry harmless "initializer in graph inputs" warnings
 
 
 def dynamic_model_bytes(path: Path, output_dims: dict[str, list]) -> bytes:
-    """The model at `path` with a symbolic N x 3 x H x W input and the given output dims."""
+    """The model at `path` (already hash-checked) with a symbolic N x 3 x H x W input and the
+    given output dims: from `derived/` when a copy made from this very file is there and
+    intact, else made now (and kept, when the folder is writable)."""
+    key = hashlib.sha256(json.dumps([_RECIPE, sha256_file(path), output_dims],
+                                    sort_keys=True).encode()).hexdigest()[:16]
+    derived = path.parent / DERIVED / f"{path.stem}.{key}.onnx"
+    check = derived.with_name(derived.name + ".sha256")
+    try:
+        if derived.is_file() and check.is_file():
+            data = derived.read_bytes()
+            if hashlib.sha256(data).hexdigest() == check.read_text(encoding="ascii").strip():
+                return data
+    except OSError:
+        pass
+    data = _make_dynamic(path, output_dims)
+    try:
+        derived.parent.mkdir(exist_ok=True)
+        with atomic_output(derived, overwrite=True) as tmp:
+            tmp.write_bytes(data)
+        with atomic_output(check, overwrite=True) as tmp:
+            tmp.write_text(hashlib.sha256(data).hexdigest() + "\n", encoding="ascii")
+    except OSError:
+        pass   # a read-only models folder: made again next time
+    return data
+
+
+def _make_dynamic(path: Path, output_dims: dict[str, list]) -> bytes:
+    import onnx
+    from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
     model = onnx.load(str(path))
     initializers = {init.name for init in model.graph.initializer}
     real_inputs = [i for i in model.graph.input if i.name not in initializers]
