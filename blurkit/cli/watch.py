@@ -305,11 +305,12 @@ def _short_time(text: str | None) -> str:
     return text.replace("T", " ")[:19]
 
 
-def _models_state(models_dir: Path) -> dict:
+def _models_state(models_dir: Path, detector: str) -> dict:
     from blurkit import modelstore
+    from blurkit.detect import detector_models
 
-    bad = [f"{spec.file}: {state}" for spec, state in modelstore.status(models_dir)
-           if state != "ok"]
+    bad = [f"{spec.file}: {state}"
+           for spec, state in modelstore.problems(models_dir, detector_models(detector))]
     return {"dir": str(models_dir), "ok": not bad, "problems": bad}
 
 
@@ -346,7 +347,7 @@ def status(ctx: Context, inbox: Path | None, as_json: bool) -> None:
     watches = [watch_status(d) for d in dirs]
     # the models the watcher uses (a service may point BLURKIT_MODELS_DIR elsewhere)
     used = [(w.get("runtime") or {}).get("models_dir") for w in watches if w.get("running")]
-    models = _models_state(Path(next((m for m in used if m), s.models_dir)))
+    models = _models_state(Path(next((m for m in used if m), s.models_dir)), s.detector)
     registry = _registry_state(s)
     attention = (not models["ok"] or not registry["ok"] or not watches
                  or any(not w.get("running") or w.get("paused") for w in watches))

@@ -50,12 +50,17 @@ def _net(name: str, models_dir: Path, threads: int):
     return ScrfdNet(path, threads)
 
 
+def detector_models(name: str) -> list[str]:
+    """The networks (model names) the detector setting `name` runs."""
+    if name not in DETECTORS:
+        raise ConfigError("detect.unknown", name=name, known=", ".join(DETECTORS))
+    return ["centerface", "scrfd"] if name == "ensemble" else [name]
+
+
 def load_detector(name: str, models_dir: Path, threads: int = 1,
                   params: SearchParams | None = None,
                   net_params: dict[str, NetParams] | None = None) -> FaceSearch:
-    if name not in DETECTORS:
-        raise ConfigError("detect.unknown", name=name, known=", ".join(DETECTORS))
-    names = ["centerface", "scrfd"] if name == "ensemble" else [name]
+    names = detector_models(name)
     chosen = {**NET_PARAMS, **(net_params or {})}
     nets = [(_net(n, models_dir, threads), chosen[n]) for n in names]
     return FaceSearch(nets, params or SearchParams())
