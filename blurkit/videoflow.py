@@ -297,7 +297,8 @@ class VideoJob:
         info = probe_video(self.src)
         state = self.new_analysis(info)
         t = time.perf_counter()
-        held_bytes = info.width * info.height * 3 * (state.tracker.max_gap + 2 * self.settings.step)
+        held_bytes = info.width * info.height * 3 * (state.tracker.max_gap + 2 * self.settings.step
+                                                     + 2 * (PAINT_AHEAD + 1))
         if self.worker.recognizer is None and held_bytes <= STREAM_MEMORY:
             stats = self.stream(info, state)
             self.timings["analyse+write"] = time.perf_counter() - t
