@@ -10,8 +10,8 @@ For each clip, in the same run and on the same machine:
 * blurkit: `blurkit process CLIP -o OUT` end to end (start-up included);
 * deface: `deface CLIP --keep-audio` (deface==1.5.0 in its own virtual environment).
 
-With --consent: a talking-head speaker is enrolled from stills and must stay visible in
-at least 90% of the other frames, while the other speakers' clips stay hidden.
+With --consent: each talking-head speaker in turn is enrolled from stills and must stay
+visible in at least 90% of the other frames, while the other speakers' clips stay hidden.
 
 Then the output is checked: an independent detector (SCRFD at full resolution on every
 frame; blurkit uses CenterFace) must find no face >= 32 px (benchmarks/leakcheck.py); audio
@@ -147,11 +147,23 @@ def main() -> None:
 
 
 def consent_check(data: Path, tmp: Path, net: ScrfdNet) -> None:
-    """A talking-head speaker enrolled from three stills of the first second of the clip
-    (each speaker appears in only one clip here, so 'another recording' is not available);
-    the rest of the clip is the probe. Reports the share of frames in which the speaker's
-    face (as found by the independent detector on the input) is left visible, and checks
-    that the other speakers' clips stay fully hidden."""
+    """Each talking-head speaker in turn is enrolled from three stills of the first second of
+    their clip (each speaker appears in only one clip here, so 'another recording' is not
+    available) and every clip is processed: the rest of the speaker's clip is the probe.
+    Reports the share of frames in which the speaker's face (as found by the independent
+    detector on the input) is left visible, and checks that the other speakers' clips stay
+    fully hidden."""
+    clips = [data / rel for rel in CLIPS["talking"]]
+    for n, speaker in enumerate(clips):
+        visible, judged, leaks = _consent_run(speaker, [c for c in clips if c != speaker],
+                                              tmp / f"consent-{n}", net)
+        print(f"enrolled speaker {speaker.name}: visible in {visible}/{judged} frames "
+              f"({visible / max(judged, 1):.1%}) after the first 30; other speakers' clips: "
+              + ", ".join(f"{name} {found} frames with a face >= 32 px" for name, found in leaks),
+              flush=True)
+
+
+def _consent_run(speaker: Path, strangers: list[Path], work: Path, net: ScrfdNet):
     import av
     import numpy as np
     from PIL import Image
@@ -159,18 +171,16 @@ def consent_check(data: Path, tmp: Path, net: ScrfdNet) -> None:
     from blurkit.media.video import read_frames
     from blurkit.redact import detail_correlation
 
-    clips = [data / rel for rel in CLIPS["talking"]]
-    speaker, strangers = clips[0], clips[1:]
+    work.mkdir(parents=True)
     stills = []
     with av.open(str(speaker)) as c:
         for i, frame in enumerate(c.decode(video=0)):
             if i in (5, 15, 25):
-                path = tmp / f"still_{i}.png"
+                path = work / f"still_{i}.png"
                 Image.fromarray(frame.to_ndarray(format="rgb24")).save(path)
                 stills.append(path)
             if i > 25:
                 break
-    work = tmp / "consent"
     env_data = ["--data-dir", str(work / "data")]
     subprocess.run([sys.executable, "-m", "blurkit", *env_data, "consent", "add", "Speaker",
                     *[a for p in stills for a in ("--photo", str(p))], "--purpose", "public",
@@ -190,12 +200,9 @@ def consent_check(data: Path, tmp: Path, net: ScrfdNet) -> None:
         box = boxes[int(np.argmax(scores))]
         judged += 1
         visible += detail_correlation(a.rgb, b.rgb, tuple(box)) > 0.8
-    print(f"\nenrolled speaker {speaker.name}: visible in {visible}/{judged} frames "
-          f"({visible / max(judged, 1):.1%}) after the first 30")
-    for clip in strangers:
-        found = faces_per_frame(out / clip.name, net, 32)
-        print(f"  other speaker {clip.name}: faces >= 32 px found in "
-              f"{sum(1 for f in found if f)}/{len(found)} output frames")
+    leaks = [(clip.name, sum(1 for f in faces_per_frame(out / clip.name, net, 32) if f))
+             for clip in strangers]
+    return visible, judged, leaks
 
 
 if __name__ == "__main__":
