@@ -107,7 +107,17 @@ def _command_for(models_dir: Path, s: ModelSpec) -> str:
     return fetch_command(Path(models_dir), [s.name] if s.optional else [])
 
 
-_verified: dict[tuple[str, float, int], bool] = {}
+_hashed: dict[tuple[str, float, int], str] = {}   # (path, mtime, size) -> SHA-256
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a model file, computed once per process and file version (path, mtime,
+    size)."""
+    st = Path(path).stat()
+    key = (str(path), st.st_mtime, st.st_size)
+    if key not in _hashed:
+        _hashed[key] = sha256_file(path)
+    return _hashed[key]
 
 
 def model_path(models_dir: Path, name: str) -> Path:
@@ -120,14 +130,10 @@ def model_path(models_dir: Path, name: str) -> Path:
     if not path.is_file():
         raise ModelError("models.missing", dir=models_dir, names=s.file,
                          command=_command_for(models_dir, s))
-    st = path.stat()
-    key = (str(path), st.st_mtime, st.st_size)
-    if key not in _verified:
-        found = sha256_file(path)
-        if found != s.sha256:
-            raise ModelError("models.bad_hash", path=path, expected=s.sha256, found=found,
-                             command=_command_for(models_dir, s))
-        _verified[key] = True
+    found = file_sha256(path)
+    if found != s.sha256:
+        raise ModelError("models.bad_hash", path=path, expected=s.sha256, found=found,
+                         command=_command_for(models_dir, s))
     return path
 
 
@@ -264,9 +270,13 @@ def fetch(models_dir: Path, source_dir: Path | None = None, names: list[str] | N
     return installed
 
 
+def in_order(s: ModelSpec, state: str, using: Iterable[str] = ()) -> bool:
+    """A model's `status` state is fine: 'ok', or an optional model missing while it is not
+    named in `using` (e.g. the chosen detector's models)."""
+    return state == "ok" or (s.optional and state == "missing" and s.name not in using)
+
+
 def problems(models_dir: Path, using: Iterable[str] = ()) -> list[tuple[ModelSpec, str]]:
-    """The models that are not in order: every required one that is not 'ok', and optional
-    ones that are damaged, or missing while named in `using` (e.g. the chosen detector's)."""
+    """The models that are not in order (see `in_order`)."""
     using = set(using)
-    return [(s, state) for s, state in status(models_dir)
-            if state != "ok" and not (s.optional and state == "missing" and s.name not in using)]
+    return [(s, state) for s, state in status(models_dir) if not in_order(s, state, using)]

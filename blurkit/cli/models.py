@@ -86,15 +86,16 @@ def list_models(ctx: Context) -> None:
 
     models_dir = ctx.settings.models_dir
     using = detector_models(ctx.settings.detector)
-    bad = {spec.name for spec, _ in modelstore.problems(models_dir, using)}
+    states = modelstore.status(models_dir)
+    bad = [spec for spec, state in states if not modelstore.in_order(spec, state, using)]
     rows = [(spec, T("cli.models.state." + ("optional" if state == "missing"
-                                            and spec.name not in bad else state)))
-            for spec, state in modelstore.status(models_dir)]
+                                            and spec not in bad else state)))
+            for spec, state in states]
     width = max(len(text) for _, text in rows)
     for spec, text in rows:
         click.echo(f"{spec.name:12} {text:{width}} {spec.requirement:32} "
                    f"{spec.file}\n{'':12} {spec.role}; {spec.licence}")
     if bad:
-        optional = [s.name for s in modelstore.load_manifest() if s.optional and s.name in bad]
+        optional = [spec.name for spec in bad if spec.optional]
         raise click.ClickException(T("cli.models.some_missing",
                                      command=modelstore.fetch_command(models_dir, optional)))

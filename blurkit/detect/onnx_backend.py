@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from blurkit.fsutil import atomic_output, sha256_file
+from blurkit.fsutil import atomic_output
+from blurkit.modelstore import file_sha256
 
 DERIVED = "derived"
 _RECIPE = 1   # bump when _make_dynamic changes what it writes
@@ -30,7 +31,7 @@ def dynamic_model_bytes(path: Path, output_dims: dict[str, list]) -> bytes:
     """The model at `path` (already hash-checked) with a symbolic N x 3 x H x W input and the
     given output dims: from `derived/` when a copy made from this very file is there and
     intact, else made now (and kept, when the folder is writable)."""
-    key = hashlib.sha256(json.dumps([_RECIPE, sha256_file(path), output_dims],
+    key = hashlib.sha256(json.dumps([_RECIPE, file_sha256(path), output_dims],
                                     sort_keys=True).encode()).hexdigest()[:16]
     derived = path.parent / DERIVED / f"{path.stem}.{key}.onnx"
     check = derived.with_name(derived.name + ".sha256")
