@@ -418,12 +418,15 @@ class _BackgroundDetection:
         last_needed = index - index % self.step
         with self.cond:
             self.cond.wait_for(lambda: self.error is not None or self.done >= last_needed
-                               or (self.closed and not self.queue and not self.busy)
-                               or self.quit)
+                               or self._drained() or self.quit)
             if self.error is not None:
                 raise self.error
-            if self.done < last_needed and not (self.closed and not self.queue and not self.busy):
+            if self.done < last_needed and not self._drained():
                 raise RuntimeError("detection stopped before the frames a painting needs")
+
+    def _drained(self) -> bool:
+        """Every frame that will ever be submitted is detected (hold `cond`)."""
+        return self.closed and not self.queue and not self.busy
 
     def _run(self) -> None:
         try:

@@ -1,8 +1,8 @@
 import importlib
 import os
+import pkgutil
 import subprocess
 import sys
-import pkgutil
 
 import pytest
 

@@ -20,12 +20,11 @@ import cv2
 import numpy as np
 import pytest
 
-from blurkit import i18n
+from blurkit import i18n, identify
 from blurkit.config import load_settings
 from blurkit.detect import load_detector
 from blurkit.detect.common import Detection
 from blurkit.errors import InputError
-from blurkit import identify
 from blurkit.identify import (MODEL_NAME, FaceQuality, Identity, Recognizer, enrol_photos,
                               matching, reason_text)
 from blurkit.identify import quality as q
