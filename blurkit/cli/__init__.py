@@ -114,7 +114,7 @@ def retranslate_help(group: click.Command, before: str, after: str) -> None:
 
 
 def main() -> None:
-    from blurkit.cli import audit, consent, models, process, watch  # noqa: F401  (registers commands)
+    from blurkit.cli import audit, consent, models, process, serve, watch  # noqa: F401  (registers commands)
 
     written_in = i18n.language()
     lang = early_language(sys.argv[1:])

@@ -1,0 +1,222 @@
+"""`blurkit serve` (the staff web page and the watch folder in one service) and `blurkit users`
+(accounts for the web page)."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+
+import click
+
+from blurkit import i18n
+from blurkit.cli import Context, cli, pass_context
+from blurkit.cli.watch import _watch_options, setup_logging
+
+i18n.register({
+    "cli.serve.help": {
+        "en": "Start the staff web page and the watch folder together: files dropped into the "
+              "inbox (or uploaded on the page) are anonymized and wait on the page until a "
+              "person approves them. The page is served on this computer only (127.0.0.1) "
+              "unless --host names another address, which needs accounts (blurkit users add).",
+        "sv": "Starta personalens webbsida och bevakningsmappen tillsammans: filer som läggs i "
+              "inkorgen (eller laddas upp på sidan) anonymiseras och väntar på sidan tills "
+              "någon har godkänt dem. Sidan visas bara på den här datorn (127.0.0.1) om inte "
+              "--host anger en annan adress, vilket kräver konton (blurkit users add).",
+    },
+    "cli.serve.opt.host": {
+        "en": "Address to listen on. Default 127.0.0.1 (this computer only); 0.0.0.0 for the "
+              "local network (accounts required).",
+        "sv": "Adress att lyssna på. Standard 127.0.0.1 (bara den här datorn); 0.0.0.0 för "
+              "det lokala nätverket (konton krävs).",
+    },
+    "cli.serve.opt.port": {"en": "Port of the web page.", "sv": "Webbsidans port."},
+    "cli.serve.opt.open": {"en": "Open the page in the web browser.",
+                           "sv": "Öppna sidan i webbläsaren."},
+    "cli.serve.opt.cert": {"en": "TLS certificate (PEM) for HTTPS; with --key.",
+                           "sv": "TLS-certifikat (PEM) för HTTPS; med --key."},
+    "cli.serve.opt.key": {"en": "TLS private key (PEM) for HTTPS; with --cert.",
+                          "sv": "Privat TLS-nyckel (PEM) för HTTPS; med --cert."},
+    "cli.serve.opt.no_watch": {"en": "Only the web page; the watch folder runs elsewhere.",
+                               "sv": "Bara webbsidan; bevakningsmappen körs på annat håll."},
+    "cli.serve.need_accounts": {
+        "en": "--host {host} makes the page reachable from other computers, so every page "
+              "needs a login, and there are no accounts yet. Create one first: "
+              "blurkit users add NAME --role admin",
+        "sv": "--host {host} gör sidan nåbar från andra datorer, så varje sida kräver "
+              "inloggning, och det finns inga konton än. Skapa ett först: "
+              "blurkit users add NAMN --role admin",
+    },
+    "cli.serve.cert_pair": {"en": "--cert and --key go together.",
+                            "sv": "--cert och --key hör ihop."},
+    "cli.serve.started": {"en": "The staff page: {url}", "sv": "Personalens sida: {url}"},
+    "cli.users.help": {"en": "Accounts for the web page.", "sv": "Konton för webbsidan."},
+    "cli.users.add.help": {
+        "en": "Add an account. Roles: staff (review and approve), registrar (also the consent "
+              "register and the diarium), admin (everything).",
+        "sv": "Lägg till ett konto. Roller: staff (granska och godkänna), registrar (även "
+              "samtyckesregistret och diariet), admin (allt).",
+    },
+    "cli.users.opt.role": {"en": "The account's role.", "sv": "Kontots roll."},
+    "cli.users.opt.stdin": {"en": "Read the password from standard input (for scripts).",
+                            "sv": "Läs lösenordet från standard in (för skript)."},
+    "cli.users.password": {"en": "Password", "sv": "Lösenord"},
+    "cli.users.added": {"en": "Added {name} ({role}).", "sv": "Lade till {name} ({role})."},
+    "cli.users.list.help": {"en": "List the accounts.", "sv": "Lista kontona."},
+    "cli.users.none": {"en": "No accounts (the page works on this computer only, without "
+                             "login).",
+                       "sv": "Inga konton (sidan fungerar bara på den här datorn, utan "
+                             "inloggning)."},
+    "cli.users.remove.help": {"en": "Remove an account (its sessions end).",
+                              "sv": "Ta bort ett konto (dess sessioner avslutas)."},
+    "cli.users.removed": {"en": "Removed {name}.", "sv": "Tog bort {name}."},
+    "cli.users.passwd.help": {"en": "Set a new password (the account's sessions end).",
+                              "sv": "Sätt ett nytt lösenord (kontots sessioner avslutas)."},
+    "cli.users.changed": {"en": "Password changed for {name}.",
+                          "sv": "Lösenordet ändrat för {name}."},
+})
+T = i18n.t
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@cli.command("serve", help=T("cli.serve.help"))
+@click.option("--host", default="127.0.0.1", show_default=True, help=T("cli.serve.opt.host"))
+@click.option("--port", type=click.IntRange(1, 65535), default=8470, show_default=True,
+              help=T("cli.serve.opt.port"))
+@click.option("--open", "open_browser", is_flag=True, help=T("cli.serve.opt.open"))
+@click.option("--cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help=T("cli.serve.opt.cert"))
+@click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help=T("cli.serve.opt.key"))
+@click.option("--no-watch", is_flag=True, help=T("cli.serve.opt.no_watch"))
+@_watch_options
+@pass_context
+def serve(ctx: Context, host, port, open_browser, cert, key, no_watch, **watch_options) -> None:
+    import uvicorn
+
+    from blurkit.web.accounts import Accounts
+    from blurkit.web.app import WebApp, create_app
+
+    s = ctx.settings
+    if (cert is None) != (key is None):
+        raise click.UsageError(T("cli.serve.cert_pair"))
+    lan = not is_loopback(host)
+    with Accounts(s.data_dir) as accounts:
+        if lan and not accounts.any():
+            click.echo(T("cli.error", message=T("cli.serve.need_accounts", host=host)), err=True)
+            sys.exit(2)
+    setup_logging(watch_options.get("log_file"))
+    watcher, config = _make_watcher(ctx, watch_options)
+    web = WebApp(settings=s, watch=config, lan=lan, https=cert is not None, port=port)
+    app = create_app(web)
+    thread = None
+    if not no_watch:
+        thread = threading.Thread(target=watcher.run, name="blurkit-watch", daemon=True)
+        thread.start()
+    scheme = "https" if cert else "http"
+    url = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    click.echo(T("cli.serve.started", url=url))
+    if open_browser:
+        threading.Timer(1.0, lambda: webbrowser.open(url)).start()
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=host, port=port, ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None, log_level="warning", server_header=False,
+        proxy_headers=False, access_log=False))
+    try:
+        server.run()
+    finally:
+        if thread is not None:
+            watcher.request_stop()
+            thread.join(timeout=60)
+
+
+def _make_watcher(ctx: Context, o: dict):
+    from blurkit.pipeline import Options, default_workers
+    from blurkit.redact import Style
+    from blurkit.watch import Watcher, make_config
+
+    s = ctx.settings
+    o = dict(o)
+    o.pop("log_file", None)
+    inbox, ready = o.pop("inbox"), o.pop("ready")
+    originals, failed = o.pop("originals"), o.pop("failed")
+    purpose = o.pop("purpose") or s.purpose
+    config = make_config(s, inbox, ready, originals, failed, purpose=purpose, **o)
+    options = Options(models_dir=s.models_dir, detector=s.detector,
+                      style=Style(mode=s.mode, mask=s.mask, margin=s.margin),
+                      jpeg_quality=s.jpeg_quality, purpose=config.purpose,
+                      language=i18n.language(), threads=default_workers())
+    return Watcher(config, s, options), config
+
+
+# --------------------------------------------------------------------------- users
+
+@cli.group("users", help=T("cli.users.help"))
+def users() -> None:
+    pass
+
+
+def _password(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt(T("cli.users.password"), hide_input=True, confirmation_prompt=True)
+
+
+@users.command("add", help=T("cli.users.add.help"))
+@click.argument("name")
+@click.option("--role", type=click.Choice(("staff", "registrar", "admin")), required=True,
+              help=T("cli.users.opt.role"))
+@click.option("--password-stdin", is_flag=True, help=T("cli.users.opt.stdin"))
+@pass_context
+def users_add(ctx: Context, name: str, role: str, password_stdin: bool) -> None:
+    from blurkit.web.accounts import Accounts
+
+    with Accounts(ctx.settings.data_dir) as accounts:
+        accounts.add(name, role, _password(password_stdin))
+    click.echo(T("cli.users.added", name=name, role=role))
+
+
+@users.command("list", help=T("cli.users.list.help"))
+@pass_context
+def users_list(ctx: Context) -> None:
+    from blurkit.web.accounts import Accounts
+
+    with Accounts(ctx.settings.data_dir) as accounts:
+        rows = accounts.list()
+    if not rows:
+        click.echo(T("cli.users.none"))
+    for a in rows:
+        click.echo(f"{a.name}\t{a.role}")
+
+
+@users.command("remove", help=T("cli.users.remove.help"))
+@click.argument("name")
+@pass_context
+def users_remove(ctx: Context, name: str) -> None:
+    from blurkit.web.accounts import Accounts
+
+    with Accounts(ctx.settings.data_dir) as accounts:
+        accounts.remove(name)
+    click.echo(T("cli.users.removed", name=name))
+
+
+@users.command("passwd", help=T("cli.users.passwd.help"))
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help=T("cli.users.opt.stdin"))
+@pass_context
+def users_passwd(ctx: Context, name: str, password_stdin: bool) -> None:
+    from blurkit.web.accounts import Accounts
+
+    with Accounts(ctx.settings.data_dir) as accounts:
+        accounts.set_password(name, _password(password_stdin))
+    click.echo(T("cli.users.changed", name=name))

@@ -1,0 +1,284 @@
+"""Accounts, sessions and login throttling for the staff web page (SQLite, `web.sqlite3`).
+
+- Accounts: name, role (`staff` reviews and approves; `registrar` also keeps the consent
+  register and reads the diarium; `admin` may do everything), a password hashed with Argon2id
+  (argon2-cffi's defaults: memory-hard, salted). Passwords are never stored or logged.
+- Sessions: a random 256-bit token in an HttpOnly, SameSite=Strict cookie; only its SHA-256 is
+  stored, so a copy of the database does not hand out sessions. Each session has its own CSRF
+  token and ends after `IDLE_MINUTES` without a request.
+- Throttling: after `MAX_FAILURES` failed logins for one name or from one address within
+  `FAILURE_WINDOW` minutes, further attempts are refused until the window has passed.
+
+When no account exists and the page is served on the loopback address only, the person at
+the computer is the local user (the same trust as the command line); as soon as one account
+exists, every page needs a login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from blurkit import i18n
+from blurkit.audit import connect_db, migrate, utc_now
+from blurkit.errors import BlurkitError
+
+WEB_DB = "web.sqlite3"
+ROLES = ("staff", "registrar", "admin")
+IDLE_MINUTES = 30
+MAX_FAILURES = 5
+FAILURE_WINDOW = 15          # minutes
+MIN_PASSWORD = 10
+_NAME = re.compile(r"^[\w.@-]{1,64}$")
+
+i18n.register({
+    "accounts.bad_name": {
+        "en": "A user name is 1-64 letters, digits or . _ @ - (no spaces): {name!r}",
+        "sv": "Ett användarnamn är 1-64 bokstäver, siffror eller . _ @ - (inga mellanslag): "
+              "{name!r}",
+    },
+    "accounts.bad_role": {"en": "The role must be one of {roles}, not {role!r}.",
+                          "sv": "Rollen måste vara en av {roles}, inte {role!r}."},
+    "accounts.exists": {"en": "The user {name} already exists.",
+                        "sv": "Användaren {name} finns redan."},
+    "accounts.unknown": {"en": "There is no user {name}.", "sv": "Det finns ingen användare {name}."},
+    "accounts.short_password": {
+        "en": "The password must have at least {n} characters.",
+        "sv": "Lösenordet måste ha minst {n} tecken.",
+    },
+})
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE account (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            pw_hash TEXT NOT NULL,
+            created TEXT NOT NULL,
+            changed TEXT NOT NULL)""",
+        """CREATE TABLE session (
+            token_hash TEXT PRIMARY KEY,
+            account TEXT,                  -- NULL: the local user (loopback, no accounts);
+                                           -- '': before login
+            csrf TEXT NOT NULL,
+            created TEXT NOT NULL,
+            seen TEXT NOT NULL)""",
+        """CREATE TABLE login_failure (
+            key TEXT NOT NULL,             -- 'name:NAME' or 'addr:ADDRESS'
+            time TEXT NOT NULL)""",
+        "CREATE INDEX login_failure_key ON login_failure (key, time)",
+    ),
+)
+
+
+class AccountError(BlurkitError):
+    pass
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+
+    def may(self, permission: str) -> bool:
+        return permission in PERMISSIONS[self.role]
+
+
+# What each role may do; the web page checks these, never the role names.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "staff": frozenset({"review", "upload", "status"}),
+    "registrar": frozenset({"review", "upload", "status", "register", "diarium"}),
+    "admin": frozenset({"review", "upload", "status", "register", "diarium", "admin"}),
+}
+
+
+@dataclass(frozen=True)
+class Session:
+    token_hash: str
+    account: Account | None     # None: the local user (only where no account exists)
+    csrf: str
+    pre_login: bool = False     # only carries the login form's CSRF token
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _ago(minutes: float) -> str:
+    t = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Accounts:
+    """The account store of one data directory. One connection; not shared across threads
+    (the web app opens one per request through `open`)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / WEB_DB
+        self.conn = connect_db(self.path)
+        self.conn.row_factory = sqlite3.Row
+        migrate(self.conn, MIGRATIONS, self.path)
+        self.hasher = PasswordHasher()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Accounts":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # accounts ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check(name: str, role: str | None = None, password: str | None = None) -> None:
+        if not _NAME.match(name or ""):
+            raise AccountError("accounts.bad_name", name=name)
+        if role is not None and role not in ROLES:
+            raise AccountError("accounts.bad_role", role=role, roles=", ".join(ROLES))
+        if password is not None and len(password) < MIN_PASSWORD:
+            raise AccountError("accounts.short_password", n=MIN_PASSWORD)
+
+    def add(self, name: str, role: str, password: str) -> Account:
+        self._check(name, role, password)
+        now = utc_now()
+        try:
+            self.conn.execute("INSERT INTO account (name, role, pw_hash, created, changed) "
+                              "VALUES (?, ?, ?, ?, ?)",
+                              (name, role, self.hasher.hash(password), now, now))
+        except sqlite3.IntegrityError:
+            raise AccountError("accounts.exists", name=name) from None
+        return Account(name, role)
+
+    def set_password(self, name: str, password: str) -> None:
+        self._check(name, password=password)
+        cur = self.conn.execute("UPDATE account SET pw_hash = ?, changed = ? WHERE name = ?",
+                                (self.hasher.hash(password), utc_now(), name))
+        if cur.rowcount == 0:
+            raise AccountError("accounts.unknown", name=name)
+        self.conn.execute("DELETE FROM session WHERE account = ?", (name,))
+
+    def set_role(self, name: str, role: str) -> None:
+        self._check(name, role)
+        cur = self.conn.execute("UPDATE account SET role = ?, changed = ? WHERE name = ?",
+                                (role, utc_now(), name))
+        if cur.rowcount == 0:
+            raise AccountError("accounts.unknown", name=name)
+
+    def remove(self, name: str) -> None:
+        cur = self.conn.execute("DELETE FROM account WHERE name = ?", (name,))
+        if cur.rowcount == 0:
+            raise AccountError("accounts.unknown", name=name)
+        self.conn.execute("DELETE FROM session WHERE account = ?", (name,))
+
+    def list(self) -> list[Account]:
+        return [Account(r["name"], r["role"]) for r in
+                self.conn.execute("SELECT name, role FROM account ORDER BY name")]
+
+    def any(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM account LIMIT 1").fetchone() is not None
+
+    def get(self, name: str) -> Account | None:
+        r = self.conn.execute("SELECT name, role FROM account WHERE name = ?", (name,)).fetchone()
+        return None if r is None else Account(r["name"], r["role"])
+
+    # login ---------------------------------------------------------------------------------
+
+    def throttled(self, name: str, address: str) -> bool:
+        since = _ago(FAILURE_WINDOW)
+        for key in (f"name:{name.lower()}", f"addr:{address}"):
+            n = self.conn.execute("SELECT COUNT(*) FROM login_failure WHERE key = ? AND time > ?",
+                                  (key, since)).fetchone()[0]
+            if n >= MAX_FAILURES:
+                return True
+        return False
+
+    def verify(self, name: str, password: str, address: str) -> Account | None:
+        """The account when name and password match (and the attempt is not throttled);
+        a failure is counted for the name and the address."""
+        if self.throttled(name, address):
+            return None
+        row = self.conn.execute("SELECT * FROM account WHERE name = ?", (name,)).fetchone()
+        ok = False
+        if row is not None:
+            try:
+                ok = self.hasher.verify(row["pw_hash"], password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                ok = False
+        else:
+            # the same work for an unknown name, so timing does not tell which names exist
+            try:
+                self.hasher.verify(self._dummy_hash(), password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                pass
+        if not ok:
+            now = utc_now()
+            self.conn.executemany("INSERT INTO login_failure (key, time) VALUES (?, ?)",
+                                  [(f"name:{name.lower()}", now), (f"addr:{address}", now)])
+            self.conn.execute("DELETE FROM login_failure WHERE time < ?", (_ago(24 * 60),))
+            return None
+        if self.hasher.check_needs_rehash(row["pw_hash"]):
+            self.conn.execute("UPDATE account SET pw_hash = ? WHERE name = ?",
+                              (self.hasher.hash(password), name))
+        return Account(row["name"], row["role"])
+
+    _dummy: str | None = None
+
+    def _dummy_hash(self) -> str:
+        if Accounts._dummy is None:
+            Accounts._dummy = self.hasher.hash(secrets.token_hex(16))
+        return Accounts._dummy
+
+    # sessions ------------------------------------------------------------------------------
+
+    def new_session(self, account: Account | None) -> tuple[str, Session]:
+        """A new session (token for the cookie, and the session). Old idle sessions go.
+        `account` None: the local user (loopback, no accounts)."""
+        return self._new(account.name if account else None, account)
+
+    def new_anonymous(self) -> tuple[str, Session]:
+        """A session before login: it only carries the login form's CSRF token."""
+        return self._new("", None)
+
+    def _new(self, stored: str | None, account: Account | None) -> tuple[str, Session]:
+        token = secrets.token_urlsafe(32)
+        th, csrf, now = _hash_token(token), secrets.token_urlsafe(32), utc_now()
+        self.conn.execute("DELETE FROM session WHERE seen < ?", (_ago(IDLE_MINUTES),))
+        self.conn.execute("INSERT INTO session (token_hash, account, csrf, created, seen) "
+                          "VALUES (?, ?, ?, ?, ?)", (th, stored, csrf, now, now))
+        return token, Session(th, account, csrf, pre_login=stored == "")
+
+    def session(self, token: str | None) -> Session | None:
+        """The live session of a cookie token (its idle clock restarts), else None."""
+        if not token or len(token) > 200:
+            return None
+        th = _hash_token(token)
+        row = self.conn.execute("SELECT * FROM session WHERE token_hash = ?", (th,)).fetchone()
+        if row is None:
+            return None
+        if row["seen"] < _ago(IDLE_MINUTES):
+            self.conn.execute("DELETE FROM session WHERE token_hash = ?", (th,))
+            return None
+        account = None
+        if row["account"] == "":
+            self.conn.execute("UPDATE session SET seen = ? WHERE token_hash = ?", (utc_now(), th))
+            return Session(th, None, row["csrf"], pre_login=True)
+        if row["account"] is not None:
+            account = self.get(row["account"])
+            if account is None:          # removed meanwhile
+                self.conn.execute("DELETE FROM session WHERE token_hash = ?", (th,))
+                return None
+        self.conn.execute("UPDATE session SET seen = ? WHERE token_hash = ?", (utc_now(), th))
+        return Session(th, account, row["csrf"])
+
+    def end_session(self, token_hash: str) -> None:
+        self.conn.execute("DELETE FROM session WHERE token_hash = ?", (token_hash,))

@@ -1,0 +1,167 @@
+"""Who is asking, in which language, and may they: the per-request context of every page.
+
+`page(permission)` wraps an endpoint: it finds the session (cookie), sends people who must
+log in to the login page, answers 403 with a clear page when the role lacks the permission,
+and refuses a state-changing request (anything but GET/HEAD) without the session's CSRF token
+(form field `csrf_token` or header `X-CSRF-Token`) or from another origin.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from blurkit import i18n
+from blurkit.web.accounts import PERMISSIONS, Account, Accounts, Session
+
+SESSION_COOKIE = "blurkit_session"
+LANG_COOKIE = "blurkit_lang"
+DEFAULT_LANG = "sv"
+SAFE_METHODS = ("GET", "HEAD")
+
+
+@dataclass
+class Ctx:
+    request: Request
+    app: "object"                     # blurkit.web.app.WebApp
+    lang: str
+    accounts: Accounts
+    session: Session | None = None
+    new_token: str | None = None      # a session cookie to set on the response
+    clear_cookie: bool = False
+    extra_cookies: dict[str, str] = field(default_factory=dict)
+
+    # who ---------------------------------------------------------------------------------
+    @property
+    def account(self) -> Account | None:
+        return self.session.account if self.session else None
+
+    @property
+    def local_user(self) -> bool:
+        """The person at the computer, with no accounts defined (loopback only)."""
+        return (self.session is not None and self.session.account is None
+                and not self.session.pre_login)
+
+    @property
+    def logged_in(self) -> bool:
+        return self.session is not None and not self.session.pre_login
+
+    @property
+    def user_name(self) -> str:
+        if self.account is not None:
+            return self.account.name
+        return self.app.settings.operator
+
+    @property
+    def role(self) -> str | None:
+        if self.account is not None:
+            return self.account.role
+        return "admin" if self.local_user else None
+
+    def may(self, permission: str) -> bool:
+        return self.role is not None and permission in PERMISSIONS[self.role]
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf if self.session else ""
+
+    # words -------------------------------------------------------------------------------
+    def t(self, key: str, **params: object) -> str:
+        return i18n.t(key, self.lang, **params)
+
+    def apply(self, response: Response) -> Response:
+        secure = self.app.https
+        if self.new_token:
+            response.set_cookie(SESSION_COOKIE, self.new_token, httponly=True, samesite="strict",
+                                secure=secure, path="/")
+        elif self.clear_cookie:
+            response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                                   secure=secure)
+        for name, value in self.extra_cookies.items():
+            response.set_cookie(name, value, max_age=365 * 24 * 3600, httponly=True,
+                                samesite="strict", secure=secure, path="/")
+        return response
+
+
+def request_lang(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, "")
+    return lang if lang in i18n.LANGUAGES else DEFAULT_LANG
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def open_ctx(request: Request, app) -> Ctx:
+    accounts = Accounts(app.settings.data_dir)
+    ctx = Ctx(request=request, app=app, lang=request_lang(request), accounts=accounts)
+    ctx.session = accounts.session(request.cookies.get(SESSION_COOKIE))
+    has_accounts = accounts.any()
+    if ctx.local_user and (has_accounts or app.lan):
+        # a local-user session from before the first account was made: no longer enough
+        accounts.end_session(ctx.session.token_hash)
+        ctx.session = None
+        ctx.clear_cookie = True
+    if (ctx.session is None or ctx.session.pre_login) and not has_accounts and not app.lan:
+        ctx.new_token, ctx.session = accounts.new_session(None)
+    return ctx
+
+
+def same_origin(request: Request) -> bool:
+    """A browser names the page's origin on every cross-site POST; refuse a foreign one."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        referer = request.headers.get("referer")
+        if referer is None:
+            return origin is None        # a client that sends neither (curl, tests): CSRF decides
+        origin = referer
+    parts = urlsplit(origin)
+    return parts.netloc == request.headers.get("host", "")
+
+
+async def csrf_ok(request: Request, ctx: Ctx) -> bool:
+    if ctx.session is None or not same_origin(request):
+        return False
+    token = request.headers.get("x-csrf-token")
+    if token is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        token = form.get("csrf_token")
+    return isinstance(token, str) and hmac.compare_digest(token, ctx.session.csrf)
+
+
+Endpoint = Callable[[Request, Ctx], Awaitable[Response]]
+
+
+def page(permission: str | None = "review", *, public: bool = False):
+    """Wrap an endpoint `fn(request, ctx)` with login, role and CSRF checks."""
+
+    def wrap(fn: Endpoint):
+        async def endpoint(request: Request) -> Response:
+            app = request.app.state.web
+            ctx = open_ctx(request, app)
+            try:
+                if not public:
+                    if not ctx.logged_in:
+                        if request.method in SAFE_METHODS and not request.headers.get("hx-request"):
+                            target = quote(request.url.path, safe="/")
+                            return ctx.apply(RedirectResponse(f"/login?next={target}", 303))
+                        return ctx.apply(app.error_page(ctx, 401, "web.err.login_needed"))
+                    if permission is not None and not ctx.may(permission):
+                        return ctx.apply(app.error_page(ctx, 403, "web.err.forbidden"))
+                if request.method not in SAFE_METHODS and not await csrf_ok(request, ctx):
+                    return ctx.apply(app.error_page(ctx, 403, "web.err.csrf"))
+                return ctx.apply(await fn(request, ctx))
+            finally:
+                ctx.accounts.close()
+
+        endpoint.__name__ = fn.__name__
+        endpoint.__doc__ = fn.__doc__
+        return endpoint
+
+    return wrap

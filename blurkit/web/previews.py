@@ -1,0 +1,85 @@
+"""Pictures the page shows: thumbnails and display copies, each made once and kept.
+
+Made from the ANONYMIZED output only (an original is never thumbnailed or cached): a JPEG the
+browser can show whatever the output's format (TIFF, HEIC-derived JPEG, PNG...), at most
+`DISPLAY` pixels on its long side, without metadata. For a video, its frame at one second.
+Files are named by item, revision and the output's SHA-256, written atomically, and a
+second request for the same picture reads the file made the first time.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from blurkit.fsutil import atomic_output
+
+THUMB = 320
+DISPLAY = 1600
+
+
+class Previews:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def path(self, item_id: int, sha256: str, size: str) -> Path:
+        return self.folder / f"{item_id}-{sha256[:16]}-{size}.jpg"
+
+    def get(self, item_id: int, output: Path, sha256: str, kind: str, size: str) -> Path:
+        """The preview file (made now if it does not exist yet)."""
+        dest = self.path(item_id, sha256, size)
+        if dest.is_file():
+            return dest
+        with self._lock(dest.name):
+            if dest.is_file():
+                return dest
+            im = frame_of(output, kind)
+            limit = THUMB if size == "thumb" else DISPLAY
+            im.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with atomic_output(dest) as tmp:
+                im.save(tmp, "JPEG", quality=85 if size == "thumb" else 90)
+            return dest
+
+    def forget(self, item_id: int) -> None:
+        for p in self.folder.glob(f"{item_id}-*.jpg"):
+            p.unlink(missing_ok=True)
+
+
+def frame_of(path: Path, kind: str) -> Image.Image:
+    """An RGB picture of an output: the photo itself, or a video's frame at one second."""
+    if kind == "video":
+        import av
+
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            chosen = None
+            for frame in container.decode(stream):
+                chosen = frame
+                if frame.time is not None and frame.time >= 1.0:
+                    break
+            if chosen is None:
+                raise ValueError(f"{path}: no video frame")
+            return chosen.to_image().convert("RGB")
+    with Image.open(path) as im:
+        im.load()
+        return im.convert("RGB")
+
+
+def jpeg_bytes(pixels: np.ndarray, limit: int = DISPLAY) -> bytes:
+    """A display JPEG of RGB pixels, in memory (for originals: never written to disk)."""
+    im = Image.fromarray(pixels)
+    im.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
