@@ -54,3 +54,37 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "blurkit-data"
     d.mkdir()
     return d
+
+
+# --------------------------------------------------------------------------- browser tests
+# The web page's browser tests drive Debian's Chromium through pytest-playwright (never
+# `playwright install`, which downloads a browser). Where Chromium or playwright is missing
+# they are skipped, and say why.
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+
+
+def _browser_missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"Chromium not found at {CHROMIUM} (Debian package chromium; scripts/setup --test installs it)"
+    try:
+        import playwright  # noqa: F401
+        import pytest_playwright  # noqa: F401
+    except ImportError as exc:
+        return f"playwright is not installed ({exc})"
+    return None
+
+
+def pytest_runtest_setup(item):
+    if "browser" in item.keywords:
+        reason = _browser_missing()
+        if reason:
+            pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM),
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", "--disable-quic"]}

@@ -1,0 +1,160 @@
+"""The review page in a real browser (Debian's Chromium through playwright): upload, review,
+draw a box over a face the detector missed, approve with the keyboard, and check the published
+file's pixels and the audit entry. Every request the browser makes is logged: none may leave
+the app's origin.
+
+Set BLURKIT_SCREENSHOTS=DIR to keep the screenshots (the README's come from here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from blurkit.audit import AuditLog
+from conftest import SAMPLES
+from tests.webkit import LiveServer, WatcherThread, add_account, make_web, wait_for
+from tests.webmedia import detail, load_rgb, missed_face_photo
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture()
+def site(data_dir, models_dir):
+    web, app = make_web(data_dir)
+    with WatcherThread(web), LiveServer(app) as server:
+        yield web, server
+
+
+@pytest.fixture()
+def requests_seen(page):
+    seen: list[str] = []
+    page.on("request", lambda req: seen.append(req.url))
+    return seen
+
+
+def screenshot(page, name: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    keep = os.environ.get("BLURKIT_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(keep) / name)
+
+
+def pending(web, n: int = 1):
+    def ready():
+        desk = web.desk()
+        try:
+            items = desk.pending()
+        finally:
+            desk.close()
+        return items if len(items) >= n else None
+    return wait_for(ready, what=f"{n} item(s) in review")
+
+
+def drop(web, src: Path, name: str) -> None:
+    tmp = web.watch.inbox / f".{name}.part"
+    shutil.copyfile(src, tmp)
+    os.rename(tmp, web.watch.inbox / name)
+
+
+def only_own_origin(seen: list[str], server) -> None:
+    foreign = [u for u in seen if not u.startswith(server.url + "/")]
+    assert seen and not foreign, foreign
+
+
+def test_upload_draw_over_a_missed_face_and_approve(site, page, requests_seen, tmp_path):
+    web, server = site
+    src = tmp_path / "kalas.jpg"
+    box = missed_face_photo(src)
+
+    page.goto(server.url + "/upload")
+    assert page.locator("h1").inner_text() == "Ladda upp foton och videor"
+    page.set_input_files("#files", str(src))
+    page.click("#upload-submit")
+    page.wait_for_selector("#progress li.ok", timeout=30_000)
+    assert "mottagen" in page.locator("#progress").inner_text()
+    (item,) = pending(web)
+
+    page.goto(server.url + "/review")
+    assert page.locator("h1").inner_text() == "Granska före publicering"
+    page.wait_for_selector(f'img[src="/review/{item.id}/thumb"]')
+    screenshot(page, "queue.png", tmp_path)
+    page.click(f'a[href="/review/{item.id}"]')
+    page.wait_for_selector("#overlay")
+
+    # draw the box with the mouse, from corner to corner, in screen coordinates
+    overlay = page.locator("#overlay").bounding_box()
+    sx, sy = overlay["width"] / 640, overlay["height"] / 480
+    page.mouse.move(overlay["x"] + box[0] * sx, overlay["y"] + box[1] * sy)
+    page.mouse.down()
+    page.mouse.move(overlay["x"] + box[2] * sx, overlay["y"] + box[3] * sy, steps=5)
+    page.mouse.up()
+    values = [int(page.input_value(f"#{k}")) for k in ("x1", "y1", "x2", "y2")]
+    assert all(abs(v - b) <= 3 for v, b in zip(values, box)), values
+    page.keyboard.press("h")
+    page.wait_for_selector(".decisions li")
+    assert "Område dolt" in page.locator(".decisions").inner_text()
+    screenshot(page, "photo.png", tmp_path)
+
+    page.keyboard.press("a")                      # approve
+    page.wait_for_url(server.url + "/review*")
+    out = wait_for(lambda: next(iter(web.watch.ready.rglob("kalas.jpg")), None),
+                   what="the published copy")
+    assert detail(load_rgb(out), box) < 0.25 * detail(load_rgb(src), box)
+    with AuditLog.open(web.settings) as audit:
+        entry = [e for e in audit.entries() if e.kind == "photo"][-1]
+    assert entry.details["review"]["by"] == web.settings.operator
+    assert entry.details["review"]["decisions"][0]["action"] == "hide_region"
+    only_own_origin(requests_seen, server)
+
+
+def test_keyboard_only_review_and_the_english_switch(site, page, requests_seen, tmp_path):
+    web, server = site
+    drop(web, SAMPLES / "portrait_exif_gps_thumbnail.jpg", "portratt.jpg")
+    (item,) = pending(web)
+    page.goto(server.url + "/review")
+    # Tab until the "start reviewing" link has the focus, then Enter: no mouse anywhere
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == "start":
+            break
+    else:
+        pytest.fail("the start link cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/review/{item.id}")
+    focus = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert focus is not None
+    page.keyboard.press("o")                      # boxes off and on again
+    assert page.get_attribute("#toggle-overlay", "aria-pressed") == "false"
+    page.keyboard.press("o")
+    page.keyboard.press("a")
+    page.wait_for_url(server.url + "/review*")
+    assert wait_for(lambda: next(iter(web.watch.ready.rglob("portratt.jpg")), None),
+                    what="the published copy")
+
+    page.click("text=English")
+    assert page.locator("h1").inner_text() == "Review before publishing"
+    page.reload()
+    assert page.locator("h1").inner_text() == "Review before publishing"     # remembered
+    only_own_origin(requests_seen, server)
+
+
+def test_on_the_network_no_page_without_a_login(data_dir, models_dir, page, requests_seen):
+    web, app = make_web(data_dir, lan=True)
+    add_account(data_dir, "kim", "staff")
+    with LiveServer(app) as server:
+        for path in ("/review", "/upload", "/status"):
+            page.goto(server.url + path)
+            assert page.url.startswith(server.url + "/login")
+        page.fill("#name", "kim")
+        page.fill("#password", "correct horse 42")
+        page.keyboard.press("Enter")
+        page.wait_for_url(server.url + "/review")
+        assert "kim" in page.locator(".user").inner_text()
+        cookie = next(c for c in page.context.cookies() if c["name"] == "blurkit_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        only_own_origin(requests_seen, server)

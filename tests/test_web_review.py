@@ -1,0 +1,195 @@
+"""The review stage end to end at the HTTP level: the real watcher (in a thread, as under
+`blurkit serve`) processes a dropped photo with the real models; a person corrects it on the
+page; approving publishes it into ready/ with an audit entry naming the reviewer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from blurkit.audit import AuditLog
+from blurkit.config import load_settings
+from conftest import ROOT, SAMPLES
+from tests.webkit import WatcherThread, csrf_of, make_web, wait_for
+from tests.webmedia import detail, load_rgb, missed_face_photo
+
+LOCAL = "http://127.0.0.1:8470"
+PORTRAIT = SAMPLES / "portrait_exif_gps_thumbnail.jpg"
+PORTRAIT_FACE = (150, 118, 372, 338)
+
+
+@pytest.fixture()
+def served(data_dir, models_dir):
+    web, app = make_web(data_dir)
+    with WatcherThread(web), TestClient(app, base_url=LOCAL) as client:
+        yield web, client
+
+
+def drop(web, src: Path, name: str) -> None:
+    tmp = web.watch.inbox / f".{name}.part"
+    shutil.copyfile(src, tmp)
+    os.rename(tmp, web.watch.inbox / name)
+
+
+def pending(web, n: int = 1):
+    def ready():
+        desk = web.desk()
+        try:
+            items = desk.pending()
+        finally:
+            desk.close()
+        return items if len(items) >= n else None
+    return wait_for(ready, what=f"{n} item(s) in review")
+
+
+def published(web, name: str) -> Path:
+    return wait_for(lambda: next(iter(web.watch.ready.rglob(name)), None),
+                    what=f"{name} in ready/")
+
+
+def form(client, item, **fields):
+    token = csrf_of(client.get(f"/review/{item.id}").text)
+    return {"csrf_token": token, "revision": str(item.revision), **fields}
+
+
+def last_entry(web):
+    with AuditLog.open(web.settings) as audit:
+        entries = [e for e in audit.entries() if e.kind in ("photo", "video")]
+    return entries[-1]
+
+
+def test_a_face_the_detector_missed_is_hidden_by_a_reviewer(served, tmp_path):
+    web, client = served
+    src = tmp_path / "missed.jpg"
+    box = missed_face_photo(src)
+    drop(web, src, "missed.jpg")
+    (item,) = pending(web)
+    assert item.kind == "photo" and item.state == "review"
+    faces = item.report.get("faces", [])
+    assert not any(f["box"][0] < box[2] and box[0] < f["box"][2] and f["box"][1] < box[3]
+                   and box[1] < f["box"][3] for f in faces), "the detector found the drawn face"
+    assert not list(web.watch.ready.rglob("*.jpg")), "published before approval"
+    assert client.get("/review").text.count(f'href="/review/{item.id}"') >= 1
+
+    r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
+                    data=form(client, item, action="hide_region", shape="rect",
+                              x1=box[0], y1=box[1], x2=box[2], y2=box[3]))
+    assert r.status_code == 303, r.text
+    desk = web.desk()
+    item = desk.get(item.id)
+    desk.close()
+    assert item.revision == 1
+    (decision,) = item.report["decisions"]
+    assert decision["action"] == "hide_region" and decision["by"] == web.settings.operator
+    # the page shows the re-rendered picture: the region is destroyed already
+    assert detail(load_rgb(item.output), box) < 0.25 * detail(load_rgb(src), box)
+
+    r = client.post(f"/review/{item.id}/approve", data=form(client, item), follow_redirects=False)
+    assert r.status_code == 303
+    out = published(web, "missed.jpg")
+    assert detail(load_rgb(out), box) < 0.25 * detail(load_rgb(src), box)
+    entry = last_entry(web)
+    assert entry.operator == web.settings.operator
+    review = entry.details["review"]
+    assert review["decision"] == "approved" and review["by"] == web.settings.operator
+    assert [d["action"] for d in review["decisions"]] == ["hide_region"]
+    assert entry.output_path and Path(entry.output_path).name == "missed.jpg"
+
+
+def test_a_false_positive_is_left_untouched_and_reject_publishes_nothing(served, tmp_path):
+    web, client = served
+    drop(web, PORTRAIT, "poster.jpg")
+    (item,) = pending(web)
+    hidden = [i for i, f in enumerate(item.report["faces"]) if f["action"] == "hidden"]
+    assert hidden
+    for i in hidden:
+        desk = web.desk()
+        item = desk.get(item.id)
+        desk.close()
+        r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
+                        data=form(client, item, action="unhide", face=i))
+        assert r.status_code == 303
+    desk = web.desk()
+    item = desk.get(item.id)
+    desk.close()
+    original = load_rgb(PORTRAIT)
+    assert detail(load_rgb(item.output), PORTRAIT_FACE) > 0.7 * detail(original, PORTRAIT_FACE)
+    assert {f["reason"] for f in item.report["faces"]} == {"reviewer_not_a_face"}
+
+    # a stale revision is refused, not applied
+    stale = form(client, item)
+    stale["revision"] = str(item.revision - 1)
+    r = client.post(f"/review/{item.id}/approve", data=stale, follow_redirects=False)
+    assert r.status_code == 409
+
+    r = client.post(f"/review/{item.id}/reject", data=form(client, item), follow_redirects=False)
+    assert r.status_code == 303
+    wait_for(lambda: last_entry(web).status == "failed", what="the rejection's audit entry")
+    assert not list(web.watch.ready.rglob("*.jpg"))
+    assert last_entry(web).details["review"]["decision"] == "rejected"
+
+
+def test_a_consenting_person_is_shown_from_a_suggestion(served, tmp_path):
+    web, client = served
+    drop(web, PORTRAIT, "grace.jpg")
+    (item,) = pending(web)
+    assert all(f["action"] == "hidden" for f in item.report["faces"])   # nobody registered yet
+    proc = subprocess.run(
+        [sys.executable, "-m", "blurkit", "--data-dir", str(web.settings.data_dir), "consent",
+         "add", "Grace Hopper", "--photo", str(PORTRAIT), "--purpose", "public", "--signed",
+         "2026-01-01", "--form-ref", "F-7"], capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "BLURKIT_LANG": "en"}, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    face = max(range(len(item.report["faces"])),
+               key=lambda i: item.report["faces"][i]["box"][2] - item.report["faces"][i]["box"][0])
+    r = client.get(f"/review/{item.id}/suggest/{face}")
+    assert r.status_code == 200 and "Grace Hopper" in r.text and "likhet 0.9" in r.text
+    person_id = int(r.text.split('option value="')[1].split('"')[0])
+    r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
+                    data=form(client, item, action="show", face=face, person_id=person_id))
+    assert r.status_code == 303
+    desk = web.desk()
+    item = desk.get(item.id)
+    desk.close()
+    assert item.report["faces"][face]["action"] == "shown"
+    assert item.report["shown"][0]["person_id"] == person_id
+    client.post(f"/review/{item.id}/approve", data=form(client, item))
+    out = published(web, "grace.jpg")
+    assert detail(load_rgb(out), PORTRAIT_FACE) > 0.7 * detail(load_rgb(PORTRAIT), PORTRAIT_FACE)
+    entry = last_entry(web)
+    assert entry.person_ids == [person_id]
+    assert entry.details["review"]["decisions"][0]["person_id"] == person_id
+
+
+def test_showing_needs_a_valid_consent(served, tmp_path):
+    web, client = served
+    drop(web, PORTRAIT, "grace.jpg")
+    (item,) = pending(web)
+    r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
+                    data=form(client, item, action="show", face=0, person_id=4711))
+    assert r.status_code == 409
+    assert "får inte visas" in r.text
+    desk = web.desk()
+    assert desk.get(item.id).revision == item.revision
+    desk.close()
+
+
+def test_an_original_is_never_cached_and_every_view_is_recorded(served, tmp_path):
+    web, client = served
+    drop(web, PORTRAIT, "orig.jpg")
+    (item,) = pending(web)
+    r = client.get(f"/review/{item.id}/original")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert "no-store" in r.headers["cache-control"]
+    assert b"Exif" not in r.content[:2000] and b"GPS" not in r.content
+    with AuditLog.open(load_settings(web.settings.data_dir)) as audit:
+        views = [e for e in audit.entries() if e.kind == "original-viewed"]
+    assert len(views) == 1 and views[0].details["item"] == item.id
+    out = client.get(f"/review/{item.id}/output")
+    assert out.status_code == 200 and "no-store" in out.headers["cache-control"]
