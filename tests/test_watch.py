@@ -75,7 +75,7 @@ def photo(seed: int, w: int = 64, h: int = 48, fmt: str = "JPEG") -> bytes:
 
 def make_watcher(data_dir: Path, worker=None, real=None, **cfg) -> Watcher:
     settings = load_settings(data_dir)
-    cfg = {"settle": 0.0, "rescan": 3600.0, "tick": 0.01, **cfg}
+    cfg = {"settle": 0.0, "rescan": 3600.0, "tick": 0.01, "review": False, **cfg}
     config = make_config(settings, **cfg)
     options = Options(models_dir=settings.models_dir, language="en", threads=1)
     if worker is None:

@@ -277,7 +277,7 @@ def soak(root: Path, *, n_items: int, kills: int, poll: float | None, keep_days:
     drops = build_corpus(n_items, seed, scratch)
     sdir = state_dir(data_dir, folders["inbox"])
     args = ["--settle", f"{settle:g}", "--keep-days", f"{keep_days:g}", "--rescan", "5",
-            "--min-free-mb", "10"]
+            "--min-free-mb", "10", "--no-review"]
     args += ["--poll", f"{poll:g}"] if poll else []
     w = WatcherProc(data_dir, args, root / "watch.log")
     w.start()
@@ -360,8 +360,11 @@ def _check_output(path: Path) -> list[str]:
     return problems
 
 
-def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_days: float) -> dict:
-    """Match every file in every folder to what was dropped, by content."""
+def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_days: float,
+           rejected: set[str] | frozenset[str] = frozenset()) -> dict:
+    """Match every file in every folder to what was dropped, by content. `rejected`: the
+    SHA-256 of valid content a reviewer rejected (review stage): no output, one audit entry
+    saying so, the original kept (or deleted with its entry) like any other."""
     from blurkit.audit import AuditLog
     from blurkit.config import load_settings
     from blurkit.watch import NOTE_SUFFIX
@@ -469,8 +472,17 @@ def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_day
                 problems.append(f"{group[0].rel}: {len(outputs)} output(s) and {n_failed} "
                                 f"in failed/ (of {len(group)})")
             continue
+        if sha in rejected:
+            stats["rejected"] = stats.get("rejected", 0) + len(group)
+            if outputs:
+                problems.append(f"{group[0].rel}: rejected in review but published {outputs}")
+            refused = [e for e in entries if e.input_sha256 == sha
+                       and e.kind in ("photo", "video") and e.reason == "review.rejected"]
+            if len(refused) != 1 or ok_entries.get(sha):
+                problems.append(f"{group[0].rel}: {len(refused)} rejection entries, "
+                                f"{len(ok_entries.get(sha, []))} ok entries")
         # valid (or a clip that was processed): exactly one output for the content
-        if len(outputs) != 1:
+        elif len(outputs) != 1:
             problems.append(f"{[d.rel for d in group]}: {len(outputs)} outputs {outputs}")
         if n_failed:
             problems.append(f"{group[0].rel}: valid but in failed/: {failed_files[sha]}")
@@ -478,7 +490,9 @@ def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_day
             problems += _check_output(p)
         stats["outputs"] += len(outputs)
         n_entries = len(ok_entries.get(sha, []))
-        if n_entries != 1:
+        if sha in rejected:
+            pass
+        elif n_entries != 1:
             problems.append(f"{group[0].rel}: {n_entries} audit entries for its output")
         elif outputs and ok_entries[sha][0].output_sha256 != _sha(outputs[0]):
             problems.append(f"{group[0].rel}: audit entry names another output")
@@ -510,9 +524,24 @@ def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_day
                 problems.append(f"unknown file(s) in {where}: {paths}")
     sdir = state_dir(data_dir, inbox)
     counts = journal_counts(sdir)
-    for s in ("claimed", "queued", "processing", "finishing"):
+    for s in ("claimed", "queued", "processing", "finishing", "review", "approved",
+              "rejected"):
         if counts.get(s):
             problems.append(f"{counts[s]} journal item(s) left in state {s}")
+    for p in _files(sdir / "review"):
+        problems.append(f"left in the review area: {p.relative_to(sdir)}")
+    if (sdir / "journal.sqlite3").exists():
+        conn = sqlite3.connect(f"file:{sdir / 'journal.sqlite3'}?mode=ro", uri=True, timeout=30)
+        try:
+            jid = conn.execute("SELECT value FROM meta WHERE key = 'journal_id'").fetchone()[0]
+            rows = conn.execute("SELECT id, rel, state FROM item WHERE state IN ('done', "
+                                "'declined') OR (state = 'failed' AND kind != 'other')").fetchall()
+        finally:
+            conn.close()
+        for item_id, rel, state in rows:
+            if tokens.get(f"{jid}:{item_id}") != 1:
+                problems.append(f"{rel} ({state}): {tokens.get(f'{jid}:{item_id}', 0)} audit "
+                                f"entries")
     stats["journal"] = counts
     stats["audit_entries"] = len(entries)
     stats["problems"] = problems

@@ -59,6 +59,7 @@ Modules (plain data between them):
     watcher     Watcher: claim, queue, process, record the outcome
     finishing   publish, audit entry, the original's disposal, retention
     status      what `blurkit status` shows
+    review      ReviewDesk: the API the web app uses for the review stage
 The durable file operations (durable_move, link_no_overwrite, ...) are in `blurkit.fsutil`.
 """
 
@@ -77,10 +78,11 @@ from blurkit.watch.inbox import (InboxTracker, Seen, ignored_name, kind_of,
 from blurkit.watch.finishing import DUPLICATES, NOTE_SUFFIX
 from blurkit.watch.watcher import TIME_SYNCED, AlreadyRunning, Pause, Watcher
 from blurkit.watch.status import known_watches, watch_status
+from blurkit.watch.review import ReviewConflict, ReviewDesk, ReviewItem
 
 __all__ = [
     "AlreadyRunning", "DUPLICATES", "FileLock", "InboxTracker", "InlineWorker", "JOURNAL_DB",
-    "Journal", "NOTE_SUFFIX", "NameTaken", "Pause", "ProcessWorker", "STATE_DIRS", "Seen", "T",
+    "Journal", "NOTE_SUFFIX", "NameTaken", "Pause", "ProcessWorker", "ReviewConflict", "ReviewDesk", "ReviewItem", "STATE_DIRS", "Seen", "T",
     "TIME_SYNCED", "WORK_DIR", "WatchConfig", "Watcher", "WorkerStartError", "default_folders",
     "durable_move", "free_mb", "free_name", "ignored_name", "is_disk_full", "kind_of",
     "known_watches", "link_no_overwrite", "make_config", "makedirs_durable",

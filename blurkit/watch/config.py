@@ -30,6 +30,7 @@ class WatchConfig:
     max_attempts: int = 3           # processing runs cut short before a file goes to failed/
     recycle_after: int = 500        # restart the worker process after so many files
     tick: float = 0.5
+    review: bool = False            # outputs wait in the review area for a person's approval
 
     @property
     def empty_settle(self) -> float:
@@ -50,9 +51,10 @@ def state_dir_for(data_dir: Path, inbox: Path) -> Path:
 
 def make_config(settings: Settings, inbox: Path | None = None, ready: Path | None = None,
                 originals: Path | None = None, failed: Path | None = None,
-                **options: Any) -> WatchConfig:
+                review: bool | None = None, **options: Any) -> WatchConfig:
     """Folders resolved (defaults under the data directory) and checked: all different, none
-    inside another. Folders are created; a named folder's parent must exist."""
+    inside another. Folders are created; a named folder's parent must exist. `review`
+    defaults to the setting."""
     defaults = default_folders(settings.data_dir)
     given = {"inbox": inbox, "ready": ready, "originals": originals, "failed": failed}
     folders: dict[str, Path] = {}
@@ -77,4 +79,5 @@ def make_config(settings: Settings, inbox: Path | None = None, ready: Path | Non
             if pa == pb or pa in pb.parents or pb in pa.parents:
                 raise BlurkitError("watch.bad_folders", a=pa, b=pb)
     return WatchConfig(state_dir=state_dir_for(settings.data_dir, folders["inbox"]),
+                       review=settings.review if review is None else bool(review),
                        **folders, **options)

@@ -15,9 +15,11 @@ from pathlib import Path, PurePosixPath
 
 from blurkit import i18n
 from blurkit.audit import utc_now
-from blurkit.fsutil import (NameTaken, durable_move, free_name, fsync_dir, link_no_overwrite,
-                            makedirs_durable, remove_empty_parents, sha256_file)
-from blurkit.watch.journal import WORK_DIR
+from blurkit.fsutil import (NameTaken, atomic_output, durable_move, free_name, fsync_dir,
+                            link_no_overwrite, makedirs_durable, remove_empty_parents,
+                            sha256_file)
+from blurkit.watch.journal import DECIDED, REVIEW_DIR, WORK_DIR
+from blurkit.watch.review import review_audit_entry
 from blurkit.watch.texts import T
 
 log = logging.getLogger("blurkit.watch")
@@ -27,16 +29,23 @@ DUPLICATES = "duplicates"
 
 
 class Finisher:
-    """Watcher methods for the `finishing` state and retention."""
-
+    """Watcher methods for the `finishing` state, the review stage's steps and retention."""
 
     def _advance_finishing(self) -> None:
+        for row in self.journal.in_states(*DECIDED):     # a reviewer's decision
+            if row["state"] == "approved":
+                self._approved(row)
+            else:
+                self._rejected(row)
         for row in self.journal.in_states("finishing"):
             self._finish(row)
 
     def _finish(self, row) -> None:
         """The repeatable steps after the outcome, each skipped when already done."""
         item_id = row["id"]
+        if row["outcome"] == "review":
+            self._to_review(row)
+            return
         if row["outcome"] == "ok" and not row["published"]:
             row = self._publish(row)
             if row is None:
@@ -47,12 +56,97 @@ class Finisher:
             self.crashpoint("audit.recorded")
         if not row["original_done"]:
             row = self._dispose(row)
-        final = {"ok": "done", "error": "failed", "duplicate": "duplicate"}[row["outcome"]]
+        final = {"ok": "done", "error": "failed", "duplicate": "duplicate",
+                 "rejected": "declined"}[row["outcome"]]
         self.journal.update(item_id, state=final, finished=utc_now())
         self.crashpoint("final")
         shutil.rmtree(self.work_root / str(item_id), ignore_errors=True)
         shutil.rmtree(self.staging_root / str(item_id), ignore_errors=True)
+        shutil.rmtree(self.review_root / str(item_id), ignore_errors=True)
         self._log_outcome(self.journal.get(item_id))
+
+    # the review stage ------------------------------------------------------------------------
+
+    @property
+    def review_root(self) -> Path:
+        return self.config.state_dir / REVIEW_DIR
+
+    def _requeue(self, row, why: str) -> None:
+        """The output this item needs is gone (removed by hand?): process the file again."""
+        log.warning(T("watch.requeued", name=row["rel"]) + f" ({why})")
+        self.journal.update(row["id"], state="queued", outcome=None, staged=None,
+                            out_sha256=None, ready_rel=None, audit_json=None, disposal=None,
+                            review_rel=None, reviewer=None, decisions_json=None, reviewed=None,
+                            attempts=max(0, row["attempts"] - 1))
+        shutil.rmtree(self.review_root / str(row["id"]), ignore_errors=True)
+
+    def _to_review(self, row) -> None:
+        """finishing/review: move the staged output out of ready/ (often a shared folder) into
+        the review area (name recorded first; the move is repeatable) -> state review."""
+        j, item_id = self.journal, row["id"]
+        if row["review_rel"] is None:
+            name = PurePosixPath(row["staged"]).name
+            row = j.update(item_id, review_rel=f"{REVIEW_DIR}/{item_id}/1/{name}", revision=1)
+            self.crashpoint("review.named")
+        dst = self.config.state_dir / row["review_rel"]
+        staged = self.config.ready / row["staged"]
+        try:
+            moved = durable_move(staged, dst, row["out_sha256"])
+        except NameTaken:            # a half-written leftover of ours: the area is private
+            os.unlink(dst)
+            moved = durable_move(staged, dst, row["out_sha256"])
+        if moved == "missing":
+            self._requeue(row, "staged output missing")
+            return
+        self.crashpoint("review.moved")
+        j.update(item_id, state="review")
+        self.crashpoint("review.recorded")
+        shutil.rmtree(self.staging_root / str(item_id), ignore_errors=True)
+        log.info(T("watch.in_review", name=row["rel"], hidden=row["hidden"] or 0,
+                   shown=row["shown"] or 0))
+
+    def _approved(self, row) -> None:
+        """approved: copy the reviewed output into ready/'s staging area (ready/ may be on
+        another file system), fsync, check its SHA-256 -> finishing/ok (then published as
+        any output). Repeatable: the staging folder is made afresh."""
+        j, c, item_id = self.journal, self.config, row["id"]
+        src = c.state_dir / row["review_rel"] if row["review_rel"] else None
+        if src is None or not src.is_file() or sha256_file(src) != row["out_sha256"]:
+            self._requeue(row, "reviewed output missing or changed")
+            return
+        staging = self.staging_root / str(item_id)
+        shutil.rmtree(staging, ignore_errors=True)
+        makedirs_durable(staging)
+        staged = staging / src.name
+        with atomic_output(staged) as tmp:
+            shutil.copyfile(src, tmp)
+            if sha256_file(tmp) != row["out_sha256"]:
+                raise OSError(errno.EIO, f"copy of {src} does not match its SHA-256")
+        self.crashpoint("approve.staged")
+        report = json.loads(row["report_json"] or "{}")
+        entry = review_audit_entry(json.loads(row["audit_json"]), report, "approved",
+                                   row["reviewer"], row["revision"],
+                                   json.loads(row["decisions_json"] or "[]"))
+        faces = report.get("faces") or []
+        j.update(item_id, state="finishing", outcome="ok",
+                 staged=staged.relative_to(c.ready).as_posix(),
+                 audit_json=json.dumps(entry, ensure_ascii=False), faces=len(faces),
+                 hidden=sum(1 for f in faces if f.get("action") == "hidden"),
+                 shown=len(report.get("shown") or []))
+        self.crashpoint("approve.recorded")
+        self._finish(j.get(item_id))
+
+    def _rejected(self, row) -> None:
+        """rejected: nothing is published; one audit entry; the original as any other."""
+        j, item_id = self.journal, row["id"]
+        entry = review_audit_entry(json.loads(row["audit_json"]),
+                                   json.loads(row["report_json"] or "{}"), "rejected",
+                                   row["reviewer"], row["revision"],
+                                   json.loads(row["decisions_json"] or "[]"))
+        j.update(item_id, state="finishing", outcome="rejected",
+                 audit_json=json.dumps(entry, ensure_ascii=False))
+        self.crashpoint("reject.recorded")
+        self._finish(j.get(item_id))
 
     def _reserved(self, column: str):
         def reserved(rel: str) -> bool:
@@ -192,6 +286,9 @@ class Finisher:
             for lang in ("sv", "en"):
                 if twin is not None and twin["ready_rel"] and twin["state"] == "done":
                     status = T("watch.note.twin_done", lang, output="ready/" + twin["ready_rel"])
+                elif twin is not None and twin["state"] in ("review", "approved") or \
+                        twin is not None and twin["outcome"] == "review":
+                    status = T("watch.note.twin_review", lang)
                 else:
                     status = T("watch.note.twin_busy", lang)
                 parts.append(T("watch.note.duplicate", lang, status=status, days=days,
@@ -202,7 +299,11 @@ class Finisher:
         return ("\n\n".join(parts) + f"\n\nSHA-256: {row['sha256'] or '-'}\n{utc_now()}\n")
 
     def _log_outcome(self, row) -> None:
-        if row["outcome"] == "ok":
+        if row["outcome"] == "rejected":
+            log.info(T("watch.declined", name=row["rel"], by=row["reviewer"] or "?",
+                       dest=self._root("originals") / (row["dest_rel"] or "")
+                       if row["disposal"] == "originals" else "-"))
+        elif row["outcome"] == "ok":
             log.info(T("watch.done", name=row["rel"], output=self.config.ready / row["ready_rel"],
                        hidden=row["hidden"] or 0, shown=row["shown"] or 0))
         elif row["outcome"] == "duplicate":

@@ -155,6 +155,28 @@ i18n.register({
     },
     "watch.note.twin_done": {"en": "which was already anonymized: {output}.",
                              "sv": "som redan har anonymiserats: {output}."},
+    "watch.note.twin_review": {"en": "which is waiting for review.",
+                               "sv": "som väntar på granskning."},
+    "watch.in_review": {
+        "en": "{name}: anonymized, waiting for review ({hidden} face(s) hidden, {shown} shown "
+              "with consent).",
+        "sv": "{name}: anonymiserad, väntar på granskning ({hidden} ansikte(n) dolda, {shown} "
+              "visade med samtycke).",
+    },
+    "watch.declined": {
+        "en": "{name}: rejected in review by {by}; nothing was published. Original: {dest}",
+        "sv": "{name}: underkänd vid granskningen av {by}; inget publicerades. Original: {dest}",
+    },
+    "review.rejected": {
+        "en": "Rejected in review: nothing was published.",
+        "sv": "Underkänd vid granskningen: inget publicerades.",
+    },
+    "review.conflict": {
+        "en": "Item {id} changed meanwhile (now: {state}, version {revision}); reload the page "
+              "and look again.",
+        "sv": "Objekt {id} har ändrats under tiden (nu: {state}, version {revision}); ladda om "
+              "sidan och titta igen.",
+    },
     "watch.note.twin_busy": {"en": "which is being anonymized right now.",
                              "sv": "som håller på att anonymiseras."},
 })

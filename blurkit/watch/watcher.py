@@ -28,7 +28,7 @@ from blurkit.fsutil import (FULL_TEXTS, cleanup_partials, free_mb, free_name, fs
 from blurkit.watch.config import WatchConfig
 from blurkit.watch.finishing import DUPLICATES, Finisher
 from blurkit.watch.inbox import InboxTracker, Seen, kind_of, open_for_writing_elsewhere
-from blurkit.watch.journal import FINAL, JOURNAL_DB, WORK_DIR, Journal
+from blurkit.watch.journal import FINAL, JOURNAL_DB, REVIEW_DIR, WORK_DIR, Journal
 from blurkit.watch.locks import FileLock
 from blurkit.watch.texts import T
 from blurkit.watch.workers import ProcessWorker, WorkerStartError
@@ -280,14 +280,15 @@ class Watcher(Finisher):
                 self.audit_uncertain.add(self._token(row["id"], "delete"))
         self._sweep_staging()
         self._sweep_work()
+        self._sweep_review()
 
     def _sweep_staging(self) -> None:
         if not self.staging_root.is_dir():
             return
         for d in self.staging_root.iterdir():
             row = self.journal.get(int(d.name)) if d.name.isdigit() else None
-            keep = (row is not None and row["state"] == "finishing" and row["outcome"] == "ok"
-                    and not row["published"])
+            keep = (row is not None and row["state"] == "finishing"
+                    and row["outcome"] in ("ok", "review") and not row["published"])
             if not keep:
                 shutil.rmtree(d, ignore_errors=True) if d.is_dir() else d.unlink()
 
@@ -311,6 +312,17 @@ class Watcher(Finisher):
                 os.rename(path, dest)
                 fsync_dir(dest.parent)
             shutil.rmtree(d, ignore_errors=True)
+
+    def _sweep_review(self) -> None:
+        """The review area of items that are finished (or unknown) goes; an item still in
+        review keeps everything (a reviewer may be writing a re-render beside it)."""
+        root = self.config.state_dir / REVIEW_DIR
+        if not root.is_dir():
+            return
+        for d in root.iterdir():
+            row = self.journal.get(int(d.name)) if d.name.isdigit() else None
+            if row is None or row["state"] in FINAL:
+                shutil.rmtree(d, ignore_errors=True) if d.is_dir() else d.unlink()
 
     def _resume_claim(self, row) -> None:
         work = self.config.inbox / row["work"]
@@ -356,7 +368,7 @@ class Watcher(Finisher):
         counts = self.journal.counts()
         return (not self.tracker.seen and self.busy is None
                 and not any(counts[s] for s in ("claimed", "queued", "processing",
-                                                  "finishing")))
+                                                  "finishing", "approved", "rejected")))
 
     def _trouble(self, exc: Exception) -> None:
         if is_disk_full(exc) or (isinstance(exc, (sqlite3.OperationalError, AuditError))
@@ -669,9 +681,11 @@ class Watcher(Finisher):
             staged = Path(result.output).relative_to(c.ready).as_posix()
             entry = self._audit_base(row, result, models)
             self.journal.update(
-                item_id, state="finishing", outcome="ok", staged=staged,
-                out_sha256=result.output_sha256, faces=len(result.faces), hidden=result.hidden,
-                shown=len(result.shown), audit_json=json.dumps(entry, ensure_ascii=False),
+                item_id, state="finishing", outcome="review" if c.review else "ok",
+                staged=staged, out_sha256=result.output_sha256, faces=len(result.faces),
+                hidden=result.hidden, shown=len(result.shown),
+                audit_json=json.dumps(entry, ensure_ascii=False),
+                report_json=json.dumps(result.to_dict(), ensure_ascii=False, default=str),
                 disposal="delete" if c.keep_days <= 0 else "originals")
             self.crashpoint("result.recorded")
             self._finish(self.journal.get(item_id))
