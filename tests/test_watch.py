@@ -590,3 +590,21 @@ def test_soak_kill_9_at_random_moments(tmp_path, mode):
                    log=lambda s: print(s))
     assert summary["problems"] == [], summary["problems"]
     assert summary["kills"] == 4 and summary["outputs"] >= 150
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["events", "poll"])
+def test_soak_with_review_kill_9_during_review_and_approval(tmp_path, mode):
+    """The review stage on: a simulated reviewer approves (and rejects about one content in
+    five, and sometimes replaces an output with a re-render) through ReviewDesk while the
+    watcher is SIGKILLed, half of the kills while approved/rejected items are being finished.
+    Nothing lost, nothing published twice, every approved item exactly one verified output,
+    rejected ones none, every finished item exactly one audit entry."""
+    summary = soak(tmp_path, n_items=80, kills=6, poll=0.5 if mode == "poll" else None,
+                   keep_days=0 if mode == "poll" else 30, seed=11 if mode == "poll" else 5,
+                   log=lambda s: print(s), review=True)
+    assert summary["problems"] == [], summary["problems"]
+    assert summary["kills"] == 6 and summary["approved"] >= 40 and summary["rejected"] >= 5
+    during = [k for k in summary["kill_log"]
+              if k["states"].get("approved") or k["states"].get("rejected")]
+    assert during, "no kill happened while decisions were being finished"

@@ -32,13 +32,13 @@ class Finisher:
     """Watcher methods for the `finishing` state, the review stage's steps and retention."""
 
     def _advance_finishing(self) -> None:
-        for row in self.journal.in_states(*DECIDED):     # a reviewer's decision
+        for row in self.journal.in_states("finishing"):  # what is under way first
+            self._finish(row)
+        for row in self.journal.in_states(*DECIDED):     # then a reviewer's decisions
             if row["state"] == "approved":
                 self._approved(row)
             else:
                 self._rejected(row)
-        for row in self.journal.in_states("finishing"):
-            self._finish(row)
 
     def _finish(self, row) -> None:
         """The repeatable steps after the outcome, each skipped when already done."""
@@ -205,7 +205,9 @@ class Finisher:
         if token in self.audit_uncertain:
             if self.audit_index is None:
                 self.audit_index = {}
-                for e in self.audit.entries(since=self.journal.last_audit_seq()):
+                floor = self.audit_floor
+                for e in self.audit.entries(since=self.journal.last_audit_seq()
+                                            if floor is None else floor):
                     t = (e.body.get("details") or {}).get("watch_item")
                     if t:
                         self.audit_index[t] = e.seq
@@ -219,6 +221,8 @@ class Finisher:
                 entry["output_sha256"] = row["out_sha256"]
         else:
             entry = self._deletion_entry(row)
+        if self.audit_floor is None:
+            self.audit_floor = self.journal.last_audit_seq()
         self.audit_uncertain.add(token)       # from here until recorded, we cannot be sure
         seq = self.audit.append(entry)
         if self.audit_index is not None:

@@ -107,6 +107,18 @@ def _check_decision(reviewer: str, decisions: list[dict]) -> list[dict]:
     return decisions
 
 
+def _check_report(report: dict) -> None:
+    """What the watcher later needs from a report to write the audit entry."""
+    if not isinstance(report, dict):
+        raise ValueError("report: an ItemResult.to_dict()")
+    for s in report.get("shown") or []:
+        if not (isinstance(s, dict) and isinstance(s.get("person_id"), int)
+                and isinstance(s.get("consent_id"), int)):
+            raise ValueError(f"report: shown items are {{person_id, consent_id}}, not {s!r}")
+    if not all(isinstance(f, dict) for f in report.get("faces") or []):
+        raise ValueError("report: faces are objects")
+
+
 class ReviewDesk:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)
@@ -227,6 +239,7 @@ class ReviewDesk:
         resolved = new_file.resolve()
         if area not in resolved.parents or resolved.parent == area or not resolved.is_file():
             raise ValueError(f"{new_file}: not a file from new_render_path({item_id}, ...)")
+        _check_report(report)
         report_json = json.dumps(report, ensure_ascii=False, default=str)
         fsync_path(resolved)
         fsync_dir(resolved.parent)

@@ -84,6 +84,10 @@ class Watcher(Finisher):
         self.snapshot_key: tuple | None = None
         self.audit_index: dict[str, int] | None = None
         self.audit_uncertain: set[str] = set()
+        # entries after this sequence number are searched for uncertain tokens: the highest
+        # number recorded when the first became uncertain (later items' entries, recorded
+        # since, must not hide an entry appended just before a crash)
+        self.audit_floor: int | None = None
         self.stop_requested = threading.Event()
         self.crash_hook: Callable[[str], None] | None = None   # tests: simulate kill -9
         self.stuck: dict[str, str] = {}
@@ -278,6 +282,8 @@ class Watcher(Finisher):
                 self.audit_uncertain.add(self._token(row["id"]))
             if row["deleting"] and row["delete_audit_seq"] is None:
                 self.audit_uncertain.add(self._token(row["id"], "delete"))
+        if self.audit_uncertain:
+            self.audit_floor = j.last_audit_seq()
         self._sweep_staging()
         self._sweep_work()
         self._sweep_review()
