@@ -20,7 +20,8 @@ and consent record ids (an append-only log cannot honour an erasure request for 
 holds). `append()` refuses numeric arrays that look like face templates.
 
 Entry fields (all optional except `kind`; unknown keys are a programming error):
-    kind            photo | video | consent-change | erasure | retention-delete
+    kind            photo | video | consent-change | erasure | retention-delete |
+                    original-viewed (a person looked at an original in the review web page)
     status          ok (default) | failed
     reason          message key of the failure (or of a note), e.g. "media.corrupt"
     purpose         public | internal
@@ -56,7 +57,7 @@ from blurkit.fsutil import atomic_output
 
 AUDIT_DB = "audit.sqlite3"
 GENESIS = "0" * 64
-KINDS = ("photo", "video", "consent-change", "erasure", "retention-delete")
+KINDS = ("photo", "video", "consent-change", "erasure", "retention-delete", "original-viewed")
 STATUSES = ("ok", "failed")
 FIELDS = ("kind", "status", "reason", "purpose", "input_path", "input_sha256", "output_path",
           "output_sha256", "faces", "shown", "models", "person_id", "details", "operator")

@@ -16,6 +16,8 @@ may point the models at a shared folder (the test suite uses this).
     workers = 0                # 0 = one per CPU core
     purpose = "public"         # default purpose of outputs: public | internal
     operator = "kim"           # name written into the audit log; default: login name
+    review = true              # watch folder: outputs wait for a person's approval before
+                               # they go to ready/ (false: straight to ready/)
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ i18n.register({
         "sv": "Okänd inställning '{key}' i {path}. Kända inställningar: {known}",
     },
     "config.bad_value": {
-        "en": "Invalid value for '{key}' in {path}: {value!r} ({reason})",
-        "sv": "Ogiltigt värde för '{key}' i {path}: {value!r} ({reason})",
+        "en": "Invalid value for '{setting}' in {path}: {value!r} ({reason})",
+        "sv": "Ogiltigt värde för '{setting}' i {path}: {value!r} ({reason})",
     },
 })
 
@@ -78,6 +80,7 @@ class Settings:
     workers: int = 0
     purpose: str = "public"
     operator: str = field(default_factory=_default_operator)
+    review: bool = True
     models_dir_override: Path | None = None
 
     @property
@@ -98,12 +101,14 @@ class Settings:
 
 
 _FILE_KEYS = {"language", "detector", "mode", "mask", "margin", "jpeg_quality", "workers",
-              "purpose", "operator"}
+              "purpose", "operator", "review"}
 
 
 def _check(key: str, value: object, path: Path) -> object:
     def bad(reason: str) -> ConfigError:
-        return ConfigError("config.bad_value", key=key, path=path, value=value, reason=reason)
+        # (`key` is BlurkitError's own first argument: the setting's name is `setting`)
+        return ConfigError("config.bad_value", setting=key, path=path, value=value,
+                           reason=reason)
 
     choices = {"language": i18n.LANGUAGES, "mode": MODES, "mask": MASKS, "purpose": PURPOSES}
     if key in choices:
@@ -116,6 +121,9 @@ def _check(key: str, value: object, path: Path) -> object:
     elif key == "jpeg_quality":
         if not isinstance(value, int) or not 50 <= value <= 100:
             raise bad("50 – 100")
+    elif key == "review":
+        if not isinstance(value, bool):
+            raise bad("true | false")
     elif key == "workers":
         if not isinstance(value, int) or value < 0:
             raise bad(">= 0")

@@ -1,4 +1,4 @@
-"""Filesystem helpers: atomic, durable writes and hashing.
+"""Filesystem helpers: atomic, durable writes, durable moves and hashing.
 
 An output appears under its final name only when it is complete and flushed to disk:
 it is written to a hidden temporary file in the same directory, fsynced, renamed over the
@@ -10,14 +10,19 @@ removes such leftovers.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import shutil
 import tempfile
-from pathlib import Path
-from typing import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
 
 PART_SUFFIX = ".part"
 _CHUNK = 1 << 20
+DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+FULL_TEXTS = ("no space left", "disk quota", "database or disk is full", "errno 28",
+              "read-only file system")
 
 
 def fsync_path(path: Path) -> None:
@@ -121,3 +126,124 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- durable moves
+# (crash-safe steps of the watch folder: each can be repeated after a kill -9)
+
+class NameTaken(Exception):
+    """The chosen name is in use by a file that is not ours: choose another."""
+
+
+def makedirs_durable(path: Path) -> None:
+    """mkdir -p, fsyncing the parent of every folder created (a new folder's entry is data
+    too: without it a power cut could lose the files inside)."""
+    path = Path(path)
+    missing = []
+    p = path
+    while not p.is_dir():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir()
+        except FileExistsError:
+            pass
+        fsync_dir(d.parent)
+
+
+def link_no_overwrite(src: Path, dst: Path) -> None:
+    """Give `src` the additional name `dst`, never replacing a file (FileExistsError).
+    Where hard links are not supported (some shares, FAT) `src` is renamed instead."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            raise
+        if os.path.lexists(dst):
+            raise FileExistsError(str(dst)) from exc
+        os.rename(src, dst)
+
+
+def durable_move(src: Path, dst: Path, sha256: str) -> str:
+    """Move a file we own (content `sha256`) to `dst` without ever replacing another file and
+    so that a crash at any moment leaves it at one of the two places, complete. Repeatable:
+    'moved', 'already' (it is at dst: a previous run got that far) or 'missing'."""
+    if os.path.lexists(dst):
+        if dst.is_file() and sha256_file(dst) == sha256:
+            if os.path.lexists(src):
+                os.unlink(src)
+                fsync_dir(src.parent)
+            return "already"
+        raise NameTaken(str(dst))
+    if not os.path.lexists(src):
+        return "missing"
+    makedirs_durable(dst.parent)
+    try:
+        link_no_overwrite(src, dst)
+    except FileExistsError:
+        raise NameTaken(str(dst)) from None
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        tmp = temp_path_for(dst)        # another file system: copy, check, then publish
+        try:
+            shutil.copyfile(src, tmp)
+            if sha256_file(tmp) != sha256:
+                raise OSError(errno.EIO, f"copy of {src} does not match its SHA-256")
+            try:
+                commit(tmp, dst)
+            except FileExistsError:
+                raise NameTaken(str(dst)) from None
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    fsync_dir(dst.parent)
+    if os.path.lexists(src):
+        os.unlink(src)
+        fsync_dir(src.parent)
+    return "moved"
+
+
+def free_name(root: Path, rel: str, extra: tuple[str, ...] = (),
+              reserved: Callable[[str], bool] = lambda r: False) -> str:
+    """`rel`, or `stem (2).ext`, `stem (3).ext`, ... : the first name not in use under root
+    (nor `name + s` for s in extra, nor reserved by another item)."""
+    p = PurePosixPath(rel)
+    stem, suffix = p.stem, p.suffix
+    n = 1
+    while True:
+        name = p.name if n == 1 else f"{stem} ({n}){suffix}"
+        cand = (p.parent / name).as_posix()
+        if not any(os.path.lexists(root / (cand + s)) for s in ("",) + extra) \
+                and not reserved(cand):
+            return cand
+        n += 1
+
+
+def remove_empty_parents(path: Path, root: Path) -> None:
+    p = Path(path)
+    while p != root and root in p.parents:
+        try:
+            p.rmdir()
+        except OSError:
+            return
+        p = p.parent
+
+
+def free_mb(path: Path) -> int | None:
+    try:
+        return shutil.disk_usage(path).free // (1 << 20)
+    except OSError:
+        return None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+        return True
+    text = str(exc).lower()
+    return any(t in text for t in FULL_TEXTS[:4])

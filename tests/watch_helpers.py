@@ -262,9 +262,75 @@ def worker_lock_free(sdir: Path, timeout: float = 15.0) -> bool:
     return False
 
 
+class Reviewer(threading.Thread):
+    """A person at the review page, through ReviewDesk (as the web app does): takes the
+    waiting items in small batches, now and then replaces an output with a re-render (here
+    the same bytes again: a new revision to publish), and approves, or rejects content
+    whose SHA-256 is in `reject`."""
+
+    def __init__(self, sdir: Path, reject: set[str], seed: int) -> None:
+        super().__init__(daemon=True)
+        self.sdir, self.reject = sdir, reject
+        self.rng = random.Random(seed)
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.approved = self.rejected = self.replaced = self.conflicts = 0
+        self.decided: dict[str, set[str]] = {"approved": set(), "rejected": set()}
+
+    def run(self) -> None:
+        from blurkit.watch.review import ReviewConflict, ReviewDesk
+        try:
+            while not (self.sdir / "journal.sqlite3").exists() and not self.stop.is_set():
+                time.sleep(0.1)
+            desk = ReviewDesk(self.sdir)
+            try:
+                while not self.stop.is_set():
+                    items = desk.pending(limit=self.rng.randint(1, 6))
+                    for item in items:
+                        try:
+                            self._decide(desk, item)
+                        except ReviewConflict:
+                            self.conflicts += 1
+                    time.sleep(self.rng.uniform(0.05, 0.4))
+            finally:
+                desk.close()
+        except BaseException as exc:   # reported by the soak
+            self.error = exc
+
+    def _decide(self, desk, item) -> None:
+        if self.rng.random() < 0.2:
+            new = desk.new_render_path(item.id, item.output.name)
+            new.write_bytes(item.output.read_bytes())
+            item = desk.replace_output(item.id, new, item.report, item.revision)
+            self.replaced += 1
+        boxes = [{"action": "hide", "shape": "rect", "box": [8 * i, 4, 20, 24]}
+                 for i in range(self.rng.randint(0, 10))]
+        if item.sha256 in self.reject:
+            desk.reject(item.id, "soak-reviewer", boxes, item.revision)
+            self.rejected += 1
+            self.decided["rejected"].add(item.sha256)
+        else:
+            desk.approve(item.id, "soak-reviewer", boxes, item.revision)
+            self.approved += 1
+            self.decided["approved"].add(item.sha256)
+
+
+def decided_count(sdir: Path) -> int:
+    c = journal_counts(sdir)
+    return c.get("approved", 0) + c.get("rejected", 0)
+
+
+_BUSY = ("claimed", "queued", "processing", "finishing")
+_REVIEW_BUSY = _BUSY + ("review", "approved", "rejected")
+
+
 def soak(root: Path, *, n_items: int, kills: int, poll: float | None, keep_days: float,
-         seed: int, settle: float = 1.0, log=print, quiet_timeout: float = 900.0) -> dict:
-    """The whole soak: returns the summary (with `problems`, empty when all is well)."""
+         seed: int, settle: float = 1.0, log=print, quiet_timeout: float = 900.0,
+         review: bool = False) -> dict:
+    """The whole soak: returns the summary (with `problems`, empty when all is well).
+    `review`: the watcher runs with the review stage and a simulated reviewer approves or
+    rejects (about one content in five) every item through ReviewDesk meanwhile; half of
+    the kills then wait for a moment when approved/rejected items are being finished."""
     from blurkit.watch import default_folders
 
     t0 = time.monotonic()
@@ -277,10 +343,18 @@ def soak(root: Path, *, n_items: int, kills: int, poll: float | None, keep_days:
     drops = build_corpus(n_items, seed, scratch)
     sdir = state_dir(data_dir, folders["inbox"])
     args = ["--settle", f"{settle:g}", "--keep-days", f"{keep_days:g}", "--rescan", "5",
-            "--min-free-mb", "10"]
+            "--min-free-mb", "10", "--review" if review else "--no-review"]
     args += ["--poll", f"{poll:g}"] if poll else []
+    busy_states = _REVIEW_BUSY if review else _BUSY
+    reject: set[str] = set()
+    if review:
+        valid = sorted({d.sha for d in drops if d.expect == "valid"})
+        reject = set(random.Random(seed + 1).sample(valid, max(1, len(valid) // 5)))
     w = WatcherProc(data_dir, args, root / "watch.log")
     w.start()
+    reviewer = Reviewer(sdir, reject, seed) if review else None
+    if reviewer is not None:
+        reviewer.start()
     dropper = Dropper(drops, folders["inbox"], scratch, seed)
     dropper.start()
     kill_log = []
@@ -288,7 +362,12 @@ def soak(root: Path, *, n_items: int, kills: int, poll: float | None, keep_days:
     for k in range(kills):
         started = time.monotonic()
         base = finished_count(sdir)
-        if k == 0 or rng.random() < 0.25:
+        if review and k % 2 == 1:
+            deadline = time.monotonic() + 60          # while decisions are being finished
+            while decided_count(sdir) == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.05))
+        elif k == 0 or rng.random() < 0.25:
             time.sleep(rng.uniform(0.3, 3.0))           # any moment, even during start-up
         else:
             want = rng.randint(1, 6)                     # in the middle of the stream
@@ -310,18 +389,32 @@ def soak(root: Path, *, n_items: int, kills: int, poll: float | None, keep_days:
     deadline = time.monotonic() + quiet_timeout
     while time.monotonic() < deadline:
         c = journal_counts(sdir)
-        busy = sum(c.get(s, 0) for s in ("claimed", "queued", "processing", "finishing"))
+        busy = sum(c.get(s, 0) for s in busy_states)
         if not busy and not inbox_files(folders["inbox"], ignored):
             # quiet twice in a row (a file may be between inbox and journal)
             time.sleep(1.0)
             c = journal_counts(sdir)
-            if not sum(c.get(s, 0) for s in ("claimed", "queued", "processing", "finishing")) \
+            if not sum(c.get(s, 0) for s in busy_states) \
                     and not inbox_files(folders["inbox"], ignored):
                 break
         time.sleep(0.3)
     rc = w.stop()
     elapsed = time.monotonic() - t0
-    summary = verify(data_dir, folders, drops, keep_days)
+    if reviewer is not None:
+        reviewer.stop.set()
+        reviewer.join(60)
+    summary = verify(data_dir, folders, drops, keep_days,
+                     rejected=reviewer.decided["rejected"] if reviewer else frozenset(),
+                     reviewed=review)
+    if reviewer is not None:
+        if reviewer.error is not None:
+            summary["problems"].append(f"reviewer failed: {reviewer.error!r}")
+        if reviewer.conflicts:
+            summary["problems"].append(f"{reviewer.conflicts} review conflicts (one reviewer)")
+        if not reviewer.decided["rejected"] or reviewer.decided["rejected"] - reject:
+            summary["problems"].append("the reviewer rejected nothing, or the wrong content")
+        summary.update(approved=reviewer.approved, rejected=reviewer.rejected,
+                       replaced=reviewer.replaced)
     if dropper.error is not None:
         summary["problems"].append(f"dropper failed: {dropper.error!r}")
     if rc != 0:
@@ -329,7 +422,7 @@ def soak(root: Path, *, n_items: int, kills: int, poll: float | None, keep_days:
     if orphans:
         summary["problems"].append(f"{orphans} worker process(es) outlived a killed watcher")
     summary.update(kills=len(kill_log), starts=w.starts, kill_log=kill_log,
-                   seconds=round(elapsed, 1), mode="poll" if poll else "events",
+                   seconds=round(elapsed, 1), mode="poll" if poll else "events", review=review,
                    keep_days=keep_days, seed=seed)
     log(json.dumps({k: v for k, v in summary.items() if k != "kill_log"}, ensure_ascii=False))
     return summary
@@ -360,8 +453,12 @@ def _check_output(path: Path) -> list[str]:
     return problems
 
 
-def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_days: float) -> dict:
-    """Match every file in every folder to what was dropped, by content."""
+def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_days: float,
+           rejected: set[str] | frozenset[str] = frozenset(), reviewed: bool = False) -> dict:
+    """Match every file in every folder to what was dropped, by content. `rejected`: the
+    SHA-256 of valid content a reviewer rejected (review stage): no output, one audit entry
+    saying so, the original kept (or deleted with its entry) like any other. `reviewed`:
+    every published output's audit entry must name its approval."""
     from blurkit.audit import AuditLog
     from blurkit.config import load_settings
     from blurkit.watch import NOTE_SUFFIX
@@ -469,8 +566,21 @@ def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_day
                 problems.append(f"{group[0].rel}: {len(outputs)} output(s) and {n_failed} "
                                 f"in failed/ (of {len(group)})")
             continue
+        refused: list = []
+        if sha in rejected:
+            # each drop of the content was either reviewed (and rejected: content dropped
+            # again after its twin was rejected is processed again) or set aside as a
+            # duplicate of a twin still waiting in review
+            stats["rejected"] = stats.get("rejected", 0) + len(group)
+            if outputs:
+                problems.append(f"{group[0].rel}: rejected in review but published {outputs}")
+            refused = [e for e in entries if e.input_sha256 == sha
+                       and e.kind in ("photo", "video") and e.reason == "review.rejected"]
+            if not refused or ok_entries.get(sha):
+                problems.append(f"{group[0].rel}: {len(refused)} rejection entries, "
+                                f"{len(ok_entries.get(sha, []))} ok entries")
         # valid (or a clip that was processed): exactly one output for the content
-        if len(outputs) != 1:
+        elif len(outputs) != 1:
             problems.append(f"{[d.rel for d in group]}: {len(outputs)} outputs {outputs}")
         if n_failed:
             problems.append(f"{group[0].rel}: valid but in failed/: {failed_files[sha]}")
@@ -478,25 +588,31 @@ def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_day
             problems += _check_output(p)
         stats["outputs"] += len(outputs)
         n_entries = len(ok_entries.get(sha, []))
-        if n_entries != 1:
+        if sha in rejected:
+            pass
+        elif n_entries != 1:
             problems.append(f"{group[0].rel}: {n_entries} audit entries for its output")
         elif outputs and ok_entries[sha][0].output_sha256 != _sha(outputs[0]):
             problems.append(f"{group[0].rel}: audit entry names another output")
+        elif reviewed and ((ok_entries[sha][0].body.get("details") or {}).get("review")
+                           or {}).get("decision") != "approved":
+            problems.append(f"{group[0].rel}: published without an approval in its entry")
         kept = len(orig_files.get(sha, []))
         dups = len(dup_files.get(sha, []))
         stats["duplicates"] += dups
-        if dups != len(group) - 1:
+        processed = max(1, len(refused))
+        if dups != len(group) - processed:
             problems.append(f"{group[0].rel}: {dups} in duplicates/ (dropped {len(group)}x)")
         deleted = [e for e in deletions.get(sha, []) if not e.body["details"].get("duplicate")]
         if keep_days > 0:
             stats["kept_originals"] += kept
-            if kept != 1:
+            if kept != processed:
                 problems.append(f"{group[0].rel}: {kept} originals kept")
             if deleted:
                 problems.append(f"{group[0].rel}: original deleted before its time")
         else:
             stats["deleted_originals"] += len(deleted)
-            if kept or len(deleted) != 1:
+            if kept or len(deleted) != processed:
                 problems.append(f"{group[0].rel}: {kept} kept, {len(deleted)} deletion "
                                 f"entries (keep-days 0)")
     for p in ready_files:
@@ -510,9 +626,24 @@ def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_day
                 problems.append(f"unknown file(s) in {where}: {paths}")
     sdir = state_dir(data_dir, inbox)
     counts = journal_counts(sdir)
-    for s in ("claimed", "queued", "processing", "finishing"):
+    for s in ("claimed", "queued", "processing", "finishing", "review", "approved",
+              "rejected"):
         if counts.get(s):
             problems.append(f"{counts[s]} journal item(s) left in state {s}")
+    for p in _files(sdir / "review"):
+        problems.append(f"left in the review area: {p.relative_to(sdir)}")
+    if (sdir / "journal.sqlite3").exists():
+        conn = sqlite3.connect(f"file:{sdir / 'journal.sqlite3'}?mode=ro", uri=True, timeout=30)
+        try:
+            jid = conn.execute("SELECT value FROM meta WHERE key = 'journal_id'").fetchone()[0]
+            rows = conn.execute("SELECT id, rel, state FROM item WHERE state IN ('done', "
+                                "'declined') OR (state = 'failed' AND kind != 'other')").fetchall()
+        finally:
+            conn.close()
+        for item_id, rel, state in rows:
+            if tokens.get(f"{jid}:{item_id}") != 1:
+                problems.append(f"{rel} ({state}): {tokens.get(f'{jid}:{item_id}', 0)} audit "
+                                f"entries")
     stats["journal"] = counts
     stats["audit_entries"] = len(entries)
     stats["problems"] = problems

@@ -74,6 +74,17 @@ i18n.register({
         "en": "A file whose processing is cut short this many times goes to failed/.",
         "sv": "En fil vars behandling avbryts så många gånger hamnar i failed/.",
     },
+    "cli.watch.opt.review": {
+        "en": "Outputs wait for a person's approval (blurkit serve) before they go to ready/; "
+              "--no-review publishes them at once. [setting review, default: on]",
+        "sv": "Resultaten väntar på att en person godkänner dem (blurkit serve) innan de "
+              "hamnar i ready/; --no-review publicerar dem direkt. [inställningen review, "
+              "standard: på]",
+    },
+    "cli.status.review": {
+        "en": "  Waiting for review: {review}; approved or rejected, being finished: {decided}",
+        "sv": "  Väntar på granskning: {review}; godkända eller underkända, avslutas: {decided}",
+    },
     "cli.watch.opt.log_file": {
         "en": "Write the log to this file (rotated at 5 MB, 5 kept) instead of stderr "
               "(which systemd sends to the journal).",
@@ -113,8 +124,10 @@ i18n.register({
     "cli.status.progress": {"en": "; {phase} {done} of {total}",
                             "sv": "; {phase} {done} av {total}"},
     "cli.status.totals": {
-        "en": "  Done: {done}; failed: {failed}; duplicates set aside: {duplicate}",
-        "sv": "  Klara: {done}; misslyckade: {failed}; dubbletter lagda åt sidan: {duplicate}",
+        "en": "  Done: {done}; failed: {failed}; duplicates set aside: {duplicate}; rejected in "
+              "review: {declined}",
+        "sv": "  Klara: {done}; misslyckade: {failed}; dubbletter lagda åt sidan: {duplicate}; "
+              "underkända vid granskning: {declined}",
     },
     "cli.status.folders": {"en": "  Ready: {ready}\n  Originals: {originals} (kept {keep} days)"
                                  "\n  Failed: {failed}",
@@ -230,6 +243,7 @@ def _watch_options(f):
                      show_default=True, help=T("cli.watch.opt.max_attempts")),
         click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
                      default=None, help=T("cli.watch.opt.log_file")),
+        click.option("--review/--no-review", default=None, help=T("cli.watch.opt.review")),
     ]):
         f = opt(f)
     return f
@@ -269,7 +283,7 @@ def setup_logging(log_file: Path | None) -> None:
 @_watch_options
 @pass_context
 def watch(ctx: Context, inbox, ready, originals, failed, purpose, poll, rescan, settle,
-          keep_days, min_free_mb, max_attempts, log_file) -> None:
+          keep_days, min_free_mb, max_attempts, log_file, review) -> None:
     from blurkit.pipeline import Options, default_workers
     from blurkit.redact import Style
     from blurkit.watch import Watcher, make_config
@@ -278,7 +292,7 @@ def watch(ctx: Context, inbox, ready, originals, failed, purpose, poll, rescan, 
     setup_logging(log_file)
     config = make_config(s, inbox, ready, originals, failed, purpose=purpose or s.purpose,
                          poll=poll, rescan=rescan, settle=settle, keep_days=keep_days,
-                         min_free_mb=min_free_mb, max_attempts=max_attempts)
+                         min_free_mb=min_free_mb, max_attempts=max_attempts, review=review)
     options = Options(models_dir=s.models_dir, detector=s.detector,
                       style=Style(mode=s.mode, mask=s.mask, margin=s.margin),
                       jpeg_quality=s.jpeg_quality, purpose=config.purpose,
@@ -400,6 +414,9 @@ def _print_watch(w: dict) -> None:
         click.echo(T("cli.status.processing", name=cur["name"], since=_short_time(cur["since"]),
                      attempts=cur["attempts"], progress=progress))
     click.echo(T("cli.status.totals", **counts))
+    if counts.get("review") or counts.get("approved") or counts.get("rejected"):
+        click.echo(T("cli.status.review", review=counts.get("review", 0),
+                     decided=counts.get("approved", 0) + counts.get("rejected", 0)))
     if rt.get("ready"):
         keep = rt.get("keep_days")
         click.echo(T("cli.status.folders", ready=rt["ready"], originals=rt.get("originals"),
@@ -428,8 +445,8 @@ def service() -> None:
 @click.option("--print", "print_only", is_flag=True, help=T("cli.service.opt.print"))
 @pass_context
 def service_install(ctx: Context, scope, run_as, inbox, ready, originals, failed, purpose, poll,
-                    rescan, settle, keep_days, min_free_mb, max_attempts, log_file, force,
-                    print_only) -> None:
+                    rescan, settle, keep_days, min_free_mb, max_attempts, log_file, review,
+                    force, print_only) -> None:
     from blurkit import service as svc
     from blurkit.config import load_settings
     from blurkit.watch import default_folders
@@ -464,6 +481,8 @@ def service_install(ctx: Context, scope, run_as, inbox, ready, originals, failed
             args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
     if log_file is not None:
         args += ["--log-file", str(Path(log_file).expanduser().resolve())]
+    if review is not None:
+        args += ["--review" if review else "--no-review"]
     env = {"PYTHONUNBUFFERED": "1", "BLURKIT_LANG": i18n.language()}
     if os.environ.get("BLURKIT_MODELS_DIR"):
         env["BLURKIT_MODELS_DIR"] = str(Path(os.environ["BLURKIT_MODELS_DIR"]).resolve())

@@ -202,13 +202,42 @@ def mp4_problems(path: Path) -> list[str]:
     return problems
 
 
+def nal_units(buf: bytes, annexb: bool) -> list[tuple[int, int]] | None:
+    """(start, end) of each NAL unit payload in an H.264 buffer; None if it is not well formed.
+
+    `annexb`: start-code framing (what encoders emit) rather than 4-byte length prefixes (what
+    MP4 stores). The caller must know which: an AVCC length of 256..511 bytes looks like a start
+    code.
+    """
+    if annexb:
+        if not (buf.startswith(b"\x00\x00\x01") or buf.startswith(b"\x00\x00\x00\x01")):
+            return None
+        units, pos = [], buf.find(b"\x00\x00\x01")
+        while pos != -1:
+            begin = pos + 3
+            nxt = buf.find(b"\x00\x00\x01", begin)
+            stop = len(buf) if nxt == -1 else nxt
+            while stop > begin and buf[stop - 1] == 0:   # zero byte of a 4-byte start code
+                stop -= 1
+            units.append((begin, stop))
+            pos = nxt
+        return units
+    units, pos = [], 0
+    while pos + 5 <= len(buf):
+        size = int.from_bytes(buf[pos:pos + 4], "big")
+        if size == 0 or pos + 4 + size > len(buf):
+            return None
+        units.append((pos + 4, pos + 4 + size))
+        pos += 4 + size
+    return units if pos == len(buf) else None
+
+
 def h264_sei_count(packets) -> int:
     """Number of SEI NAL units (type 6) in H.264 packets as MP4 stores them (length-prefixed)."""
-    from blurkit.media.video import _nal_units
     count = 0
     for pkt in packets:
         buf = bytes(pkt)
-        for a, b in _nal_units(buf, annexb=False) or ():
+        for a, b in nal_units(buf, annexb=False) or ():
             if b > a and buf[a] & 0x1F == 6:
                 count += 1
     return count

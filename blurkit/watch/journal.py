@@ -20,6 +20,22 @@ States (the `state` column):
                 a reason file)
     done | failed | duplicate   final
 
+With the review stage on (setting `review`, default true), an ok result does not go to
+ready/ by itself:
+
+    finishing (outcome `review`)  the output is moved from ready/'s staging area to the
+                review area of the watcher's state folder (<state_dir>/review/ID/REV/NAME,
+                name recorded first), fsynced and checked -> `review`
+    review      waiting for a person (the web page, through `watch.review.ReviewDesk`);
+                `revision` counts re-renders, `report_json` holds the current report
+    approved | rejected   set by the reviewer (with `reviewer`, `decisions_json`,
+                `reviewed`); the watcher takes it from there:
+                approved -> the review output is copied into ready/'s staging area and
+                checked -> finishing (outcome ok) -> the usual publish steps -> done;
+                rejected -> finishing (outcome rejected): no output, one audit entry, the
+                original to originals/ (retention as usual) -> declined
+    declined    final: rejected in review, nothing published
+
 `blurkit status` reads the same file (with the `runtime` row the running watcher keeps up to
 date) while the watcher runs.
 """
@@ -38,8 +54,11 @@ JOURNAL_DB = "journal.sqlite3"
 
 WAITING = ("claimed", "queued")
 ACTIVE = ("processing", "finishing")
-FINAL = ("done", "failed", "duplicate")
-STATES = WAITING + ACTIVE + FINAL
+REVIEW = ("review", "approved", "rejected")
+DECIDED = ("approved", "rejected")          # waiting for the watcher to finish them
+FINAL = ("done", "failed", "duplicate", "declined")
+STATES = WAITING + ACTIVE + REVIEW + FINAL
+REVIEW_DIR = "review"                        # in the state folder
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1
@@ -91,6 +110,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             progress TEXT, models_dir TEXT)""",
         "INSERT INTO runtime (one) VALUES (1)",
     ),
+    (  # 2: the review stage
+        "ALTER TABLE item ADD COLUMN report_json TEXT",      # ItemResult.to_dict() (current)
+        "ALTER TABLE item ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE item ADD COLUMN review_rel TEXT",       # relative to the state folder
+        "ALTER TABLE item ADD COLUMN reviewer TEXT",
+        "ALTER TABLE item ADD COLUMN decisions_json TEXT",
+        "ALTER TABLE item ADD COLUMN reviewed TEXT",
+    ),
 )
 
 _ITEM_COLUMNS = {
@@ -98,7 +125,8 @@ _ITEM_COLUMNS = {
     "output_retries", "finished", "outcome", "staged", "out_sha256", "ready_rel", "published",
     "faces", "hidden", "shown", "audit_json", "audit_seq", "reason_key", "reason_en",
     "reason_sv", "duplicate_of", "disposal", "dest_rel", "original_done", "deleting",
-    "original_deleted", "delete_audit_seq",
+    "original_deleted", "delete_audit_seq", "report_json", "revision", "review_rel",
+    "reviewer", "decisions_json", "reviewed",
 }
 _RUNTIME_COLUMNS = {
     "pid", "started", "heartbeat", "mode", "purpose", "ready", "originals", "failed",
@@ -193,22 +221,24 @@ class Journal:
 
     def published_twin(self, sha256: str, purpose: str, not_id: int) -> sqlite3.Row | None:
         """The latest other item with the same content and purpose that was anonymized (or
-        whose copy is being published)."""
+        whose copy is being published, or waits in review)."""
         return self.conn.execute(
             "SELECT * FROM item WHERE sha256 = ? AND purpose = ? AND id != ? AND ("
-            "state = 'done' OR (state = 'finishing' AND outcome = 'ok')) "
+            "state IN ('done', 'review', 'approved') "
+            "OR (state = 'finishing' AND outcome IN ('ok', 'review'))) "
             "ORDER BY id DESC LIMIT 1", (sha256, purpose, not_id)).fetchone()
 
     def due_for_retention(self, cutoff: str) -> list[sqlite3.Row]:
         return self.conn.execute(
-            "SELECT * FROM item WHERE state IN ('done', 'duplicate') AND original_done = 1 "
+            "SELECT * FROM item WHERE state IN ('done', 'duplicate', 'declined') "
+            "AND original_done = 1 "
             "AND original_deleted IS NULL AND disposal IN ('originals', 'duplicates') "
             "AND finished <= ? ORDER BY id", (cutoff,)).fetchall()
 
     def half_deleted(self) -> list[sqlite3.Row]:
         return self.conn.execute(
             "SELECT * FROM item WHERE deleting = 1 AND original_deleted IS NULL "
-            "AND state IN ('done', 'duplicate') ORDER BY id").fetchall()
+            "AND state IN ('done', 'duplicate', 'declined') ORDER BY id").fetchall()
 
     def last_audit_seq(self) -> int:
         """The highest audit sequence number recorded for any item (0 if none): an entry
