@@ -5,6 +5,7 @@ page; approving publishes it into ready/ with an audit entry naming the reviewer
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def form(client, item, **fields):
 def last_entry(web):
     with AuditLog.open(web.settings) as audit:
         entries = [e for e in audit.entries() if e.kind in ("photo", "video")]
-    return entries[-1]
+    return entries[-1] if entries else None
 
 
 def test_a_face_the_detector_missed_is_hidden_by_a_reviewer(served, tmp_path):
@@ -77,6 +78,7 @@ def test_a_face_the_detector_missed_is_hidden_by_a_reviewer(served, tmp_path):
     assert not list(web.watch.ready.rglob("*.jpg")), "published before approval"
     assert client.get("/review").text.count(f'href="/review/{item.id}"') >= 1
 
+    first = item.revision
     r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
                     data=form(client, item, action="hide_region", shape="rect",
                               x1=box[0], y1=box[1], x2=box[2], y2=box[3]))
@@ -84,7 +86,7 @@ def test_a_face_the_detector_missed_is_hidden_by_a_reviewer(served, tmp_path):
     desk = web.desk()
     item = desk.get(item.id)
     desk.close()
-    assert item.revision == 1
+    assert item.revision == first + 1
     (decision,) = item.report["decisions"]
     assert decision["action"] == "hide_region" and decision["by"] == web.settings.operator
     # the page shows the re-rendered picture: the region is destroyed already
@@ -94,7 +96,7 @@ def test_a_face_the_detector_missed_is_hidden_by_a_reviewer(served, tmp_path):
     assert r.status_code == 303
     out = published(web, "missed.jpg")
     assert detail(load_rgb(out), box) < 0.25 * detail(load_rgb(src), box)
-    entry = last_entry(web)
+    entry = wait_for(lambda: last_entry(web), what="the approval's audit entry")
     assert entry.operator == web.settings.operator
     review = entry.details["review"]
     assert review["decision"] == "approved" and review["by"] == web.settings.operator
@@ -130,7 +132,8 @@ def test_a_false_positive_is_left_untouched_and_reject_publishes_nothing(served,
 
     r = client.post(f"/review/{item.id}/reject", data=form(client, item), follow_redirects=False)
     assert r.status_code == 303
-    wait_for(lambda: last_entry(web).status == "failed", what="the rejection's audit entry")
+    entry = wait_for(lambda: last_entry(web), what="the rejection's audit entry")
+    assert entry.status == "failed" and entry.reason == "review.rejected"
     assert not list(web.watch.ready.rglob("*.jpg"))
     assert last_entry(web).details["review"]["decision"] == "rejected"
 
@@ -149,7 +152,9 @@ def test_a_consenting_person_is_shown_from_a_suggestion(served, tmp_path):
     face = max(range(len(item.report["faces"])),
                key=lambda i: item.report["faces"][i]["box"][2] - item.report["faces"][i]["box"][0])
     r = client.get(f"/review/{item.id}/suggest/{face}")
-    assert r.status_code == 200 and "Grace Hopper" in r.text and "likhet 0.9" in r.text
+    assert r.status_code == 200 and "Grace Hopper" in r.text
+    similarity = float(re.search(r"likhet ([01]\.\d{3})", r.text).group(1))
+    assert similarity >= 0.94          # the same person, compared on the real templates
     person_id = int(r.text.split('option value="')[1].split('"')[0])
     r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
                     data=form(client, item, action="show", face=face, person_id=person_id))

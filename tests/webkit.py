@@ -30,7 +30,7 @@ def make_web(data_dir: Path, *, lan: bool = False, review: bool = True, settle: 
     from blurkit.web.app import WebApp, create_app
 
     settings = load_settings(data_dir)
-    config = make_config(settings, settle=settle, rescan=2.0, **watch_options)  # TEMP
+    config = make_config(settings, review=review, settle=settle, rescan=2.0, **watch_options)
     web = WebApp(settings=settings, watch=config, lan=lan)
     return web, create_app(web)
 

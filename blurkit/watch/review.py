@@ -172,6 +172,11 @@ class ReviewDesk:
             (-1 if limit is None else int(limit), int(offset))).fetchall()
         return [self._item(r) for r in rows]
 
+    def pending_ids(self) -> list[int]:
+        """The ids of the items waiting in review, oldest first (cheap: no reports read)."""
+        return [r[0] for r in self.journal.conn.execute(
+            "SELECT id FROM item WHERE state = 'review' ORDER BY id")]
+
     def count_pending(self) -> int:
         return self.journal.conn.execute(
             "SELECT COUNT(*) FROM item WHERE state = 'review'").fetchone()[0]

@@ -38,7 +38,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 SECURITY_HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with a
+    # form POST, and the CSRF check compares the Origin with this site
+    "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
@@ -60,6 +62,7 @@ class WebApp:
                                autoescape=select_autoescape(("html",)), trim_blocks=True,
                                lstrip_blocks=True)
         self.env.globals["version"] = __version__
+        self.env.filters["local"] = local_time
         from blurkit.web.previews import Previews
         self.previews = Previews(Path(self.settings.data_dir) / "web-cache")
 
@@ -82,6 +85,19 @@ class WebApp:
     def error_page(self, ctx: Ctx, status: int, key: str, **params) -> HTMLResponse:
         return self.render(ctx, "error.html", status=status, message=ctx.t(key, **params),
                            status_code=status)
+
+
+def local_time(iso: str | None) -> str:
+    """A journal/audit UTC time as this computer's local time, to the minute."""
+    if not iso:
+        return "–"
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime(
+            "%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso[:16].replace("T", " ")
 
 
 def reason_text(reason: str | None, lang: str) -> str:

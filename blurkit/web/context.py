@@ -115,11 +115,12 @@ def open_ctx(request: Request, app) -> Ctx:
 def same_origin(request: Request) -> bool:
     """A browser names the page's origin on every cross-site POST; refuse a foreign one."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        referer = request.headers.get("referer")
-        if referer is None:
-            return origin is None        # a client that sends neither (curl, tests): CSRF decides
-        origin = referer
+    if origin == "null":                 # an opaque origin (sandboxed frame, data: page)
+        return False
+    if origin is None:
+        origin = request.headers.get("referer")
+        if origin is None:
+            return True                  # a client that sends neither (curl): the token decides
     parts = urlsplit(origin)
     return parts.netloc == request.headers.get("host", "")
 

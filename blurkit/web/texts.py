@@ -109,6 +109,8 @@ i18n.register({
     "web.state.done": {"en": "published", "sv": "publicerad"},
     "web.state.failed": {"en": "failed", "sv": "misslyckades"},
     "web.state.duplicate": {"en": "duplicate", "sv": "dubblett"},
+    "web.state.declined": {"en": "rejected, nothing published",
+                           "sv": "avvisad, inget publicerat"},
     "web.state.queued": {"en": "queued", "sv": "i kö"},
     "web.state.claimed": {"en": "being taken in", "sv": "tas emot"},
     "web.state.processing": {"en": "being anonymized", "sv": "anonymiseras"},

@@ -30,6 +30,8 @@ _BAD = re.compile(r'[\x00-\x1f\x7f<>:"|?*\\]')
 def clean_rel(name: str) -> str | None:
     """A safe relative path inside the inbox for a name sent by a browser, or None."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/")
+    if name.startswith("/"):
+        return None
     parts = [p.strip() for p in name.split("/") if p.strip() not in ("", ".")]
     if not parts or len(parts) > MAX_DEPTH:
         return None
