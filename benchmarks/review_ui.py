@@ -56,7 +56,7 @@ def make_photos(inbox: Path, n: int, start: int) -> None:
     for k in range(start, start + n):
         arr = np.clip(base.astype(np.int16) + rng.integers(-6, 7, base.shape), 0, 255)
         tmp = inbox / f".p{k:05d}.jpg.part"
-        Image.fromarray(arr.astype(np.uint8)).save(tmp, quality=88)
+        Image.fromarray(arr.astype(np.uint8)).save(tmp, "JPEG", quality=88)
         os.rename(tmp, inbox / f"p{k:05d}.jpg")
 
 
@@ -81,9 +81,8 @@ def review(page, server, n: int) -> list[float]:
         before = page.url
         t0 = time.perf_counter()
         page.keyboard.press("a")
-        page.wait_for_function(f"location.href !== {before!r} && document.readyState === 'complete'"
-                               " && (!document.getElementById('picture') ||"
-                               " document.getElementById('picture').complete)")
+        # the load event comes after the page's picture is fetched and decoded
+        page.wait_for_url(lambda url, before=before: url != before, wait_until="load")
         times.append(time.perf_counter() - t0)
     return times
 

@@ -34,6 +34,7 @@ from blurkit.errors import BlurkitError
 WEB_DB = "web.sqlite3"
 ROLES = ("staff", "registrar", "admin")
 IDLE_MINUTES = 30
+SEEN_EVERY = 1               # minutes: how often a session's last use is written down
 MAX_FAILURES = 5
 FAILURE_WINDOW = 15          # minutes
 MIN_PASSWORD = 10
@@ -270,14 +271,14 @@ class Accounts:
             return None
         account = None
         if row["account"] == "":
-            self.conn.execute("UPDATE session SET seen = ? WHERE token_hash = ?", (utc_now(), th))
             return Session(th, None, row["csrf"], pre_login=True)
         if row["account"] is not None:
             account = self.get(row["account"])
             if account is None:          # removed meanwhile
                 self.conn.execute("DELETE FROM session WHERE token_hash = ?", (th,))
                 return None
-        self.conn.execute("UPDATE session SET seen = ? WHERE token_hash = ?", (utc_now(), th))
+        if row["seen"] < _ago(SEEN_EVERY):   # the idle clock needs minutes, not every request
+            self.conn.execute("UPDATE session SET seen = ? WHERE token_hash = ?", (utc_now(), th))
         return Session(th, account, row["csrf"])
 
     def end_session(self, token_hash: str) -> None:
