@@ -201,6 +201,40 @@ def main() -> None:
     for name, ratio, dom in sorted(ratios, key=lambda r: r[1]):
         print(f"  {ratio:5.2f} {'dominant' if dom else 'asks':8s} {name}")
 
+    # ------------------------------------------------------------------ every photo alone
+    # The first two photos of these sets rarely show a second face; every labelled photo on
+    # its own shows what the face rule does with the ones that do.
+    print("\nevery labelled photo as a person's only reference photo (derived copies skipped):")
+    print(f"{'set':12s} {'photos':>6s} {'before':>7s} {'after':>6s} {'+picked':>8s}   "
+          f"{'several faces: before / after / picked'}")
+    wrong_face = []
+    for ds in SETS:
+        short = rb.SHORT[ds]
+        keys = [k for keys in first_photos(args.data, ds, args.order, n=99).values()
+                for k in keys]
+        ok = Counter()
+        several = Counter()
+        for key in keys:
+            labelled = next((f for f in by_key[key].faces if f.label), None)
+            for mode in modes:
+                res = register(by_key, [key], args.data, embedder, mode)
+                ok[mode] += res.ok
+                several[mode] += res.photos[0].reason == SEVERAL_FACES
+                v = res.photos[0]
+                if mode != "before" and res.ok and len(v.faces.candidates) > 1 and (
+                        labelled is None or tuple(float(c) for c in labelled.det.box)
+                        != v.face.box):
+                    wrong_face.append((mode, key, v.face.index, v.chosen_by))
+                if mode == "after" and len(v.faces.candidates) > 1:
+                    print(f"    {key}: {len(v.faces.candidates)} faces >= 56 px, "
+                          f"{v.chosen_by or v.reason}")
+        print(f"{short:12s} {len(keys):>6d} {ok['before']:>7d} {ok['after']:>6d} "
+              f"{ok['picked']:>8d}   {several['before']} / {several['after']} / "
+              f"{several['picked']}")
+    print(f"a face other than the labelled person's taken: {len(wrong_face)}   (target 0)")
+    for w in wrong_face:
+        print("   WRONG FACE", *w)
+
     # ------------------------------------------------------------------ safety
     registered = [p for p in people if results["picked"][p].ok]
     ids = {p: i + 1 for i, p in enumerate(registered)}

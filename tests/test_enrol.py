@@ -338,3 +338,37 @@ def test_real_photos_bystander_ignored_two_actors_asked(shared_data, models_dir)
     sheldon = next(f.index for f in pf.faces if f.box[0] <= 419 <= f.box[2])
     res = enrol_photos([bbt2], settings, faces=[sheldon])
     assert len(res.templates) == 1 and res.photos[0].chosen_by == "user"
+
+
+# ----------------------------------------------------------------------------- matching step 4
+
+def test_two_agreeing_references_match_a_little_below_the_threshold():
+    from blurkit.identify import matching
+    rule = matching.SupportRule(best=0.935, second=0.93, margin=0.03)
+
+    def decide(best, second_template, other=0.5, support=rule):
+        scores = np.array([[best, other]], np.float32)
+        seconds = np.array([[second_template, -1.0]], np.float32)
+        return matching.decide(scores, np.array([1, 2]), 0.94, 0.04, 0.90, seconds,
+                               support)[0]
+
+    assert decide(0.937, 0.932)[0] == 1                       # two references agree
+    assert decide(0.937, 0.925)[0] is None                    # the second one does not
+    assert decide(0.937, -1.0)[0] is None                     # only one reference
+    assert decide(0.937, 0.932, support=None)[3] == matching.NO_MATCH   # step 4 off
+    assert decide(0.932, 0.931)[3] == matching.NO_MATCH       # below the rule's best
+    assert decide(0.937, 0.936, other=0.91)[3] == matching.NO_MATCH   # margin 0.027 < 0.03
+    # a second face claiming the same person hides both (one face per person)
+    scores = np.array([[0.937, 0.5], [0.936, 0.5]], np.float32)
+    seconds = np.array([[0.935, -1], [0.934, -1]], np.float32)
+    out = matching.decide(scores, np.array([1, 2]), 0.94, 0.04, 0.90, seconds, rule)
+    assert [o[0] for o in out] == [None, None]
+
+
+def test_gallery_second_scores():
+    from blurkit.identify import matching
+    e = np.eye(4, dtype=np.float32)
+    g = matching.Gallery([(1, e[0]), (1, e[1]), (2, e[2])], 4)
+    probe = (e[0] * 0.8 + e[1] * 0.6)[None]
+    assert np.allclose(g.person_scores(probe), [[0.8, 0.0]])
+    assert np.allclose(g.person_second_scores(probe), [[0.6, -1.0]])
