@@ -375,3 +375,18 @@ def test_gallery_second_scores():
     probe = (e[0] * 0.8 + e[1] * 0.6)[None]
     assert np.allclose(g.person_scores(probe), [[0.8, 0.0]])
     assert np.allclose(g.person_second_scores(probe), [[0.6, -1.0]])
+
+
+def test_recognizer_uses_step_4_and_refuses_a_looser_one(models_dir):
+    import pickle
+
+    from blurkit.identify import Recognizer, matching
+    rec = Recognizer(models_dir, [])
+    assert rec.support == matching.SUPPORT
+    assert pickle.loads(pickle.dumps(rec)).support == matching.SUPPORT
+    assert Recognizer(models_dir, [], support=None).support is None
+    looser = matching.SupportRule(matching.SUPPORT.best - 0.01, matching.SUPPORT.second,
+                                  matching.SUPPORT.margin)
+    with pytest.raises(ValueError):
+        Recognizer(models_dir, [], support=looser)
+    assert Recognizer(models_dir, [], support=looser, allow_looser=True).support == looser
