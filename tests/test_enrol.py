@@ -347,7 +347,7 @@ def test_real_photos_bystander_ignored_two_actors_asked(shared_data, models_dir)
 
 def test_two_agreeing_references_match_a_little_below_the_threshold():
     from blurkit.identify import matching
-    rule = matching.SupportRule(best=0.935, second=0.93, margin=0.03)
+    rule = matching.SupportRule(best=0.935, second=0.93, margin=0.03)   # case b off
 
     def decide(best, second_template, other=0.5, support=rule):
         scores = np.array([[best, other]], np.float32)
@@ -366,6 +366,26 @@ def test_two_agreeing_references_match_a_little_below_the_threshold():
     seconds = np.array([[0.935, -1], [0.934, -1]], np.float32)
     out = matching.decide(scores, np.array([1, 2]), 0.94, 0.04, 0.90, seconds, rule)
     assert [o[0] for o in out] == [None, None]
+
+
+def test_two_agreeing_references_beat_a_close_second_person():
+    from blurkit.identify import matching
+    rule = matching.SupportRule(0.935, 0.93, 0.03, close_best=0.945, close_margin=0.02,
+                                close_lead=0.01)
+
+    def decide(best, second_template, other, support=rule):
+        scores = np.array([[best, other]], np.float32)
+        seconds = np.array([[second_template, -1.0]], np.float32)
+        return matching.decide(scores, np.array([1, 2]), 0.94, 0.04, 0.90, seconds,
+                               support)[0]
+
+    assert decide(0.950, 0.930, 0.925)[3] == matching.AMBIGUOUS   # step 4 needs two agreeing
+    assert decide(0.950, 0.936, 0.925)[0] == 1      # both of P's photos beat the other person
+    assert decide(0.950, 0.936, 0.925, support=matching.SupportRule(0.935, 0.93, 0.03)
+                  )[3] == matching.AMBIGUOUS        # case b off
+    assert decide(0.944, 0.940, 0.920)[3] == matching.AMBIGUOUS   # best below close_best
+    assert decide(0.950, 0.945, 0.932)[3] == matching.AMBIGUOUS   # margin 0.018 < 0.02
+    assert decide(0.950, 0.930, -1.0)[0] == 1        # nobody else: the main rule already
 
 
 def test_gallery_second_scores():
