@@ -212,6 +212,19 @@ def test_two_people_are_said_to_be_two_and_a_registrar_may_confirm(models_dir, h
     assert not confirmed.same_person.different_people and len(confirmed.templates) == 2
     with pytest.raises(InputError):
         enrol_choices(choices, models_dir, confirmed_same_person_by="   ")
+    # what the page gets: plain JSON, Swedish texts, and no template anywhere in it
+    page = res.to_dict("sv")
+    json.dumps(page)
+    assert page["same_person"]["different_people"] and "visar inte tydligt" in page["error"]
+    assert page["photos"][0]["verdict"] == "bra" and "templates" not in page
+
+    def longest_list(x) -> int:
+        if isinstance(x, dict):
+            return max((longest_list(v) for v in x.values()), default=0)
+        if isinstance(x, list):
+            return max([len(x)] + [longest_list(v) for v in x])
+        return 0
+    assert longest_list(page) < 8          # boxes (4), pairs - never a 128-value template
     # a confirmation is not recorded when nothing needed confirming
     same = enrol_choices([PhotoChoice(hopper), PhotoChoice(hopper[:, ::-1].copy())], models_dir,
                  confirmed_same_person_by="Rut")

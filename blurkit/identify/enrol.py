@@ -389,6 +389,12 @@ class SamePersonCheck:
     def weakest(self) -> PairSimilarity | None:
         return min(self.pairs, key=lambda p: p.similarity) if self.pairs else None
 
+    def to_dict(self) -> dict:
+        return {"same_person": self.same_person, "different_people": self.different_people,
+                "confirmed_by": self.confirmed_by, "minimum": self.minimum,
+                "pairs": [{"a": p.a, "b": p.b, "similarity": round(p.similarity, 4),
+                           "same": p.same} for p in self.pairs]}
+
 
 @dataclass(frozen=True)
 class Enrolment:
@@ -408,6 +414,15 @@ class Enrolment:
     @property
     def confirmed_same_person_by(self) -> str | None:
         return self.same_person.confirmed_by
+
+    def to_dict(self, lang: str | None = None) -> dict:
+        """Everything a page shows, as JSON-able data - never the templates (biometric data
+        stays in the server's memory and the encrypted registry)."""
+        return {"ok": self.ok, "model": self.model,
+                "photos": [dict(v.to_dict(), verdict=v.verdict(lang),
+                                message=v.message(lang)) for v in self.photos],
+                "same_person": self.same_person.to_dict(),
+                "error": self.error.message(lang) if self.error is not None else None}
 
 
 @dataclass(frozen=True)
