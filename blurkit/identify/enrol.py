@@ -53,16 +53,38 @@ caller's decision (the web page lets registrars and admins, never staff).
 API
 ---
 faces_in_photo(photo, models_dir, *, detector="centerface", name=None) -> PhotoFaces
-    photo: a path, or RGB uint8 pixels (H, W, 3) of the photo as displayed.
+    photo: a path, or RGB uint8 pixels (H, W, 3) of the photo as displayed (EXIF orientation
+    applied, as `blurkit.media.image.read_photo(path).pixels` gives them). The detector is
+    deterministic: the same pixels give the same face numbers in `enrol_choices`.
+    PhotoFaces: name, width, height, faces (FaceInfo ...), dominant (index or None),
+    candidates (indices of faces >= 56 px), automatic ("only" / "dominant" / None),
+    lines(lang), to_dict().
+    FaceInfo: index (1-based, from the left), box (x1, y1, x2, y2 px), width_px, height_px,
+    score, quality (quality.FaceQuality), ok, reason (None or a quality reason key),
+    verdict(lang) ("bra" / "good", "för suddigt" / "too blurred", ...), crop_box(w, h),
+    to_dict().
 enrol_choices(choices, models_dir, *, detector="centerface", registered=(), person_id=None,
-      confirmed_same_person_by=None) -> Enrolment
+              confirmed_same_person_by=None) -> Enrolment
     choices: PhotoChoice(photo, face=None or 1-based index, name=None) per photo (1-3 usual).
-    Never raises for a photo problem: each photo gets a PhotoVerdict (accepted or the
-    reason), and Enrolment.ok / .error tell whether templates may be stored.
+    registered: the person's templates already stored (`consent edit`), person_id for the
+    message. confirmed_same_person_by: the registrar's name; empty -> InputError.
+    Never raises for a photo problem. Enrolment: photos (PhotoVerdict per choice, in order),
+    templates (one per accepted photo; store only when ok), model, same_person
+    (SamePersonCheck), error (the first problem as an InputError, or None), ok,
+    confirmed_same_person_by, to_dict(lang) (JSON for a page, never the templates).
+    PhotoVerdict: name, accepted, reason (None or a key of PHOTO_REASONS), face (the FaceInfo
+    judged, or None), faces (PhotoFaces), chosen_by ("user" / "only" / "dominant"), ignored
+    (indices), error, verdict(lang), message(lang), to_dict().
+    SamePersonCheck: pairs (PairSimilarity(a, b, similarity, same); a, b index photos, b None
+    = against the registered templates), minimum, same_person, confirmed_by,
+    different_people (the page's "these look like two different people"), weakest.
+    To store: Registry.add_templates(person_id, e.templates, e.model,
+    confirmed_same_person_by=e.confirmed_same_person_by) - the name goes into the audit entry.
 enrol_photos(paths, settings, faces=None, *, registered=(), person_id=None,
              confirmed_same_person_by=None) -> EnrolResult      (the CLI's call)
     The same, raising InputError with the first problem (listing the faces of a photo with
-    several).
+    several). EnrolResult: templates, model, qualities, photos, same_person.
+verdict_text(reason, lang) -> the short plain-language verdict of a reason key.
 """
 
 from __future__ import annotations
