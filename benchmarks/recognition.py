@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/recognition.py [--data ../shared/data] [--cache FILE]
                                                [--model NAME] [--splits 5] [--no-strangers]
-                                               [--calibrate]
+                                               [--calibrate] [--part tune|check]
+                                               [--support-sweep | --no-sweep]
 
 Uses the public test media in ../shared/data (never copied into the project):
 
@@ -34,6 +35,11 @@ Protocols
 3. Strangers: everyone of the identity sets enrolled (up to 3 photos each), then every face
    of WIDER FACE, the negatives and the samples processed: every shown face is listed (WIDER
    holds news photos: a listed face might really be an enrolled celebrity, check by eye).
+
+The first table compares matching without and with step 4 (two of a person's references
+agree, matching.SUPPORT), per set. --part counts only the tune part (people of even index in
+each set, stranger photos of even index) or the check part (the odd ones); step 4 was chosen
+with --part tune --support-sweep and is reported with --part check.
 
 The sweep tables show the same counts for other thresholds and margins; the chosen values
 are blurkit.identify.matching.THRESHOLD / MARGIN. The last line names the cell with the most
