@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/recognition.py [--data ../shared/data] [--cache FILE]
                                                [--model NAME] [--splits 5] [--no-strangers]
-                                               [--calibrate]
+                                               [--calibrate] [--part tune|check]
+                                               [--support-sweep | --no-sweep]
 
 Uses the public test media in ../shared/data (never copied into the project):
 
@@ -34,6 +35,11 @@ Protocols
 3. Strangers: everyone of the identity sets enrolled (up to 3 photos each), then every face
    of WIDER FACE, the negatives and the samples processed: every shown face is listed (WIDER
    holds news photos: a listed face might really be an enrolled celebrity, check by eye).
+
+The first table compares matching without and with step 4 (two of a person's references
+agree, matching.SUPPORT), per set. --part counts only the tune part (people of even index in
+each set, stranger photos of even index) or the check part (the odd ones); step 4 was chosen
+with --part tune --support-sweep and is reported with --part check.
 
 The sweep tables show the same counts for other thresholds and margins; the chosen values
 are blurkit.identify.matching.THRESHOLD / MARGIN. The last line names the cell with the most
@@ -396,6 +402,37 @@ class Params:
     margin: float
     limits: q.QualityLimits = q.RECOGNITION
     unknown: float = matching.UNKNOWN_SIMILARITY
+    support: matching.SupportRule | None = None
+
+
+# --part: which faces are counted. "tune": people of even index in each set (sorted labels)
+# and WIDER/negatives/samples photos of even index; "check": the odd ones; None: all. The
+# gallery always holds everyone enrolled, so every part faces the full competition.
+PART: str | None = None
+_PART_INDEX: dict[str, int] = {}
+
+
+def set_part(part: str | None, photos: list[Photo]) -> None:
+    global PART
+    PART = part
+    _PART_INDEX.clear()
+    labels = sorted({f.label for ph in photos for f in ph.faces if f.label})
+    by_set: dict[str, list[str]] = defaultdict(list)
+    for label in labels:
+        by_set[label.split(":")[0]].append(label)
+    for members in by_set.values():
+        for i, label in enumerate(members):
+            _PART_INDEX[label] = i
+    strangers = [ph.key for ph in photos if ph.dataset == "strangers"]
+    for i, key in enumerate(strangers):
+        _PART_INDEX[key] = i
+
+
+def counted(name: str | None) -> bool:
+    """Is this label (or stranger photo key) in the part being measured?"""
+    if PART is None or name is None:
+        return True
+    return _PART_INDEX.get(name, 0) % 2 == (0 if PART == "tune" else 1)
 
 
 def process(photo: Photo, gallery: matching.Gallery, p: Params) -> list[matching.Identity]:
@@ -405,7 +442,8 @@ def process(photo: Photo, gallery: matching.Gallery, p: Params) -> list[matching
     for f, qu in zip(photo.faces, qualities):
         if qu.usable and f.template is None:
             raise RuntimeError("a face passes the gate but has no template: RELAXED too strict")
-    return matching.identities(qualities, vectors, gallery, p.threshold, p.margin, p.unknown)
+    return matching.identities(qualities, vectors, gallery, p.threshold, p.margin, p.unknown,
+                               p.support)
 
 
 def make_gallery(refs: dict[str, list[Face]], ids: dict[str, int]) -> matching.Gallery:
@@ -452,6 +490,7 @@ class Tally:
     breaches: list = field(default_factory=list)
     misses: list = field(default_factory=list)
     unlabelled_shown: list = field(default_factory=list)
+    suggested: Counter = field(default_factory=Counter)   # hidden enrolled faces >= 80 px
 
 
 def gallery_protocol(photos: list[Photo], p: Params, splits: int, max_refs: int,
@@ -491,6 +530,8 @@ def gallery_protocol(photos: list[Photo], p: Params, splits: int, max_refs: int,
                     if shown:
                         t.unlabelled_shown.append((*where, shown))
                     continue
+                if not counted(f.label):
+                    continue
                 ds = photo.dataset
                 if f.label in enrolled:
                     outcome = ("shown" if shown == f.label else "wrong_person" if shown
@@ -501,6 +542,10 @@ def gallery_protocol(photos: list[Photo], p: Params, splits: int, max_refs: int,
                         t.breaches.append(("wrong person", *where, f.label, shown))
                     elif not shown and f.det.height >= MIN_PROBE_HEIGHT:
                         t.misses.append((*where, f.label, ident.reason))
+                        # what a review page would offer first: the nearest enrolled person
+                        t.suggested["gated" if ident.nearest_id is None else
+                                    "right" if names.get(ident.nearest_id) == f.label
+                                    else "wrong"] += 1
                 else:
                     t.impostor[(ds, "shown" if shown else "hidden")] += 1
                     if shown:
@@ -518,6 +563,8 @@ def pairs_protocol(data: Path, photos: list[Photo], p: Params) -> dict:
             ref_photo = by_key.get(f"identity_deepface_tests/{a}")
             probe = by_key.get(f"identity_deepface_tests/{b}")
             ref = [f for f in ref_photo.faces if f.label] if ref_photo else []
+            if ref and not counted(ref[0].label):
+                continue
             if not ref or not probe or ref[0].template is None \
                     or not judge(ref[0], q.ENROLMENT).usable:
                 out["reference refused"] += 1
@@ -550,7 +597,7 @@ def strangers_protocol(photos: list[Photo], p: Params) -> dict:
     counts = Counter()
     shown = []
     for photo in photos:
-        if photo.dataset != "strangers":
+        if photo.dataset != "strangers" or not counted(photo.key):
             continue
         for f, ident in zip(photo.faces, process(photo, gallery, p)):
             counts["faces"] += 1
@@ -666,6 +713,98 @@ def print_gallery(t: Tally, title: str) -> None:
     if hidden:
         print("why enrolled faces >= 80 px were hidden: " +
               ", ".join(f"{k} {v}" for k, v in hidden.most_common()))
+        sg = t.suggested
+        print(f"  of those, the nearest enrolled person (a review page's first suggestion) is "
+              f"the right one for {sg['right']}, another person for {sg['wrong']}, none "
+              f"(quality gate) for {sg['gated']}")
+
+
+def safety(data: Path, photos: list[Photo], p: Params, splits: int, strangers: bool) -> dict:
+    """The counts of every protocol for `p`."""
+    t = gallery_protocol(photos, p, splits, 3)
+    s, n = recall(t)
+    fa, nf = impostors_shown(t)
+    wrong = sum(v for (ds, o), v in (t.genuine + t.genuine_small).items()
+                if o == "wrong_person")
+    pc = pairs_protocol(data, photos, p)["counts"]
+    st = strangers_protocol(photos, p)["counts"] if strangers else Counter()
+    return dict(tally=t, shown=s, faces=n, not_enrolled=fa, not_enrolled_faces=nf, wrong=wrong,
+                diff_shown=pc["different shown"], diff=pc["different"],
+                same_shown=pc["same shown"], same=pc["same"],
+                strangers=st["shown"] if strangers else None,
+                stranger_faces=st["judged"] if strangers else None)
+
+
+def compare_support(data: Path, photos: list[Photo], chosen: Params, splits: int,
+                    strangers: bool) -> None:
+    """Before (steps 1-3) and after (with step 4, two references agreeing), per set."""
+    import dataclasses
+    before = safety(data, photos, dataclasses.replace(chosen, support=None), splits, strangers)
+    after = safety(data, photos, chosen, splits, strangers)
+    print("\n== before / after: matching step 4 (two of a person's references agree), "
+          "gallery protocol up to 3 references")
+    print(f"{'set':12s} {'before >=80px shown':>22s} {'after':>18s} {'ratio':>6s} "
+          f"{'not enrolled shown before/after':>32s}")
+    for ds in ("deepface", "fr_examples", "bbt", "johns", "all"):
+        def cell(r, o="shown"):
+            t = r["tally"]
+            if ds == "all":
+                return r["shown"], r["faces"]
+            return t.genuine[(ds, o)], sum(v for (d, _), v in t.genuine.items() if d == ds)
+        (bs, bn), (as_, an) = cell(before), cell(after)
+        imp = [r["not_enrolled"] if ds == "all" else r["tally"].impostor[(ds, "shown")]
+               for r in (before, after)]
+        imn = before["not_enrolled_faces"] if ds == "all" else sum(
+            v for (d, _), v in before["tally"].impostor.items() if d == ds)
+        print(f"{ds:12s} {bs:>8d}/{bn:<4d} {100 * bs / max(bn, 1):5.1f} % {as_:>6d}/{an:<4d}"
+              f"{100 * as_ / max(an, 1):5.1f} % {as_ / max(bs, 1):6.3f} "
+              f"{imp[0]:>14d} / {imp[1]:<3d} of {imn}")
+    for name, r in (("before", before), ("after", after)):
+        st = "-" if r["strangers"] is None else f"{r['strangers']}/{r['stranger_faces']}"
+        print(f"{name:6s}: wrong enrolled person {r['wrong']}; deepface pairs: same-person "
+              f"shown {r['same_shown']}/{r['same']}, different-person shown "
+              f"{r['diff_shown']}/{r['diff']}; strangers shown {st} judged faces")
+
+
+def support_sweep(data: Path, photos: list[Photo], chosen: Params, splits: int,
+                  no_strangers: bool) -> None:
+    """Matching step 4: case a (just below the threshold) with case b off, then case b
+    (another person close) with the chosen case a. Picks, per case, the strictest of the
+    cells showing the most that show nobody else in any protocol."""
+    import dataclasses
+    base = chosen.support or matching.SUPPORT
+    off_b = dict(close_best=1.01, close_margin=1.0, close_lead=1.0)
+    cells_a = [matching.SupportRule(b, s2, m, **off_b)
+               for b in (0.92, 0.925, 0.93, 0.935) for s2 in (0.90, 0.91, 0.92, 0.93)
+               for m in (0.02, 0.03, 0.04) if s2 <= b]
+    cells_b = [dataclasses.replace(base, close_best=cb, close_margin=cm, close_lead=cl)
+               for cb in (0.94, 0.945) for cl in (0.0, 0.005, 0.01) for cm in (0.02, 0.025, 0.03)]
+    for title, cells, key in (
+            ("a (just below the threshold; case b off)", cells_a,
+             lambda r: (r.best, r.second, r.margin)),
+            ("b (another person close), with the chosen case a", cells_b,
+             lambda r: (r.close_best, r.close_lead, r.close_margin))):
+        print(f"\n== sweep of step 4 case {title}, at threshold {chosen.threshold} / margin "
+              f"{chosen.margin}")
+        print(f"{'rule':>24s} | {'>=80px shown':>12s} | {'not enrolled':>12s} | "
+              f"{'wrong id':>8s} | {'diff pairs':>10s} | {'strangers':>9s}")
+        safe = []
+        for rule in cells:
+            p = dataclasses.replace(chosen, support=rule)
+            r = safety(data, photos, p, splits, not no_strangers)
+            st = "-" if r["strangers"] is None else str(r["strangers"])
+            mark = " <- chosen" if key(rule) == key(base) else ""
+            print(f"{' / '.join(f'{v:.3f}' for v in key(rule)):>24s} | "
+                  f"{100 * r['shown'] / max(r['faces'], 1):>11.1f}% | "
+                  f"{r['not_enrolled']:>12d} | {r['wrong']:>8d} | {r['diff_shown']:>10d} | "
+                  f"{st:>9s}{mark}", flush=True)
+            if r["not_enrolled"] == 0 and r["wrong"] == 0 and r["diff_shown"] == 0 \
+                    and st in ("0", "-"):
+                safe.append((r["shown"] / max(r["faces"], 1), key(rule)))
+        if safe:
+            top = max(c[0] for c in safe)
+            strictest = max(c[1] for c in safe if c[0] == top)
+            print(f"best cell showing nobody else: {strictest}: {100 * top:.1f} %")
 
 
 def main() -> None:
@@ -685,6 +824,13 @@ def main() -> None:
                          "from (~3 more minutes)")
     ap.add_argument("--no-strangers", action="store_true",
                     help="skip WIDER FACE, negatives and samples (saves ~3 minutes)")
+    ap.add_argument("--part", choices=("tune", "check"), default=None,
+                    help="count only the tune part (people of even index per set, stranger "
+                         "photos of even index) or the check part (the odd ones)")
+    ap.add_argument("--support-sweep", action="store_true",
+                    help="sweep matching's step 4 (two references agree) instead of the "
+                         "threshold x margin sweep")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the sweep (~5 minutes)")
     args = ap.parse_args()
 
     print(f"hardware: {hardware()}")
@@ -703,9 +849,17 @@ def main() -> None:
         if model.name != MODEL_NAME:
             raise SystemExit("--calibrate measures blurkit's own model only")
         calibrate(args.data, args.models, photos)
-    chosen = Params(model.threshold, model.margin, unknown=model.unknown)
+    set_part(args.part, photos)
+    if args.part:
+        print(f"counting the {args.part} part only (the gallery holds everyone enrolled)")
+    own = model.name == MODEL_NAME
+    chosen = Params(model.threshold, model.margin, unknown=model.unknown,
+                    support=matching.SUPPORT if own else None)
     print(f"chosen: threshold {chosen.threshold}, margin {chosen.margin}, unknown baseline "
-          f"{chosen.unknown}; recognition gate {q.RECOGNITION}")
+          f"{chosen.unknown}, two references agreeing {chosen.support}; recognition gate "
+          f"{q.RECOGNITION}")
+    if own:
+        compare_support(args.data, photos, chosen, args.splits, not args.no_strangers)
 
     for refs in (3, 1):
         t = gallery_protocol(photos, chosen, args.splits, refs)
@@ -741,13 +895,20 @@ def main() -> None:
         for s in st["shown"]:
             print("  shown (check by eye)", s)
 
+    if args.no_sweep:
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return
+    if args.support_sweep:
+        support_sweep(args.data, photos, chosen, args.splits, args.no_strangers)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return
     print("\n== sweep (gallery protocol up to 3 references; pairs; strangers)")
     print(f"{'threshold':>9s} {'margin':>6s} | {'>=80px shown':>12s} | {'not enrolled':>12s} | "
           f"{'wrong id':>8s} | {'diff pairs':>10s} | {'same pairs':>10s} | {'strangers':>9s}")
     safe = []
     for thr in model.thresholds:
         for mg in model.margins:
-            p = Params(thr, mg, unknown=model.unknown)
+            p = Params(thr, mg, unknown=model.unknown, support=chosen.support)
             t = gallery_protocol(photos, p, args.splits, 3)
             s, n = recall(t)
             fa, _ = impostors_shown(t)
