@@ -35,10 +35,11 @@ def quote(arg: str) -> str:
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def exec_args(data_dir: Path, watch_args: list[str]) -> list[str]:
-    """The command the unit runs: this Python (the venv's, with blurkit installed)."""
+def exec_args(data_dir: Path, watch_args: list[str], command: str = "watch") -> list[str]:
+    """The command the unit runs: this Python (the venv's, with blurkit installed), and
+    `watch` (the folder only) or `serve` (the staff web page and the folder)."""
     return [sys.executable, "-m", "blurkit", "--data-dir", str(Path(data_dir).resolve()),
-            "watch", *watch_args]
+            command, *watch_args]
 
 
 def home_of(user: str) -> Path:
@@ -48,12 +49,14 @@ def home_of(user: str) -> Path:
 
 
 def unit_text(args: list[str], scope: str, inbox: Path, run_as: str | None = None,
-              env: dict[str, str] | None = None, mounts: list[Path] | None = None) -> str:
+              env: dict[str, str] | None = None, mounts: list[Path] | None = None,
+              web: bool = False) -> str:
+    what = "staff web page and watch folder" if web else "watch folder"
     lines = [
         "# Written by `blurkit service install`. Edit with care; re-run the command with",
         "# --force to write it again.",
         "[Unit]",
-        f"Description=blurkit watch folder: anonymize photos and videos dropped into {inbox}",
+        f"Description=blurkit {what}: anonymize photos and videos dropped into {inbox}",
         "After=local-fs.target",
     ]
     if scope == "system":

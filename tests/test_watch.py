@@ -550,7 +550,7 @@ def test_service_install_writes_a_user_unit(data_dir, tmp_path, monkeypatch):
     unit = tmp_path / "config" / "systemd" / "user" / "blurkit-watch.service"
     text = unit.read_text()
     assert f'"--inbox" "{inbox}"' not in text and f'"{inbox}"' in text   # quoted: a space
-    assert f"-m blurkit --data-dir {data_dir} watch" in text
+    assert f"-m blurkit --data-dir {data_dir} serve" in text     # the web page with the folder
     assert "--poll 10 --keep-days 7 --log-file" in text
     assert "Restart=always" in text and "WantedBy=default.target" in text
     assert "KillMode=mixed" in text and "User=" not in text
@@ -558,6 +558,10 @@ def test_service_install_writes_a_user_unit(data_dir, tmp_path, monkeypatch):
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 1 and "--force" in again.output
     assert CliRunner().invoke(cli, args + ["--force"]).exit_code == 0
+    assert CliRunner().invoke(cli, args + ["--force", "--no-web", "--port", "9000"]).exit_code == 0
+    assert f"-m blurkit --data-dir {data_dir} watch" in unit.read_text()
+    assert CliRunner().invoke(cli, args + ["--force", "--port", "9000"]).exit_code == 0
+    assert f"serve --port 9000 --inbox" in unit.read_text()
 
 
 def test_service_install_system_unit(data_dir):

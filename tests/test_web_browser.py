@@ -165,3 +165,67 @@ def test_on_the_network_no_page_without_a_login(data_dir, models_dir, page, requ
         cookie = next(c for c in page.context.cookies() if c["name"] == "blurkit_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         only_own_origin(requests_seen, server)
+
+
+def test_unhide_show_from_a_suggestion_and_the_original(site, page, requests_seen, tmp_path):
+    """Un-hide a false positive, show a consenting person chosen from the page's suggestion
+    (loaded by htmx), look at the original (not cached, audited), and the app's refusals."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    web, server = site
+    drop(web, SAMPLES / "group_photo.jpg", "grupp.jpg")
+    (item,) = pending(web)
+    proc = subprocess.run(
+        [sys.executable, "-m", "blurkit", "--data-dir", str(web.settings.data_dir), "consent",
+         "add", "Grace Hopper", "--photo", str(SAMPLES / "portrait_exif_gps_thumbnail.jpg"),
+         "--purpose", "public", "--signed", "2026-01-01", "--form-ref", "F-9"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "BLURKIT_LANG": "en"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    faces = item.report["faces"]
+    largest = max(range(len(faces)), key=lambda i: faces[i]["box"][2] - faces[i]["box"][0])
+    smallest = min(range(len(faces)), key=lambda i: faces[i]["box"][2] - faces[i]["box"][0])
+
+    page.goto(f"{server.url}/review/{item.id}")
+    # show: the suggestion list arrives through htmx, nearest first, with the similarity
+    page.click(f"#face-{largest} >> text=Visa som person med samtycke")
+    page.wait_for_selector(f"#person-{largest}")
+    option = page.locator(f"#person-{largest} option").first.inner_text()
+    assert "Grace Hopper" in option and "likhet" in option
+    page.click(f"#show-{largest} button[type=submit]")
+    page.wait_for_selector(f"#face-{largest}.shown")
+    # un-hide a false positive (the smallest face stands in for a poster)
+    page.click(f"#face-{smallest} >> text=Inte ett ansikte")
+    page.wait_for_selector(f"#face-{smallest}.untouched")
+    assert page.locator(".decisions li").count() == 2
+
+    # the original, only while the compare button is held, never cached, and recorded
+    with page.expect_response(lambda r: "/original" in r.url) as caught:
+        page.locator("#compare").dispatch_event("pointerdown")
+    response = caught.value
+    assert response.status == 200 and "no-store" in response.headers["cache-control"]
+    assert "ORIGINAL" in page.locator("#showing").inner_text()
+    page.locator("#compare").dispatch_event("pointerup")
+    assert page.locator("#showing").inner_text() == ""
+    with AuditLog.open(web.settings) as audit:
+        assert [e.kind for e in audit.entries()].count("original-viewed") == 1
+
+    # a POST without the CSRF token is refused; an id that is a path is not found
+    r = page.request.post(f"{server.url}/review/{item.id}/approve", form={"revision": "9"})
+    assert r.status == 403
+    r = page.request.get(f"{server.url}/review/..%2F..%2Fetc%2Fpasswd")
+    assert r.status == 404
+    page.keyboard.press("a")
+    page.wait_for_url(AFTER_VERDICT)
+    out = wait_for(lambda: next(iter(web.watch.ready.rglob("grupp.jpg")), None),
+                   what="the published copy")
+    with AuditLog.open(web.settings) as audit:
+        entry = [e for e in audit.entries() if e.kind == "photo"][-1]
+    assert len(entry.person_ids) == 1
+    assert [d["action"] for d in entry.details["review"]["decisions"]] == ["show", "unhide"]
+    box = faces[largest]["box"]
+    assert detail(load_rgb(out), box) > 0.7 * detail(load_rgb(SAMPLES / "group_photo.jpg"), box)
+    only_own_origin(requests_seen, server)

@@ -165,6 +165,16 @@ i18n.register({
     "cli.service.opt.run_as": {"en": "User the system unit runs as (default: the sudo user).",
                                "sv": "Användaren systemenheten körs som (standard: "
                                      "sudo-användaren)."},
+    "cli.service.opt.web": {
+        "en": "Run the staff web page with the watch folder (blurkit serve); --no-web runs the "
+              "watch folder alone (blurkit watch).",
+        "sv": "Kör personalens webbsida tillsammans med bevakningsmappen (blurkit serve); "
+              "--no-web kör bara bevakningsmappen (blurkit watch).",
+    },
+    "cli.service.opt.host": {"en": "With --web: the address of the page (see blurkit serve).",
+                             "sv": "Med --web: sidans adress (se blurkit serve)."},
+    "cli.service.opt.port": {"en": "With --web: the port of the page.",
+                             "sv": "Med --web: sidans port."},
     "cli.service.opt.force": {"en": "Replace an existing unit file.",
                               "sv": "Ersätt en befintlig enhetsfil."},
     "cli.service.opt.print": {"en": "Print the unit instead of writing it.",
@@ -440,13 +450,16 @@ def service() -> None:
 @click.option("--user", "scope", flag_value="user", default=True, help="systemd --user")
 @click.option("--system", "scope", flag_value="system", help="/etc/systemd/system")
 @click.option("--run-as", default=None, help=T("cli.service.opt.run_as"))
+@click.option("--web/--no-web", default=True, show_default=True, help=T("cli.service.opt.web"))
+@click.option("--host", default=None, help=T("cli.service.opt.host"))
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help=T("cli.service.opt.port"))
 @_watch_options
 @click.option("--force", is_flag=True, help=T("cli.service.opt.force"))
 @click.option("--print", "print_only", is_flag=True, help=T("cli.service.opt.print"))
 @pass_context
-def service_install(ctx: Context, scope, run_as, inbox, ready, originals, failed, purpose, poll,
-                    rescan, settle, keep_days, min_free_mb, max_attempts, log_file, review,
-                    force, print_only) -> None:
+def service_install(ctx: Context, scope, run_as, web, host, port, inbox, ready, originals,
+                    failed, purpose, poll, rescan, settle, keep_days, min_free_mb, max_attempts,
+                    log_file, review, force, print_only) -> None:
     from blurkit import service as svc
     from blurkit.config import load_settings
     from blurkit.watch import default_folders
@@ -483,13 +496,17 @@ def service_install(ctx: Context, scope, run_as, inbox, ready, originals, failed
         args += ["--log-file", str(Path(log_file).expanduser().resolve())]
     if review is not None:
         args += ["--review" if review else "--no-review"]
+    if web:
+        args = [*(["--host", host] if host else []), *(["--port", str(port)] if port else []),
+                *args]
     env = {"PYTHONUNBUFFERED": "1", "BLURKIT_LANG": i18n.language()}
     if os.environ.get("BLURKIT_MODELS_DIR"):
         env["BLURKIT_MODELS_DIR"] = str(Path(os.environ["BLURKIT_MODELS_DIR"]).resolve())
     resolved = {k: Path(v).expanduser().resolve() if v is not None else folders[k]
                 for k, v in chosen.items()}
-    text = svc.unit_text(svc.exec_args(data_dir, args), scope, resolved["inbox"],
-                         run_as=run_as, env=env, mounts=[data_dir, *resolved.values()])
+    text = svc.unit_text(svc.exec_args(data_dir, args, "serve" if web else "watch"), scope,
+                         resolved["inbox"], run_as=run_as, env=env,
+                         mounts=[data_dir, *resolved.values()], web=web)
     if print_only:
         click.echo(text, nl=False)
         return

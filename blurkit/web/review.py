@@ -209,13 +209,16 @@ async def render_item(request: Request, ctx: Ctx, message: str | None = None,
     machine = machine_part(report)
     decisions = report.get("decisions", [])
     template = "video.html" if it.kind == "video" else "photo.html"
-    showable = _registry(ctx).showable(it.purpose) if it.state == "review" else []
+    reg = _registry(ctx)
+    showable = reg.showable(it.purpose) if it.state == "review" else []
+    snap = reg.snapshot()
+    names = {p.id: p.name for p in snap.persons} if snap is not None else {}
     return ctx.app.render(
         ctx, template, status=status, item=it, report=report, machine=machine,
         faces=report.get("faces", []), candidates=machine.get("candidates", []),
         decisions=decisions, regions=report.get("hidden_regions", []),
         flags=flags(it), counts=counts(it), prev_id=prev_id, next_id=next_id,
-        showable=showable, message=message, editable=it.state == "review",
+        showable=showable, names=names, message=message, editable=it.state == "review",
         width=report.get("width") or 1, height=report.get("height") or 1)
 
 
