@@ -124,6 +124,7 @@ def test_review_keeps_outputs_out_of_ready_until_approved(data_dir):
     assert first.output is not None and first.output.is_file()
     assert w.config.ready not in first.output.parents                # not in ready/
     assert w.config.state_dir in first.output.parents
+    assert (w.config.state_dir / "review").stat().st_mode & 0o077 == 0  # owner-only
     assert hashlib.sha256(first.output.read_bytes()).hexdigest() == first.out_sha256
     assert first.original is not None and first.original.read_bytes() == a
     assert first.report["faces"] == [{"action": "hidden"}] and first.report["hidden"] == 1
@@ -430,3 +431,29 @@ def test_review_setting_and_cli_flag(data_dir):
     out = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "watch", "--help"]).output
     assert "--no-review" in out
     json.dumps(out)
+
+
+def test_status_shows_what_waits_in_review(data_dir):
+    from click.testing import CliRunner
+
+    import blurkit.cli.watch  # noqa: F401
+    from blurkit.cli import cli
+
+    w = make_watcher(data_dir)
+    drop(w, "a.jpg", photo(41))
+    drop(w, "b.jpg", photo(42))
+    w.run_until_idle()
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--data-dir", str(data_dir), "--lang", "sv", "status"]).output
+    assert "Väntar på granskning: 2" in out
+    desk = ReviewDesk(w.config.state_dir)
+    item = desk.pending()[0]
+    desk.reject(item.id, "kim", [], item.revision)
+    w.run_until_idle()
+    out = runner.invoke(cli, ["--data-dir", str(data_dir), "status", "--json"]).output
+    counts = json.loads(out)["watches"][0]["counts"]
+    assert counts["review"] == 1 and counts["declined"] == 1
+    out = runner.invoke(cli, ["--data-dir", str(data_dir), "--lang", "en", "status"]).output
+    assert "Waiting for review: 1" in out and "rejected in review: 1" in out
+    desk.close()
+    w.close()

@@ -123,6 +123,9 @@ class Watcher(Finisher):
         for d in (c.inbox, c.ready, c.originals, c.failed):
             d.mkdir(parents=True, exist_ok=True)
         self.work_root.mkdir(exist_ok=True)
+        # outputs nobody has approved yet: the service user's only
+        (c.state_dir / REVIEW_DIR).mkdir(mode=0o700, exist_ok=True)
+        os.chmod(c.state_dir / REVIEW_DIR, 0o700)
         for path in (c.state_dir / "watch.lock", self.work_root / "watch.lock"):
             lock = FileLock(path)
             if not lock.acquire():
