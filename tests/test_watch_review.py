@@ -457,3 +457,33 @@ def test_status_shows_what_waits_in_review(data_dir):
     assert "Waiting for review: 1" in out and "rejected in review: 1" in out
     desk.close()
     w.close()
+
+
+def test_an_entry_appended_before_a_kill_is_not_appended_again_after_other_items(data_dir,
+                                                                                 real):
+    """A retention deletion killed right after its audit entry was appended; before the
+    restart a reviewer approves another item, which the new watcher finishes first (its
+    entry recorded with a higher number). The deletion's entry must still be found, not
+    written twice (the log is searched from the number recorded at start-up)."""
+    w = make_watcher(data_dir, real, keep_days=2)
+    drop(w, "a.jpg", photo(51))
+    drop(w, "b.jpg", photo(52))
+    w.run_until_idle()
+    desk = ReviewDesk(w.config.state_dir)
+    a, b = desk.pending()
+    desk.approve(a.id, "kim", [], a.revision)
+    w.run_until_idle()
+    later = time.time() + 3 * 86400
+    w.clock = lambda: later
+    w.crash_hook = crash_at("audit.appended")
+    with pytest.raises(SimulatedCrash):
+        w.retention()
+    w.abandon()
+    desk.approve(b.id, "kim", [], b.revision)
+    w2 = make_watcher(data_dir, real, keep_days=2)
+    w2.clock = lambda: later
+    w2.run_until_idle()
+    tokens = [e.body["details"]["watch_item"] for e in audit_entries(data_dir)]
+    assert len(tokens) == len(set(tokens)) == 4, tokens   # 2 photos, 2 deletions, once each
+    desk.close()
+    w2.close()

@@ -37,6 +37,13 @@ knows where it stands, and each step can be repeated safely:
     when keep_days is 0, with a `retention-delete` audit entry) -> fsync -> unlink from the
     work area -> final state.
 
+With the review stage on (the default), step 3 for an ok result is preceded by review: the
+staged output is moved out of ready/ into `<state_dir>/review/ID/...` (`finishing` with
+outcome `review` -> `review`); a person approves or rejects it through
+`review.ReviewDesk`; approved -> copied back into ready/'s staging area and checked -> the
+publish steps above with the reviewer in the audit entry; rejected -> no output, an audit
+entry saying so, the original kept as any other (`declined`). See `journal` for the states.
+
 The original is therefore only ever removed from the work area after the copy in ready/ is
 complete, fsynced, verified and journalled, and an output only appears in ready/ under its
 final name when it is complete. The SHA-256 of every original is kept: content that was

@@ -199,6 +199,8 @@ class Watcher(Finisher):
                 else T("watch.mode.events", seconds=f"{c.rescan:g}"))
         log.info(T("watch.started", inbox=c.inbox, ready=c.ready, purpose=c.purpose, mode=mode,
                    originals=c.originals, keep=keep, failed=c.failed))
+        if c.review:
+            log.info(T("watch.review_on", ready=c.ready))
 
     def _stop_observer(self) -> None:
         if self.observer is not None:
