@@ -487,3 +487,24 @@ def test_an_entry_appended_before_a_kill_is_not_appended_again_after_other_items
     assert len(tokens) == len(set(tokens)) == 4, tokens   # 2 photos, 2 deletions, once each
     desk.close()
     w2.close()
+
+
+def test_a_journal_of_the_previous_version_is_migrated(tmp_path):
+    """A watcher updated in place: its journal (schema 1, items finished and waiting) gains
+    the review columns; nothing is lost."""
+    from blurkit.audit import connect_db, migrate
+    from blurkit.watch.journal import MIGRATIONS, Journal
+
+    path = tmp_path / "journal.sqlite3"
+    conn = connect_db(path)
+    migrate(conn, MIGRATIONS[:1], path)
+    conn.execute("INSERT INTO item (rel, kind, size, mtime_ns, work, purpose, state, created, "
+                 "updated) VALUES ('a.jpg', 'photo', 1, 1, 'w', 'public', 'queued', 't', 't')")
+    conn.close()
+    j = Journal(path)
+    assert j.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+    row = j.all_items()[0]
+    assert row["rel"] == "a.jpg" and row["state"] == "queued" and row["revision"] == 0
+    assert row["report_json"] is None and row["reviewer"] is None
+    assert j.counts()["review"] == 0 and j.counts()["queued"] == 1
+    j.close()
