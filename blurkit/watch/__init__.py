@@ -63,7 +63,8 @@ Modules (plain data between them):
     locks       FileLock: one watcher per inbox, one worker per watcher
     workers     ProcessWorker / InlineWorker: the pipeline in a child process
     inbox       which files in the inbox are ready to be taken
-    watcher     Watcher: claim, queue, process, record the outcome
+    watcher     Watcher: start, stop, recovery, the loop, taking files from the inbox
+    processing  the worker gets an item; its outcome is recorded
     finishing   publish, audit entry, the original's disposal, retention
     status      what `blurkit status` shows
     review      ReviewDesk: the API the web app uses for the review stage
@@ -83,7 +84,8 @@ from blurkit.watch.workers import (InlineWorker, ProcessWorker, WorkerStartError
 from blurkit.watch.inbox import (InboxTracker, Seen, ignored_name, kind_of,
                                  open_for_writing_elsewhere)
 from blurkit.watch.finishing import DUPLICATES, NOTE_SUFFIX
-from blurkit.watch.watcher import TIME_SYNCED, AlreadyRunning, Pause, Watcher
+from blurkit.watch.processing import TIME_SYNCED
+from blurkit.watch.watcher import AlreadyRunning, Pause, Watcher
 from blurkit.watch.status import known_watches, watch_status
 from blurkit.watch.review import ReviewConflict, ReviewDesk, ReviewItem
 
