@@ -537,3 +537,16 @@ def test_one_desk_shared_by_threads(data_dir):
     assert len(ready_files(w)) == 6
     desk.close()
     w.close()
+
+
+def test_the_audit_log_takes_original_viewed_entries(data_dir):
+    """The web page records every view of an original (kind original-viewed)."""
+    with AuditLog.open(load_settings(data_dir)) as audit:
+        seq = audit.append({"kind": "original-viewed", "input_path": "/x/inbox/a.jpg",
+                            "input_sha256": "ab" * 32, "operator": "kim",
+                            "details": {"source": "web", "review_item": 1}})
+        [entry] = audit.entries()
+        assert entry.seq == seq and entry.kind == "original-viewed" and entry.operator == "kim"
+        assert audit.verify().ok
+        with pytest.raises(ValueError):
+            audit.append({"kind": "original-peeked"})
