@@ -139,6 +139,7 @@ class ReviewDesk:
         self._lock = threading.RLock()
         self.journal = Journal(self.state_dir / JOURNAL_DB, any_thread=True)
         self.crash_hook: Callable[[str], None] | None = None   # tests: simulate kill -9
+        self._inbox: str | None = None
 
     @classmethod
     def for_settings(cls, settings, inbox: Path | None = None) -> "ReviewDesk":
@@ -169,7 +170,9 @@ class ReviewDesk:
         if row["state"] in ("review", "approved", "rejected") and row["review_rel"]:
             output = self.state_dir / row["review_rel"]
         original = None
-        inbox = self.journal.inbox
+        if self._inbox is None:            # the state folder belongs to one inbox
+            self._inbox = self.journal.inbox
+        inbox = self._inbox
         if inbox and not row["original_done"] and row["work"]:
             p = Path(inbox) / row["work"]
             original = p if p.is_file() else None
