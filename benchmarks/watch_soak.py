@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/watch_soak.py [--items 240] [--kills 6] [--runs 1]
                                               [--modes events,poll] [--seed 1] [--keep DIR]
+                                              [--review]
 
 For every mode (file events with a 5-s safety rescan; polling every 0.5 s) and run, a fresh
 data directory gets a mixed corpus dropped into its inbox while the watcher runs: small
@@ -23,6 +24,15 @@ original is in originals/ (or deleted with a retention-delete audit entry); dupl
 originals/duplicates/ with a note; ignored names untouched; no .part files, nothing left in a
 work area or in a non-final journal state; the audit log verifies; no worker process outlived
 a killed watcher. Exit status 1 on any problem.
+
+Without --review the watcher runs with --no-review (publishing at once, as before the
+review stage). With --review a simulated reviewer (tests/watch_helpers.Reviewer) takes the
+waiting items through ReviewDesk in small batches, re-renders about one in five (a new
+revision), rejects the content of about one valid input in five and approves the rest, while
+half of the SIGKILLs wait for a moment when approved/rejected items are being finished; the
+check then also requires: no output and one `review.rejected` entry for rejected content,
+every published output's entry naming its approval, nothing left in review or in the review
+area, exactly one audit entry per finished item.
 
 Results (JSON) go to benchmarks/results/watch_soak-<time>.json.
 """
@@ -52,6 +62,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1, help="runs per mode (seed increases)")
     ap.add_argument("--modes", default="events,poll")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--review", action="store_true",
+                    help="the review stage on, with a simulated reviewer approving/rejecting "
+                         "through ReviewDesk; half the kills while decisions are finished")
     ap.add_argument("--keep", type=Path, default=None,
                     help="keep each run's folders under DIR (default: a temporary folder)")
     args = ap.parse_args()
@@ -71,7 +84,7 @@ def main() -> int:
                 s = soak(root, n_items=args.items, kills=args.kills,
                          poll=0.5 if mode == "poll" else None,
                          keep_days=30 if mode == "events" else 0, seed=seed,
-                         log=lambda line: None)
+                         log=lambda line: None, review=args.review)
             finally:
                 if ctx is not None:
                     ctx.cleanup()
@@ -84,6 +97,8 @@ def main() -> int:
                   f"{s['outputs']} outputs, {s['failed']} in failed/, "
                   f"{s['kept_originals']} originals kept, {s['deleted_originals']} deleted "
                   f"with audit entry, {s['seconds']} s: "
+                  + (f"review: {s['approved']} approved, {s['rejected']} rejected, "
+                     f"{s['replaced']} re-rendered; " if args.review else "")
                   + ("OK" if not s["problems"] else f"{len(s['problems'])} PROBLEM(S)"),
                   flush=True)
             for p in s["problems"]:

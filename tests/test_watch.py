@@ -30,7 +30,7 @@ from click.testing import CliRunner
 import blurkit.cli.watch  # noqa: F401  (registers the commands)
 from blurkit import i18n, watch as watchmod
 from blurkit.errors import BlurkitError
-from blurkit.watch import watcher as watchermod
+from blurkit.watch import processing as processingmod
 from blurkit.audit import AuditLog
 from blurkit.cli import cli
 from blurkit.config import load_settings
@@ -434,7 +434,7 @@ def test_orphans_in_the_work_area_go_back_to_the_inbox(data_dir, real_worker):
 
 def test_a_full_disk_pauses_the_queue_and_it_resumes(data_dir, monkeypatch):
     w = make_watcher(data_dir, worker=InlineWorker(FakeWorker))
-    monkeypatch.setattr(watchermod, "free_mb", lambda path: 3)
+    monkeypatch.setattr(processingmod, "free_mb", lambda path: 3)
     drop(w, "a.jpg", b"aaa")
     for _ in range(20):
         w.step()
@@ -466,8 +466,8 @@ def test_a_clock_set_back_by_a_power_cut_pauses_the_queue(data_dir, monkeypatch)
     drop(w, "a.jpg", b"1")
     w.run_until_idle()
     w.close()
-    monkeypatch.setattr(watchermod, "utc_now", lambda: "2020-01-01T00:00:00.000000Z")
-    monkeypatch.setattr(watchermod, "TIME_SYNCED", data_dir / "not-synchronized")
+    monkeypatch.setattr(processingmod, "utc_now", lambda: "2020-01-01T00:00:00.000000Z")
+    monkeypatch.setattr(processingmod, "TIME_SYNCED", data_dir / "not-synchronized")
     w = make_watcher(data_dir, worker=InlineWorker(FakeWorker))
     drop(w, "b.jpg", b"2")
     for _ in range(20):
@@ -506,7 +506,7 @@ def test_the_registry_is_read_again_when_it_changes_or_the_day_changes(data_dir,
         def today(cls):
             return date.today() + timedelta(days=1)
 
-    monkeypatch.setattr(watchermod, "date", Tomorrow)
+    monkeypatch.setattr(processingmod, "date", Tomorrow)
     drop(w, "d.jpg", b"4")
     w.run_until_idle()
     assert len(FakeWorker.snapshots) == 3 and FakeWorker.snapshots[-1][0] == "set"

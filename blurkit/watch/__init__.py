@@ -37,6 +37,13 @@ knows where it stands, and each step can be repeated safely:
     when keep_days is 0, with a `retention-delete` audit entry) -> fsync -> unlink from the
     work area -> final state.
 
+With the review stage on (the default), step 3 for an ok result is preceded by review: the
+staged output is moved out of ready/ into `<state_dir>/review/ID/...` (`finishing` with
+outcome `review` -> `review`); a person approves or rejects it through
+`review.ReviewDesk`; approved -> copied back into ready/'s staging area and checked -> the
+publish steps above with the reviewer in the audit entry; rejected -> no output, an audit
+entry saying so, the original kept as any other (`declined`). See `journal` for the states.
+
 The original is therefore only ever removed from the work area after the copy in ready/ is
 complete, fsynced, verified and journalled, and an output only appears in ready/ under its
 final name when it is complete. The SHA-256 of every original is kept: content that was
@@ -56,7 +63,8 @@ Modules (plain data between them):
     locks       FileLock: one watcher per inbox, one worker per watcher
     workers     ProcessWorker / InlineWorker: the pipeline in a child process
     inbox       which files in the inbox are ready to be taken
-    watcher     Watcher: claim, queue, process, record the outcome
+    watcher     Watcher: start, stop, recovery, the loop, taking files from the inbox
+    processing  the worker gets an item; its outcome is recorded
     finishing   publish, audit entry, the original's disposal, retention
     status      what `blurkit status` shows
     review      ReviewDesk: the API the web app uses for the review stage
@@ -76,7 +84,8 @@ from blurkit.watch.workers import (InlineWorker, ProcessWorker, WorkerStartError
 from blurkit.watch.inbox import (InboxTracker, Seen, ignored_name, kind_of,
                                  open_for_writing_elsewhere)
 from blurkit.watch.finishing import DUPLICATES, NOTE_SUFFIX
-from blurkit.watch.watcher import TIME_SYNCED, AlreadyRunning, Pause, Watcher
+from blurkit.watch.processing import TIME_SYNCED
+from blurkit.watch.watcher import AlreadyRunning, Pause, Watcher
 from blurkit.watch.status import known_watches, watch_status
 from blurkit.watch.review import ReviewConflict, ReviewDesk, ReviewItem
 

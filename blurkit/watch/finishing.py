@@ -25,6 +25,7 @@ from blurkit.watch.texts import T
 log = logging.getLogger("blurkit.watch")
 
 NOTE_SUFFIX = ".reason.txt"
+_OWN_KINDS = ("photo", "video", "retention-delete")     # the entries the watcher appends
 DUPLICATES = "duplicates"
 
 
@@ -209,7 +210,7 @@ class Finisher:
                 for e in self.audit.entries(since=self.journal.last_audit_seq()
                                             if floor is None else floor):
                     t = (e.body.get("details") or {}).get("watch_item")
-                    if t:
+                    if t and e.kind in _OWN_KINDS:    # not, e.g., the web's original-viewed
                         self.audit_index[t] = e.seq
             if token in self.audit_index:
                 self.audit_uncertain.discard(token)

@@ -137,9 +137,20 @@ WORK_DIR = ".blurkit-work"
 
 
 class Journal:
-    def __init__(self, path: Path, inbox: Path | None = None) -> None:
+    def __init__(self, path: Path, inbox: Path | None = None, any_thread: bool = False) -> None:
+        """`any_thread`: the connection may be used from other threads than this one (the
+        caller serialises the use: see ReviewDesk)."""
         self.path = Path(path)
         self.conn = connect_db(self.path)
+        if any_thread:   # the same settings, on a connection not tied to this thread
+            pragmas = [(p, self.conn.execute(f"PRAGMA {p}").fetchone()[0])
+                       for p in ("busy_timeout", "foreign_keys", "secure_delete", "synchronous")]
+            self.conn.close()
+            self.conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None,
+                                        check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            for name, value in pragmas:
+                self.conn.execute(f"PRAGMA {name} = {int(value)}")
         self.conn.row_factory = sqlite3.Row
         migrate(self.conn, MIGRATIONS, self.path)
         self.id = self._meta("journal_id") or self._set_meta("journal_id", uuid.uuid4().hex)

@@ -23,9 +23,11 @@ when the item is finished.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import sqlite3
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -119,11 +121,25 @@ def _check_report(report: dict) -> None:
         raise ValueError("report: faces are objects")
 
 
+def _serialised(method):
+    """One call at a time per desk: it may be shared by the web server's threads."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class ReviewDesk:
+    """Open one per process (or per thread); one desk may also be shared by threads: its
+    calls are serialised."""
+
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)
-        self.journal = Journal(self.state_dir / JOURNAL_DB)
+        self._lock = threading.RLock()
+        self.journal = Journal(self.state_dir / JOURNAL_DB, any_thread=True)
         self.crash_hook: Callable[[str], None] | None = None   # tests: simulate kill -9
+        self._inbox: str | None = None
 
     @classmethod
     def for_settings(cls, settings, inbox: Path | None = None) -> "ReviewDesk":
@@ -133,6 +149,7 @@ class ReviewDesk:
         inbox = Path(inbox) if inbox is not None else default_folders(settings.data_dir)["inbox"]
         return cls(state_dir_for(settings.data_dir, inbox))
 
+    @_serialised
     def close(self) -> None:
         self.journal.close()
 
@@ -153,7 +170,9 @@ class ReviewDesk:
         if row["state"] in ("review", "approved", "rejected") and row["review_rel"]:
             output = self.state_dir / row["review_rel"]
         original = None
-        inbox = self.journal.inbox
+        if self._inbox is None:            # the state folder belongs to one inbox
+            self._inbox = self.journal.inbox
+        inbox = self._inbox
         if inbox and not row["original_done"] and row["work"]:
             p = Path(inbox) / row["work"]
             original = p if p.is_file() else None
@@ -165,6 +184,7 @@ class ReviewDesk:
             sha256=row["sha256"], out_sha256=row["out_sha256"], reviewer=row["reviewer"],
             decisions=json.loads(row["decisions_json"]) if row["decisions_json"] else [])
 
+    @_serialised
     def pending(self, limit: int | None = None, offset: int = 0) -> list[ReviewItem]:
         """Items waiting in review, oldest first (photos and videos)."""
         rows = self.journal.conn.execute(
@@ -172,19 +192,23 @@ class ReviewDesk:
             (-1 if limit is None else int(limit), int(offset))).fetchall()
         return [self._item(r) for r in rows]
 
+    @_serialised
     def pending_ids(self) -> list[int]:
         """The ids of the items waiting in review, oldest first (cheap: no reports read)."""
         return [r[0] for r in self.journal.conn.execute(
             "SELECT id FROM item WHERE state = 'review' ORDER BY id")]
 
+    @_serialised
     def count_pending(self) -> int:
         return self.journal.conn.execute(
             "SELECT COUNT(*) FROM item WHERE state = 'review'").fetchone()[0]
 
+    @_serialised
     def get(self, item_id: int) -> ReviewItem | None:
         row = self.journal.get(int(item_id))
         return None if row is None else self._item(row)
 
+    @_serialised
     def recent(self, limit: int = 50) -> list[ReviewItem]:
         """The latest items decided or finished (approved, rejected, done, declined, failed,
         duplicate), newest first."""
@@ -222,6 +246,7 @@ class ReviewDesk:
             raise
         return row
 
+    @_serialised
     def new_render_path(self, item_id: int, name: str) -> Path:
         """A fresh empty folder in the item's review area (the same file system as its current
         output) + `name`: where the web writes a re-rendered output before replace_output()."""
@@ -233,6 +258,7 @@ class ReviewDesk:
         makedirs_durable(folder)
         return folder / name
 
+    @_serialised
     def replace_output(self, item_id: int, new_file: Path, report: dict,
                        expected_revision: int) -> ReviewItem:
         """Make `new_file` (written at a path from new_render_path) the output under review:
@@ -265,12 +291,14 @@ class ReviewDesk:
                 fsync_dir(area)
         return self.get(item_id)
 
+    @_serialised
     def approve(self, item_id: int, reviewer: str, decisions: list[dict],
                 expected_revision: int) -> None:
         """review -> approved: the watcher publishes it (one audit entry naming the reviewer
         and the decisions). ReviewConflict when not in review at that revision."""
         self._decide(item_id, "approved", reviewer, decisions, expected_revision)
 
+    @_serialised
     def reject(self, item_id: int, reviewer: str, decisions: list[dict],
                expected_revision: int) -> None:
         """review -> rejected: nothing is published; the original is kept as configured."""

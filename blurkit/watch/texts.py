@@ -157,6 +157,12 @@ i18n.register({
                              "sv": "som redan har anonymiserats: {output}."},
     "watch.note.twin_review": {"en": "which is waiting for review.",
                                "sv": "som väntar på granskning."},
+    "watch.review_on": {
+        "en": "Review is on: each anonymized copy waits for a person's approval (blurkit "
+              "serve) before it goes to {ready}.",
+        "sv": "Granskning är på: varje anonymiserad kopia väntar på att en person godkänner "
+              "den (blurkit serve) innan den hamnar i {ready}.",
+    },
     "watch.in_review": {
         "en": "{name}: anonymized, waiting for review ({hidden} face(s) hidden, {shown} shown "
               "with consent).",

@@ -1,11 +1,12 @@
-"""The Watcher: one inbox's state machine (claim, queue, process, record the outcome); the
-finishing steps are in `finishing`."""
+"""The Watcher: one inbox's state machine: start, stop, recovery after a crash, the loop and
+taking files from the inbox. Handing an item to the worker and recording its outcome is in
+`processing`, the steps after the outcome (review, publish, audit, original) in `finishing`;
+both are mixins of the one Watcher class."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import queue
@@ -15,29 +16,26 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from blurkit import i18n
 from blurkit.audit import AuditError, AuditLog, utc_now
 from blurkit.config import Settings
 from blurkit.errors import BlurkitError
-from blurkit.fsutil import (FULL_TEXTS, cleanup_partials, free_mb, free_name, fsync_dir,
+from blurkit.fsutil import (cleanup_partials, free_mb, free_name, fsync_dir,
                             fsync_path, is_disk_full, makedirs_durable, sha256_file)
 from blurkit.watch.config import WatchConfig
 from blurkit.watch.finishing import DUPLICATES, Finisher
+from blurkit.watch.processing import Processor
 from blurkit.watch.inbox import InboxTracker, Seen, kind_of, open_for_writing_elsewhere
 from blurkit.watch.journal import FINAL, JOURNAL_DB, REVIEW_DIR, WORK_DIR, Journal
 from blurkit.watch.locks import FileLock
 from blurkit.watch.texts import T
-from blurkit.watch.workers import ProcessWorker, WorkerStartError
+from blurkit.watch.workers import ProcessWorker
 
 log = logging.getLogger("blurkit.watch")
 
-TIME_SYNCED = Path("/run/systemd/timesync/synchronized")   # systemd-timesyncd: clock is set
-_OUTPUT_KEYS = {"image.write_failed", "video.write_failed", "pipeline.exists",
-                "image.write_exists", "video.output_exists", "pipeline.disk_full"}
 
 
 
@@ -56,7 +54,7 @@ class Pause:
     until: float = 0.0             # monotonic; retry after
 
 
-class Watcher(Finisher):
+class Watcher(Processor, Finisher):
     """One inbox. `run()` until `request_stop()`; or drive it with `open()`, `step()`,
     `close()` (tests)."""
 
@@ -123,6 +121,9 @@ class Watcher(Finisher):
         for d in (c.inbox, c.ready, c.originals, c.failed):
             d.mkdir(parents=True, exist_ok=True)
         self.work_root.mkdir(exist_ok=True)
+        # outputs nobody has approved yet: the service user's only
+        (c.state_dir / REVIEW_DIR).mkdir(mode=0o700, exist_ok=True)
+        os.chmod(c.state_dir / REVIEW_DIR, 0o700)
         for path in (c.state_dir / "watch.lock", self.work_root / "watch.lock"):
             lock = FileLock(path)
             if not lock.acquire():
@@ -196,6 +197,8 @@ class Watcher(Finisher):
                 else T("watch.mode.events", seconds=f"{c.rescan:g}"))
         log.info(T("watch.started", inbox=c.inbox, ready=c.ready, purpose=c.purpose, mode=mode,
                    originals=c.originals, keep=keep, failed=c.failed))
+        if c.review:
+            log.info(T("watch.review_on", ready=c.ready))
 
     def _stop_observer(self) -> None:
         if self.observer is not None:
@@ -531,215 +534,3 @@ class Watcher(Finisher):
                 not os.path.lexists(self.config.ready / twin["ready_rel"]):
             return None             # its copy was removed from ready/: make a new one
         return twin
-
-    # processing ----------------------------------------------------------------------------
-
-    def _dispatch_next(self, now: float) -> bool:
-        if self._paused(now):
-            return False
-        row = self.journal.next_queued()
-        if row is None:
-            if self.pause is not None:   # nothing waits for whatever paused us
-                self.pause = None
-                self.journal.set_runtime(paused_key=None, paused_params=None)
-            return False
-        c = self.config
-        work = c.inbox / row["work"]
-        if not work.is_file():
-            self._fail(row, "watch.reason.vanished", name=row["rel"])
-            return True
-        twin = self._published_twin(row)
-        if twin is not None:
-            self.journal.update(row["id"], state="finishing", outcome="duplicate",
-                                duplicate_of=twin["id"], disposal="duplicates")
-            self.crashpoint("result.recorded")
-            self._finish(self.journal.get(row["id"]))
-            return True
-        now_text = utc_now()
-        if self._clock_floor and now_text < _minus_minutes(self._clock_floor, 10) \
-                and not TIME_SYNCED.exists():
-            # a Raspberry Pi without a real-time clock can come back from a power cut in
-            # the past, where an expired consent would look valid (once network time is
-            # synchronized the clock is right, and the journal's later times were wrong)
-            self._set_pause("watch.paused.clock", 60, now=now_text[:16].replace("T", " "),
-                            latest=self._clock_floor[:16].replace("T", " "))
-            return False
-        need = c.min_free_mb + 2 * (row["size"] >> 20) + 1
-        for where in (c.ready, c.state_dir, c.originals):
-            free = free_mb(where)
-            if free is not None and free < need:
-                self._set_pause("watch.paused.disk_full", 10, path=where, free_mb=free,
-                                need_mb=need)
-                return False
-        restart = not self.worker.alive or self.worker.jobs >= c.recycle_after
-        key = self._registry_key()
-        if restart or key != self.snapshot_key:
-            try:
-                snapshot = self._load_snapshot()
-            except Exception as exc:
-                reason = exc.message() if isinstance(exc, BlurkitError) else str(exc)
-                self._set_pause("watch.paused.registry", 30, reason=reason)
-                return False
-            if restart:
-                if self.worker.alive:
-                    self.worker.stop()
-                try:
-                    self.worker.start(dataclasses.replace(self.options, snapshot=snapshot),
-                                      stop=self.stop_requested.is_set)
-                except WorkerStartError as exc:
-                    self._set_pause("watch.paused.models", 60, reason=exc.message())
-                    return False
-            else:
-                self.worker.set_snapshot(snapshot)
-            self.snapshot_key = key
-        if self.pause is not None:
-            self._resume()
-        staging = self.staging_root / str(row["id"])
-        shutil.rmtree(staging, ignore_errors=True)
-        makedirs_durable(staging)
-        row = self.journal.update(row["id"], state="processing", attempts=row["attempts"] + 1)
-        self.crashpoint("dispatch.recorded")
-        from blurkit.pipeline import Job
-
-        self.worker.submit(row["id"], Job(work, staging, Path("."), row["kind"]), row["rel"])
-        mb = row["size"] / (1 << 20)
-        self.busy = (row["id"], time.monotonic(), time.monotonic() + 900 + 30 * mb)
-        self.journal.set_runtime(current_id=row["id"], progress=None)
-        return True
-
-    def _registry_key(self) -> tuple:
-        """Changes whenever the consent registry's files change (a committed change touches
-        the WAL file) or the date changes (validity depends on the day)."""
-        from blurkit.consent.registry import REGISTRY_DB
-
-        db = Path(self.settings.data_dir) / REGISTRY_DB
-        key: list[object] = [date.today().isoformat()]
-        for p in (db, Path(str(db) + "-wal")):
-            try:
-                st = p.stat()
-                key.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except OSError:
-                key.append(None)
-        return tuple(key)
-
-    def _load_snapshot(self):
-        """The registry as of today, as `blurkit process` reads it; None when there is none."""
-        from blurkit.consent.registry import REGISTRY_DB
-
-        if not (Path(self.settings.data_dir) / REGISTRY_DB).exists():
-            return None
-        from blurkit.consent import Registry
-
-        with Registry.open(self.settings) as reg:
-            return reg.snapshot()
-
-    def _wait_result(self, timeout: float) -> None:
-        item_id, started, deadline = self.busy
-        msg = self.worker.poll(timeout)
-        if msg is not None and msg[0] == "progress":
-            # a long video's frames: alive, so the deadline moves on (a hang is no progress
-            # for 15 minutes); status shows how far it got
-            now = time.monotonic()
-            self.busy = (item_id, started, max(deadline, now + 900))
-            if now - self._progress_written >= 2.0 or msg[3] == msg[4]:
-                self._progress_written = now
-                self.journal.set_runtime(progress=f"{msg[2]} {msg[3]}/{msg[4]}")
-            return
-        if msg is None:
-            if time.monotonic() > deadline:
-                self.worker.kill()
-                msg = ("died", "no answer in time")
-            else:
-                return
-        self.busy = None
-        self.journal.set_runtime(current_id=None, progress=None)
-        row = self.journal.get(item_id)
-        if msg[0] == "died":
-            self.worker.kill()
-            log.warning(T("watch.worker_died", name=row["rel"], reason=msg[1],
-                          attempt=row["attempts"], max=self.config.max_attempts))
-            if row["attempts"] >= self.config.max_attempts:
-                self._fail(row, "watch.reason.crashed", name=row["rel"], n=row["attempts"])
-            else:
-                self.journal.update(item_id, state="queued")
-            return
-        _, rid, result, reasons, models = msg
-        assert rid == item_id, (rid, item_id)
-        self._on_result(row, result, reasons, models)
-
-    def _audit_base(self, row, result, models) -> dict:
-        from blurkit.pipeline import audit_entry
-
-        entry = audit_entry(dataclasses.replace(result, source=str(self.config.inbox / row["rel"]),
-                                                output=None), self.options, models)
-        entry.pop("output_path", None)
-        entry["details"] = {"source": "watch", "watch_item": self._token(row["id"])}
-        return entry
-
-    def _on_result(self, row, result, reasons, models) -> None:
-        c = self.config
-        item_id = row["id"]
-        if result.ok:
-            if result.input_sha256 and result.input_sha256 != row["sha256"]:
-                log.warning("%s: the worker read other bytes than were hashed; again", row["rel"])
-                self.journal.update(item_id, state="queued")
-                return
-            staged = Path(result.output).relative_to(c.ready).as_posix()
-            entry = self._audit_base(row, result, models)
-            self.journal.update(
-                item_id, state="finishing", outcome="review" if c.review else "ok",
-                staged=staged, out_sha256=result.output_sha256, faces=len(result.faces),
-                hidden=result.hidden, shown=len(result.shown),
-                audit_json=json.dumps(entry, ensure_ascii=False),
-                report_json=json.dumps(result.to_dict(), ensure_ascii=False, default=str),
-                disposal="delete" if c.keep_days <= 0 else "originals")
-            self.crashpoint("result.recorded")
-            self._finish(self.journal.get(item_id))
-            return
-        if result.error_key in _OUTPUT_KEYS:
-            text = (reasons or {}).get("en", "") + " " + (result.error or "")
-            if row["output_retries"] + 1 < 5:
-                self.journal.update(item_id, state="queued", attempts=max(0, row["attempts"] - 1),
-                                    output_retries=row["output_retries"] + 1)
-                free = free_mb(c.ready)
-                if result.error_key == "pipeline.disk_full" or \
-                        any(t in text.lower() for t in FULL_TEXTS) or \
-                        (free is not None and free < c.min_free_mb):
-                    self._set_pause("watch.paused.disk_full", 10, path=c.ready, free_mb=free or 0,
-                                    need_mb=c.min_free_mb)
-                else:
-                    self._set_pause("watch.paused.output", 60,
-                                    reason=(reasons or {}).get(i18n.language(), text))
-                return
-        entry = self._audit_base(row, result, models)
-        reasons = reasons or {lang: result.error or "?" for lang in i18n.LANGUAGES}
-        self.journal.update(item_id, state="finishing", outcome="error",
-                            reason_key=result.error_key, reason_en=reasons["en"],
-                            reason_sv=reasons["sv"], disposal="failed",
-                            audit_json=json.dumps(entry, ensure_ascii=False))
-        self.crashpoint("result.recorded")
-        self._finish(self.journal.get(item_id))
-
-    def _fail(self, row, key: str, sha256: str | None = None, **params: object) -> None:
-        """An outcome decided by the watcher itself (not media, crashed too often, gone)."""
-        cols: dict[str, Any] = {"state": "finishing", "outcome": "error", "reason_key": key,
-                                "reason_en": T(key, "en", **params),
-                                "reason_sv": T(key, "sv", **params), "disposal": "failed"}
-        if sha256 is not None:
-            cols["sha256"] = sha256
-        if key == "watch.reason.crashed":
-            cols["audit_json"] = json.dumps({
-                "kind": row["kind"], "status": "failed", "purpose": row["purpose"],
-                "input_path": str(self.config.inbox / row["rel"]),
-                "input_sha256": row["sha256"], "reason": key,
-                "details": {"source": "watch", "watch_item": self._token(row["id"])}})
-        self.journal.update(row["id"], **cols)
-        self.crashpoint("result.recorded")
-        self._finish(self.journal.get(row["id"]))
-
-    # finishing -----------------------------------------------------------------------------
-
-
-def _minus_minutes(iso: str, minutes: int) -> str:
-    t = datetime.fromisoformat(iso.replace("Z", "+00:00")) - timedelta(minutes=minutes)
-    return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
