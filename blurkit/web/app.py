@@ -71,8 +71,12 @@ class WebApp:
         return self.watch.purpose
 
     def desk(self):
-        from blurkit.watch.review import ReviewDesk
-        return ReviewDesk(self.watch.state_dir)
+        """The review desk (one connection for the whole app: the desk serialises its calls
+        across the server's threads). `close()` on what this returns is a no-op."""
+        if getattr(self, "_desk", None) is None:
+            from blurkit.watch.review import ReviewDesk
+            self._desk = ReviewDesk(self.watch.state_dir)
+        return _Borrowed(self._desk)
 
     def render(self, ctx: Ctx, template: str, status: int = 200, headers=None, **values) -> HTMLResponse:
         html = self.env.get_template(template).render(
@@ -123,6 +127,19 @@ def track_time(track: dict, which: str) -> str:
     if seconds is None:
         return f"#{track.get(which + '_frame', '?')}"
     return f"{int(seconds) // 60}:{seconds % 60:04.1f}"
+
+
+class _Borrowed:
+    """The shared desk, lent to one request: everything but close()."""
+
+    def __init__(self, desk) -> None:
+        self._desk = desk
+
+    def __getattr__(self, name):
+        return getattr(self._desk, name)
+
+    def close(self) -> None:
+        pass
 
 
 class SecurityHeaders:
