@@ -70,6 +70,15 @@ SPLIT_SIMILARITY = 0.93
 # off itself (IoU with its previous box under this), or another face's box touches it.
 DOUBTFUL_IOU = 0.3
 DOUBTFUL_OVERLAP = 0.1
+# ... or the face's look jumped: the mean absolute difference of 16x16 grey thumbnails of the
+# box between consecutive detections, at least LOOK_RATIO times the track's median (floored
+# at LOOK_FLOOR grey levels) and at least LOOK_MIN. Cheap (no template), so every detection
+# is checked: it catches a face replaced in place by one that cannot be judged (blurred,
+# turned), which the templates alone would never see.
+LOOK_SIDE = 16
+LOOK_RATIO = 4.0
+LOOK_FLOOR = 2.0
+LOOK_MIN = 10.0
 # Scene cuts: the mean absolute difference of consecutive 64x36 grey thumbnails, against the
 # median of the last CUT_HISTORY differences. A cut is a jump at least CUT_RATIO times that
 # median (floored at CUT_FLOOR grey levels) and at least CUT_MIN grey levels. Chosen on the
@@ -113,6 +122,29 @@ class TrackInfo:
     last_sample: int = -10 ** 9
     last_template: np.ndarray | None = None   # the newest template (appearance check)
     doubtful_from: int | None = None          # detection frame of an unconfirmed doubtful link
+    look: np.ndarray | None = None            # thumbnail of the face at the last detection
+    look_diffs: deque = field(default_factory=lambda: deque(maxlen=CUT_HISTORY))
+
+    def look_jumped(self, rgb: np.ndarray, box) -> bool:
+        """Record the face's thumbnail; True when it changed far more than it usually does."""
+        import cv2
+        h, w = rgb.shape[:2]
+        x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+        x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            return False
+        look = cv2.resize(cv2.cvtColor(rgb[y1:y2, x1:x2], cv2.COLOR_RGB2GRAY),
+                          (LOOK_SIDE, LOOK_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
+        prev, self.look = self.look, look
+        if prev is None:
+            return False
+        diff = float(np.abs(look - prev).mean())
+        base = max(float(np.median(self.look_diffs)) if self.look_diffs else LOOK_FLOOR,
+                   LOOK_FLOOR)
+        if diff >= LOOK_MIN and diff >= LOOK_RATIO * base:
+            return True
+        self.look_diffs.append(diff)
+        return False
 
 
 class SceneCuts:
@@ -240,7 +272,9 @@ class VideoJob:
         for k, (det, tid) in enumerate(zip(dets, ids)):
             track = tracker.tracks[tid]
             ti = infos.setdefault(tid, TrackInfo())
+            jumped = ti.look_jumped(frame.rgb, det.box)
             if ti.doubtful_from is None and len(track.frames) >= 2 and (
+                    jumped or
                     track.frames[-1] - track.frames[-2] > step
                     or _iou(track.boxes[-1], track.boxes[-2]) < DOUBTFUL_IOU
                     or any(_iou(det.box, o.box) > DOUBTFUL_OVERLAP
@@ -275,7 +309,7 @@ class VideoJob:
         if index == 0:              # nothing before it vouched for: the track stays whole
             return ti
         new = state.tracker.split(track, index)
-        moved = TrackInfo(votes=[v for v in ti.votes if v.frame >= new.first])
+        moved = TrackInfo(votes=[v for v in ti.votes if v.frame >= new.first], look=ti.look)
         ti.votes = [v for v in ti.votes if v.frame < new.first]
         state.infos[new.id] = moved
         ti.doubtful_from = None

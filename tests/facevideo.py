@@ -78,3 +78,46 @@ def make_face_clip(path: Path, *, n: int = 40, fps: int = 20, width: int = 480,
             out.mux(packet)
     out.close()
     return truth
+
+
+def make_swap_clip(path: Path, *, mode: str = "cut", first: int = 45, n: int = 90,
+                   fps: int = 20, width: int = 320, height: int = 240) -> list[tuple]:
+    """Two real people one after the other at the same place: Grace Hopper (the consent
+    tests' enrolled face, from portrait_exif_gps_thumbnail.jpg) for `first` frames, then the
+    astronaut (portrait_orientation6.jpg, as displayed). mode "cut": the background changes
+    with her (a hard cut joins the two shots); mode "swap": the background stays and only the
+    face is replaced in place, on a background that pans all the time (stripes moving 5 px a
+    frame), so the change of face is no larger than the frame-to-frame change: no cut a
+    frame difference could see.
+
+    Returns per frame ("grace" | "astronaut", face box)."""
+    grace = _face_crop("portrait_exif_gps_thumbnail.jpg", 110)
+    astro = _face_crop("portrait_orientation6.jpg", 110)
+    yy, xx = np.mgrid[:height, :width]
+    backgrounds = [np.stack([60 + 100 * xx / width, 90 + 60 * yy / height, 120 + 0 * xx],
+                            -1).astype(np.uint8),
+                   np.stack([200 - 80 * yy / height, 120 + 0 * xx, 60 + 90 * xx / width],
+                            -1).astype(np.uint8)]
+    out = av.open(str(path), "w", format="mp4")
+    vs = out.add_stream("libx264", rate=fps)
+    vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+    vs.options = {"crf": "18"}
+    truth = []
+    for i in range(n):
+        who = "grace" if i < first else "astronaut"
+        crop, _, (px, py) = grace if who == "grace" else astro
+        if mode == "cut":
+            img = backgrounds[1 if who == "astronaut" else 0].copy()
+        else:
+            stripes = 128 + 100 * np.sin((xx + 5 * i) / 6.0)
+            img = np.stack([stripes, 255 - stripes, 0 * xx + 128], -1).astype(np.uint8)
+        h, w = crop.shape[:2]
+        x, y = (width - w) // 2 + (i % 4), (height - h) // 2     # a little life: 0-3 px sway
+        img[y:y + h, x:x + w] = crop
+        truth.append((who, (x + px, y + py, x + w - px, y + h - py)))
+        for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+            out.mux(packet)
+    for packet in vs.encode(None):
+        out.mux(packet)
+    out.close()
+    return truth
