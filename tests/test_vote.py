@@ -68,3 +68,10 @@ def test_report_keeps_every_veto_and_caps_the_rest():
     assert set(rep[0]) >= {"frame", "person_id", "kind", "similarity", "margin", "quality"}
     # a clear vote for another person is reported as "other" against the track's lead
     assert report_votes(votes(CLEAR, CLEAR, "q"), 7)[2]["kind"] == OTHER
+
+
+def test_reasons_read_in_swedish_and_english():
+    from blurkit.vote import reason_text
+    assert reason_text("stranger_in_track", "sv").startswith("någon som inte")
+    assert reason_text("stranger_in_track", "en").startswith("someone not registered")
+    assert reason_text("no_consent_for_purpose", "sv") == "no_consent_for_purpose"
