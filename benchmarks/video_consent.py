@@ -118,13 +118,17 @@ def scene_cuts(path: Path) -> list[int]:
     return cuts
 
 
+_INPUT_FACES: dict[Path, list] = {}
+
+
 def measure(src: Path, out: Path, net: ScrfdNet, speaker: bool) -> dict:
     """Per clip: frames with a face, frames with a face visible, leaked frames."""
     frames = judged = visible = leaked = 0
     visible_frames = []
-    for a, b in zip(read_frames(src), read_frames(out)):
+    if src not in _INPUT_FACES:       # the input's faces: once per clip, for every run
+        _INPUT_FACES[src] = [faces(net, a.rgb, LEAK_MIN) for a in read_frames(src)]
+    for a, b, found in zip(read_frames(src), read_frames(out), _INPUT_FACES[src]):
         frames += 1
-        found = faces(net, a.rgb, LEAK_MIN)
         his = None
         if speaker:
             big = [f for f in found if f[3] - f[1] >= SPEAKER_MIN]

@@ -81,18 +81,22 @@ def make_face_clip(path: Path, *, n: int = 40, fps: int = 20, width: int = 480,
 
 
 def make_swap_clip(path: Path, *, mode: str = "cut", first: int = 45, n: int = 90,
-                   fps: int = 20, width: int = 320, height: int = 240) -> list[tuple]:
+                   fps: int = 20, width: int = 320, height: int = 240,
+                   blur_second: bool = False) -> list[tuple]:
     """Two real people one after the other at the same place: Grace Hopper (the consent
     tests' enrolled face, from portrait_exif_gps_thumbnail.jpg) for `first` frames, then the
     astronaut (portrait_orientation6.jpg, as displayed). mode "cut": the background changes
     with her (a hard cut joins the two shots); mode "swap": the background stays and only the
     face is replaced in place, on a background that pans all the time (stripes moving 5 px a
     frame), so the change of face is no larger than the frame-to-frame change: no cut a
-    frame difference could see.
+    frame difference could see. blur_second: the astronaut is blurred past what recognition
+    judges (no template is ever made of her face, so only its look tells it changed).
 
     Returns per frame ("grace" | "astronaut", face box)."""
     grace = _face_crop("portrait_exif_gps_thumbnail.jpg", 110)
     astro = _face_crop("portrait_orientation6.jpg", 110)
+    if blur_second:
+        astro = (cv2.GaussianBlur(astro[0], (0, 0), 3.0),) + astro[1:]
     yy, xx = np.mgrid[:height, :width]
     backgrounds = [np.stack([60 + 100 * xx / width, 90 + 60 * yy / height, 120 + 0 * xx],
                             -1).astype(np.uint8),

@@ -32,6 +32,8 @@ def runs(tmp_path_factory):
     (base / "in").mkdir()
     truths = {mode: make_swap_clip(base / "in" / f"{mode}.mp4", mode=mode)
               for mode in ("cut", "swap")}
+    truths["swap_blurred"] = make_swap_clip(base / "in" / "swap_blurred.mp4", mode="swap",
+                                            blur_second=True)
     proc = blurkit("process", str(base / "in"), "-o", str(base / "out"), "--purpose", "public",
                    "--report", str(base / "r.json"), data_dir=data)
     assert proc.returncode == 0, proc.stderr
@@ -40,7 +42,7 @@ def runs(tmp_path_factory):
     return base, truths, report
 
 
-@pytest.mark.parametrize("mode", ["cut", "swap"])
+@pytest.mark.parametrize("mode", ["cut", "swap", "swap_blurred"])
 def test_the_consenting_ones_votes_never_show_the_other(runs, mode):
     base, truths, report = runs
     truth = truths[mode]
