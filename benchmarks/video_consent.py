@@ -24,7 +24,7 @@ for another checkout of blurkit (e.g. the main branch, to see what a change did)
    * everyone else: a face SCRFD finds in the input (>= 32 px) is "visible" when its
      detail correlation in the output is >= 0.3 (blurkit.redact.HIDDEN_LIMIT); the montage
      is also reported for the 6 frames after each cut (cuts found by ffmpeg's scene score
-     > 0.3 on the input);
+     > 0.3 on the original montage: all 7 of SOURCE.md);
    * leaks: SCRFD on every output frame finds no face >= 32 px, except, in the Obama clips,
      his own face (the box of the input's largest face).
 
@@ -221,7 +221,10 @@ def main() -> None:
                         print(f"    track {t['id']} frames {t['first_frame']}-{t['last_frame']}"
                               f" {t['action']} ({t['reason']}) votes {kinds or t['votes']}")
             results[label] = (rows, seconds)
-        cuts = {src.name: scene_cuts(src) for src in clips if src.name.startswith("trump")}
+        # the copies keep the original's frame timing: its cuts (ffmpeg finds them all in the
+        # original, not in the darkened shrunken copy) are theirs
+        original_cuts = scene_cuts(args.data / CROSS / "trump_01.mp4")
+        cuts = {src.name: original_cuts for src in clips if src.name.startswith("trump")}
     print()
     labels = [label for label, _ in runs]
     print("| clip | who | " + " | ".join(f"visible ({l})" for l in labels) + " | "
