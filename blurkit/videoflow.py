@@ -92,6 +92,9 @@ CUT_RATIO = 10.0
 CUT_FLOOR = 0.25
 CUT_MIN = 2.0
 MAX_REPORT_VOTES = 30
+# a hidden box joins a shown face only when it lies mostly inside it AND the shown box is at
+# least this much larger (a part of the face found again), never a face of the same size
+NESTED_AREA = 1.5
 HOLD_SECONDS = 0.25      # masks held before the first and after the last detection
 MAX_GAP_SECONDS = 1.0    # a track survives this long without a detection
 STREAM_MEMORY = 512 << 20  # held-back frames in one-pass mode may use at most this much
@@ -500,7 +503,9 @@ class _Painter:
 
     As in photos, a hidden box lying mostly inside the box of a shown track in the same
     frame is that face found again (it joins the shown face), and hidden faces' margins
-    never cover a shown face's own box. Tracks must be known up to the frame painted plus
+    never cover a shown face's own box. Unlike photos, the shown box must be clearly larger
+    (NESTED_AREA): in video a shown box may be interpolated or held while another face of the
+    same size passes in front of it (a crossing), and that face must stay hidden. Tracks must be known up to the frame painted plus
     the lookahead (all of them in two-pass mode)."""
 
     def __init__(self, job: VideoJob, info: VideoInfo, tracker: Tracker,
@@ -528,8 +533,8 @@ class _Painter:
                 (shown if show else boxes).append(box)
         if shown:
             boxes = [b for b in boxes
-                     if not any(inside_share(b, s) >= NESTED and _area(s) >= _area(b)
-                                for s in shown)]
+                     if not any(inside_share(b, s) >= NESTED
+                                and _area(s) >= NESTED_AREA * _area(b) for s in shown)]
         if not boxes:
             return frame.rgb
         self.frames_hidden += 1

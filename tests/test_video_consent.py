@@ -12,7 +12,7 @@ import pytest
 from blurkit.media.video import read_frames
 from blurkit.redact import detail_correlation
 from conftest import ROOT, SAMPLES
-from facevideo import make_swap_clip
+from facevideo import make_cross_clip, make_swap_clip
 
 
 def blurkit(*args, data_dir):
@@ -34,17 +34,18 @@ def runs(tmp_path_factory):
               for mode in ("cut", "swap")}
     truths["swap_blurred"] = make_swap_clip(base / "in" / "swap_blurred.mp4", mode="swap",
                                             blur_second=True)
+    cross = make_cross_clip(base / "in" / "cross.mp4")
     proc = blurkit("process", str(base / "in"), "-o", str(base / "out"), "--purpose", "public",
                    "--report", str(base / "r.json"), data_dir=data)
     assert proc.returncode == 0, proc.stderr
     report = {os.path.basename(f["source"]): f for f in
               json.loads((base / "r.json").read_text())["files"]}
-    return base, truths, report
+    return base, truths, report, cross
 
 
 @pytest.mark.parametrize("mode", ["cut", "swap", "swap_blurred"])
 def test_the_consenting_ones_votes_never_show_the_other(runs, mode):
-    base, truths, report = runs
+    base, truths, report, _ = runs
     truth = truths[mode]
     originals = [f.rgb for f in read_frames(base / "in" / f"{mode}.mp4")]
     outputs = [f.rgb for f in read_frames(base / "out" / f"{mode}.mp4")]
@@ -66,7 +67,7 @@ def test_the_consenting_ones_votes_never_show_the_other(runs, mode):
 
 
 def test_the_report_says_why_per_track(runs):
-    _, _, report = runs
+    _, _, report, _ = runs
     item = report["cut.mp4"]
     assert item["extra"]["cuts"] == [45]
     for t in item["faces"]:
@@ -81,3 +82,17 @@ def test_the_report_says_why_per_track(runs):
     later = [t for t in item["faces"] if t["first_frame"] >= 45]
     assert later and all(t["action"] == "hidden" for t in later)
     assert any(v["kind"] == "stranger" for t in later for v in t["votes"]), later
+
+
+def test_a_face_crossing_in_front_of_the_consenting_one_stays_hidden(runs):
+    base, _, report, truth = runs
+    originals = [f.rgb for f in read_frames(base / "in" / "cross.mp4")]
+    outputs = [f.rgb for f in read_frames(base / "out" / "cross.mp4")]
+    free = free_visible = 0
+    for i, (a, b, faces) in enumerate(zip(originals, outputs, truth)):
+        (_, grace, covered), (_, astronaut, _) = faces
+        assert detail_correlation(a, b, astronaut) < 0.3, i   # in front of her or not
+        if covered == 0:
+            free += 1
+            free_visible += detail_correlation(a, b, grace) > 0.8
+    assert free_visible >= 0.5 * free, (free_visible, free, report["cross.mp4"]["faces"])
