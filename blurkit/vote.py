@@ -179,20 +179,19 @@ def decide_votes(votes: Sequence[Vote], mean_person: int | None) -> VoteResult:
 
 
 def report_votes(votes: Sequence[Vote], lead: int | None, cap: int = 30) -> list[dict]:
-    """At most `cap` votes for the report, in frame order: every vote that hid the track
-    (other, stranger) first, the rest spread evenly over the track."""
-    if len(votes) <= cap:
-        chosen = list(votes)
-    else:
-        vetoes = [v for v in votes if kind_for(v, lead) in (OTHER, STRANGER)][:cap]
-        rest = [v for v in votes if kind_for(v, lead) not in (OTHER, STRANGER)]
-        room = cap - len(vetoes)
-        picked = [rest[round(i * (len(rest) - 1) / max(room - 1, 1))] for i in range(room)] \
-            if room > 0 and rest else []
-        seen, chosen = set(), []
-        for v in vetoes + picked:
-            if id(v) not in seen:
-                seen.add(id(v))
-                chosen.append(v)
-        chosen.sort(key=lambda v: v.frame)
+    """At most `cap` votes for the report, in frame order: the votes that hid the track
+    (other, stranger) first, then the clear ones, then the unsure ones, each group spread
+    evenly over the track when it does not fit."""
+    def spread(group: list, room: int) -> list:
+        if room <= 0 or not group:
+            return []
+        if len(group) <= room:
+            return group
+        return [group[round(i * (len(group) - 1) / max(room - 1, 1))] for i in range(room)]
+
+    chosen: list[Vote] = []
+    for kinds in ((OTHER, STRANGER), (CLEAR,), (UNSURE,)):
+        group = [v for v in votes if kind_for(v, lead) in kinds]
+        chosen += spread(group, cap - len(chosen))
+    chosen.sort(key=lambda v: v.frame)
     return [v.to_dict(lead) for v in chosen]

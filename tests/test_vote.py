@@ -75,3 +75,10 @@ def test_reasons_read_in_swedish_and_english():
     assert reason_text("stranger_in_track", "sv").startswith("någon som inte")
     assert reason_text("stranger_in_track", "en").startswith("someone not registered")
     assert reason_text("no_consent_for_purpose", "sv") == "no_consent_for_purpose"
+
+
+def test_report_of_a_long_track_keeps_its_clear_votes():
+    from blurkit.vote import report_votes
+    vs = votes(*(["blur"] * 100 + [CLEAR] * 5))
+    rep = report_votes(vs, 7, cap=30)
+    assert len(rep) == 30 and sum(v["kind"] == CLEAR for v in rep) == 5
