@@ -12,6 +12,7 @@ For each clip, in the same run and on the same machine:
 
 With --consent: each talking-head speaker in turn is enrolled from stills and must stay
 visible in at least 90% of the other frames, while the other speakers' clips stay hidden.
+(Registered from photos and filmed elsewhere, and stage-like copies: benchmarks/video_consent.py.)
 
 Then the output is checked: an independent detector (SCRFD at full resolution on every
 frame; blurkit uses CenterFace) must find no face >= 32 px (benchmarks/leakcheck.py); audio

@@ -10,6 +10,12 @@ each track hides its face
   the distance the face travels per frame, so a face moving fast stays covered),
 * enlarged in every frame by the motion since the nearest detection.
 
+A track must not cross people. `Tracker.cut(frame)` ends every track at a scene cut, and
+`Tracker.split(track, i)` cuts a track in two where its face changed (the video flow decides
+that from face templates). Each piece keeps its masks, so coverage never has a hole, but
+outside the frames its own detections vouch for (`Track.lo`..`Track.hi`, set by a cut or a
+split) a piece's box may only ever hide: `vouched(track, frame)` tells the painter.
+
 Plain data in, plain data out: the video flow feeds per-frame detections and gets back,
 for every frame, the boxes to hide.
 """
@@ -30,6 +36,10 @@ class Track:
     frames: list[int] = field(default_factory=list)     # frames with a detection, ascending
     boxes: list[Box] = field(default_factory=list)      # the detection in each of those frames
     scores: list[float] = field(default_factory=list)
+    # frames outside lo..hi are not this face's for sure (a cut or a split lies between):
+    # the track's masks still cover them, but never as a shown face
+    lo: int | None = None
+    hi: int | None = None
 
     @property
     def first(self) -> int:
@@ -87,6 +97,30 @@ class Tracker:
         self.min_match = min_match
         self.tracks: list[Track] = []
         self._active: list[Track] = []
+        self._since: int | None = None      # the last scene cut: new tracks start after it
+        self.cuts: list[int] = []
+
+    def cut(self, frame: int) -> None:
+        """A scene cut before `frame`: every live track ends, nothing links across it."""
+        for t in self._active:
+            t.hi = frame - 1 if t.hi is None else min(t.hi, frame - 1)
+        self._active = []
+        self._since = frame
+        self.cuts.append(frame)
+
+    def split(self, track: Track, index: int) -> Track:
+        """Cut `track` before its detection number `index` (1 <= index < detections): the
+        detections from there on become a new track (the live one, if `track` was live).
+        Neither piece vouches for the frames between them."""
+        if not 1 <= index < len(track.frames):
+            raise ValueError("a split needs detections on both sides")
+        new = Track(id=len(self.tracks), frames=track.frames[index:], boxes=track.boxes[index:],
+                    scores=track.scores[index:], lo=track.frames[index], hi=track.hi)
+        del track.frames[index:], track.boxes[index:], track.scores[index:]
+        track.hi = track.frames[-1]
+        self.tracks.append(new)
+        self._active = [new if t is track else t for t in self._active]
+        return new
 
     def update(self, frame: int, boxes: list[Box], scores: list[float]) -> list[int]:
         """Link this frame's detections; returns the track id of each detection."""
@@ -107,7 +141,7 @@ class Tracker:
                 self._extend(self._active[t], frame, boxes[d], scores[d])
         for d, box in enumerate(boxes):
             if ids[d] is None:
-                track = Track(id=len(self.tracks))
+                track = Track(id=len(self.tracks), lo=self._since)
                 self._extend(track, frame, box, scores[d])
                 self.tracks.append(track)
                 self._active.append(track)
@@ -146,6 +180,12 @@ def box_at(track: Track, frame: int, hold: int, step: int = 1) -> Box | None:
     b0, b1 = np.asarray(track.boxes[i]), np.asarray(track.boxes[i + 1])
     t = (frame - f0) / (f1 - f0)
     return _grow(b0 + (b1 - b0) * t, float(np.abs(b1 - b0).max()) / 2)
+
+
+def vouched(track: Track, frame: int) -> bool:
+    """Is `frame` within the frames the track's own detections vouch for (no cut or split
+    between)? Outside, its box may hide but never show."""
+    return (track.lo is None or frame >= track.lo) and (track.hi is None or frame <= track.hi)
 
 
 def track_boxes(track: Track, n_frames: int, hold: int, step: int = 1) -> dict[int, Box]:

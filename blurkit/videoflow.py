@@ -2,14 +2,19 @@
 
 Pass 1 (analyse): decode, detect faces on a reduced copy of every `step`-th frame, link them
 into tracks, and — only when someone may be shown for this purpose — compute face
-templates on a few sharp frames of each track.
+templates on sampled frames of each track. A scene cut (a sudden change of the whole
+picture) ends every track; a face whose template no longer looks like the track's previous
+one splits the track; after a doubtful link (a gap, a jump, a crossing face) the track is
+sampled again at once and, until a template confirms the same face, the part after the link
+is kept apart (blurkit/track.py, DESIGN.md "Video: tracks and the consent vote").
 
-Decide: each track is shown only when the vote over its sampled frames is unanimous
-(at least MIN_VOTES usable frames, every one matched to the same enrolled person, and the
-track's mean template too) and that person's consent is valid today; any other track —
-unknown, ambiguous, too small to judge — is hidden for its whole life, including the held
-frames before and after its detections. Two tracks shown as the same person at the same
-time cannot both be right: the weaker is hidden.
+Decide: each sampled frame votes (blurkit/vote.py): clear for a person, another person, a
+stranger, or unsure (not judgeable). A track is shown only when its votes name one person
+clearly (enough clear votes, no vote for anyone else, the mean template agreeing) and that
+person's consent is valid today; any other track — unknown, mixed, too few clear frames —
+is hidden for its whole life, including the held frames before and after its detections.
+Two tracks shown as the same person at the same time cannot both be right: the weaker is
+hidden.
 
 Pass 2 (render): decode again, hide every hidden track's box in every frame it covers,
 check from the pixels that each hidden face is really hidden, encode (H.264/MP4 with the
@@ -42,7 +47,8 @@ from blurkit.decide import NESTED, inside_share
 from blurkit.detect.common import Detection
 from blurkit.errors import OutputError
 from blurkit.media.video import VideoInfo, VideoWriter, probe_video, read_frames, read_sampled
-from blurkit.track import Track, Tracker, box_at
+from blurkit.track import Track, Tracker, box_at, vouched
+from blurkit.vote import Vote, decide_votes, report_votes, vote_from
 
 i18n.register({
     "video.frames_changed": {
@@ -52,8 +58,43 @@ i18n.register({
     },
 })
 
-MIN_VOTES = 3            # usable sampled frames a track needs before it can be shown
 SAMPLE_SECONDS = 0.5     # a track's face is sampled for recognition at most this often
+# (the vote's minimum of clear frames is blurkit.vote.MIN_CLEAR)
+# Two samples of one track whose templates are less alike than this are two faces: the
+# track is split. The same face in consecutive samples of one shot: >= 0.964 in every clip
+# of the shared video sets (talking heads, Obama addresses, their degraded copies); two
+# different people: <= 0.934 over the shared identity sets (Damon vs DiCaprio), 99 % under
+# 0.91.
+SPLIT_SIMILARITY = 0.93
+# A doubtful link: the face was missed for more than one detection interval, its box moved
+# off itself (IoU with its previous box under this), or another face's box touches it.
+DOUBTFUL_IOU = 0.3
+DOUBTFUL_OVERLAP = 0.1
+# ... or the face's look jumped: the mean absolute difference of 16x16 grey thumbnails of the
+# box between consecutive detections, at least LOOK_RATIO times the track's median (floored
+# at LOOK_FLOOR grey levels) and at least LOOK_MIN. Cheap (no template), so every detection
+# is checked: it catches a face replaced in place by one that cannot be judged (blurred,
+# turned), which the templates alone would never see.
+LOOK_SIDE = 16
+LOOK_RATIO = 4.0
+LOOK_FLOOR = 2.0
+LOOK_MIN = 10.0
+# Scene cuts: the mean absolute difference of consecutive 64x36 grey thumbnails, against the
+# median of the last CUT_HISTORY differences. A cut is a jump at least CUT_RATIO times that
+# median (floored at CUT_FLOOR grey levels) and at least CUT_MIN grey levels. Chosen on the
+# original clips (the montage's 7 cuts: 34-56 grey levels, >= 53x the median; no cut in the
+# Obama clips: <= 5.7x; talking heads moving their heads: <= 9.7x) and checked on the
+# degraded copies (the montage shrunk into a dark 640x360 stage: its cuts 2.8-7 levels,
+# >= 11x; the Obama copies <= 5.7x).
+CUT_THUMB = (64, 36)
+CUT_HISTORY = 8
+CUT_RATIO = 10.0
+CUT_FLOOR = 0.25
+CUT_MIN = 2.0
+MAX_REPORT_VOTES = 30
+# a hidden box joins a shown face only when it lies mostly inside it AND the shown box is at
+# least this much larger (a part of the face found again), never a face of the same size
+NESTED_AREA = 1.5
 HOLD_SECONDS = 0.25      # masks held before the first and after the last detection
 MAX_GAP_SECONDS = 1.0    # a track survives this long without a detection
 STREAM_MEMORY = 512 << 20  # held-back frames in one-pass mode may use at most this much
@@ -78,10 +119,65 @@ class VideoSettings:
 @dataclass
 class TrackInfo:
     """What pass 1 learned about one track."""
-    votes: list[int | None] = field(default_factory=list)   # matched person per usable sample
+    votes: list[Vote] = field(default_factory=list)
     templates: list[np.ndarray] = field(default_factory=list)
     qualities: list = field(default_factory=list)
     last_sample: int = -10 ** 9
+    last_template: np.ndarray | None = None   # the newest template (appearance check)
+    doubtful_from: int | None = None          # detection frame of an unconfirmed doubtful link
+    look: np.ndarray | None = None            # thumbnail of the face at the last detection
+    look_diffs: deque = field(default_factory=lambda: deque(maxlen=CUT_HISTORY))
+
+    def look_jumped(self, rgb: np.ndarray, box) -> bool:
+        """Record the face's thumbnail; True when it changed far more than it usually does."""
+        import cv2
+        h, w = rgb.shape[:2]
+        x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+        x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            return False
+        look = cv2.resize(cv2.cvtColor(rgb[y1:y2, x1:x2], cv2.COLOR_RGB2GRAY),
+                          (LOOK_SIDE, LOOK_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
+        prev, self.look = self.look, look
+        if prev is None:
+            return False
+        diff = float(np.abs(look - prev).mean())
+        base = max(float(np.median(self.look_diffs)) if self.look_diffs else LOOK_FLOOR,
+                   LOOK_FLOOR)
+        if diff >= LOOK_MIN and diff >= LOOK_RATIO * base:
+            return True
+        self.look_diffs.append(diff)
+        return False
+
+
+class SceneCuts:
+    """Online scene-cut detection on consecutive frames (see CUT_* above)."""
+
+    def __init__(self) -> None:
+        self.prev: np.ndarray | None = None
+        self.diffs: deque = deque(maxlen=CUT_HISTORY)
+
+    def is_cut(self, rgb: np.ndarray) -> bool:
+        import cv2
+        thumb = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), CUT_THUMB,
+                           interpolation=cv2.INTER_AREA).astype(np.float32)
+        prev, self.prev = self.prev, thumb
+        if prev is None:
+            return False
+        diff = float(np.abs(thumb - prev).mean())
+        base = max(float(np.median(self.diffs)) if self.diffs else diff, CUT_FLOOR)
+        if diff >= CUT_MIN and diff >= CUT_RATIO * base:
+            self.diffs.clear()         # the next shot starts its own history
+            return True
+        self.diffs.append(diff)
+        return False
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / max(_area(a) + _area(b) - inter, 1e-9)
 
 
 @dataclass
@@ -92,6 +188,7 @@ class TrackDecision:
     person_id: int | None = None
     consent_id: int | None = None
     similarity: float | None = None
+    lead: int | None = None       # whom the votes mostly named (the report's vote kinds)
 
 
 def _area(b) -> float:
@@ -110,6 +207,7 @@ class Analysis:
     tracker: Tracker
     infos: dict[int, TrackInfo] = field(default_factory=dict)
     frames: int = 0
+    times: list[float] = field(default_factory=list)    # presentation time of each frame
 
 
 class VideoJob:
@@ -139,17 +237,21 @@ class VideoJob:
         return Analysis(Tracker(max_gap=max_gap))
 
     def analyse(self, info: VideoInfo, state: Analysis) -> None:
-        """Pass 1: detect on every `step`-th frame, link tracks, sample faces for recognition."""
+        """Pass 1: detect on every `step`-th frame, link tracks, sample faces for recognition.
+        With recognition, every frame is checked for a scene cut too."""
         step = self.settings.step
         recognizer = self.worker.recognizer
         sample_every = max(1, round(SAMPLE_SECONDS * self._fps(info)))
         max_side = self._detect_side(info)
         total = info.frame_count or 0
         phase = "analyse"
+        cuts = SceneCuts()
         # recognition needs the full-resolution picture; detection alone a small copy
         frames = (read_frames(self.src, info, prefetch=3) if recognizer is not None else
                   read_sampled(self.src, info, every=step, max_side=max_side, prefetch=3))
         for frame in frames:
+            if recognizer is not None and cuts.is_cut(frame.rgb):
+                state.tracker.cut(frame.index)
             if frame.index % step == 0:
                 if recognizer is not None:
                     small, factor = frame.small(max_side)
@@ -160,56 +262,104 @@ class VideoJob:
                 ids = state.tracker.update(frame.index, [d.box for d in dets],
                                            [d.score for d in dets])
                 if recognizer is not None and dets:
-                    self._sample(recognizer, frame, dets, ids, state.infos, sample_every)
+                    self._sample(recognizer, frame, dets, ids, state, sample_every)
             state.frames = frame.index + 1
+            if recognizer is not None:      # sampled-only decoding carries no times
+                state.times.append(frame.time)
             self.progress(phase, frame.index + 1, max(total, frame.index + 1))
+        if recognizer is not None:
+            self._settle_doubts(state)
 
-    @staticmethod
-    def _sample(recognizer, frame, dets, ids, infos, sample_every) -> None:
-        for det, tid in zip(dets, ids):
+    def _sample(self, recognizer, frame, dets, ids, state: Analysis, sample_every) -> None:
+        infos, tracker, step = state.infos, state.tracker, self.settings.step
+        for k, (det, tid) in enumerate(zip(dets, ids)):
+            track = tracker.tracks[tid]
             ti = infos.setdefault(tid, TrackInfo())
-            if frame.index - ti.last_sample < sample_every:
+            jumped = ti.look_jumped(frame.rgb, det.box)
+            if ti.doubtful_from is None and len(track.frames) >= 2 and (
+                    jumped or
+                    track.frames[-1] - track.frames[-2] > step
+                    or _iou(track.boxes[-1], track.boxes[-2]) < DOUBTFUL_IOU
+                    or any(_iou(det.box, o.box) > DOUBTFUL_OVERLAP
+                           for j, o in enumerate(dets) if j != k)):
+                ti.doubtful_from = frame.index      # who is this now? look again at once
+            if ti.doubtful_from is None and frame.index - ti.last_sample < sample_every:
                 continue
             template, quality = recognizer.embed(frame.rgb, det)
-            if template is None:      # not judgeable in this frame: no vote
-                continue
-            ti.last_sample = frame.index
             ident = recognizer.match([template], [quality])[0]
-            ti.votes.append(ident.person_id)
+            vote = vote_from(frame.index, ident, judged=template is not None)
+            if template is None:      # not judgeable in this frame: abstains, look again soon
+                ti.votes.append(vote)
+                continue
+            if ti.last_template is not None and \
+                    float(np.dot(template, ti.last_template)) < SPLIT_SIMILARITY:
+                ti = self._split(state, track, ti, frame.index)
+            ti.doubtful_from = None           # this template is the face from here on
+            ti.last_sample = frame.index
+            ti.last_template = template
+            ti.votes.append(vote)
             ti.templates.append(template)
             ti.qualities.append(quality)
+
+    @staticmethod
+    def _split(state: Analysis, track: Track, ti: TrackInfo, at_frame: int) -> TrackInfo:
+        """The face changed by `at_frame`: a new track from the first detection that is not
+        surely the old face (the doubtful link, or the one after the last template)."""
+        last_good = max((v.frame for v in ti.votes if v.judged), default=track.first)
+        start = ti.doubtful_from if ti.doubtful_from is not None else min(
+            (f for f in track.frames if f > last_good), default=at_frame)
+        index = track.frames.index(start)
+        if index == 0:              # nothing before it vouched for: the track stays whole
+            return ti
+        new = state.tracker.split(track, index)
+        moved = TrackInfo(votes=[v for v in ti.votes if v.frame >= new.first], look=ti.look)
+        ti.votes = [v for v in ti.votes if v.frame < new.first]
+        state.infos[new.id] = moved
+        ti.doubtful_from = None
+        return moved
+
+    def _settle_doubts(self, state: Analysis) -> None:
+        """A doubtful link never confirmed by a template: the rest of the track is a track of
+        its own (with no clear vote, so it is hidden)."""
+        for tid, ti in list(state.infos.items()):
+            if ti.doubtful_from is None:
+                continue
+            track = state.tracker.tracks[tid]
+            if ti.doubtful_from in track.frames and track.frames.index(ti.doubtful_from) > 0:
+                new = state.tracker.split(track, track.frames.index(ti.doubtful_from))
+                state.infos[new.id] = TrackInfo(
+                    votes=[v for v in ti.votes if v.frame >= new.first])
+                ti.votes = [v for v in ti.votes if v.frame < new.first]
+            ti.doubtful_from = None
 
     # ------------------------------------------------------------------ decide
 
     def decide(self, tracks, infos: dict[int, TrackInfo]) -> dict[int, TrackDecision]:
+        from blurkit.identify.recognizer import mean_template
+
         options = self.worker.options
         recognizer = self.worker.recognizer
         decisions: dict[int, TrackDecision] = {}
         for track in tracks:
-            ti = infos.get(track.id)
+            ti = infos.get(track.id) or TrackInfo()
             if recognizer is None:
                 decisions[track.id] = TrackDecision(track.id, False, "no_consented_person")
                 continue
-            if ti is None or len(ti.votes) < MIN_VOTES:
-                decisions[track.id] = TrackDecision(track.id, False, "too_few_usable_frames")
+            mean = mean_template(ti.templates)
+            mean_ident = None if mean is None else recognizer.match(
+                [mean], [max(ti.qualities, key=lambda q: q.sharpness or 0)])[0]
+            result = decide_votes(ti.votes, None if mean_ident is None else mean_ident.person_id)
+            decisions[track.id] = decision = TrackDecision(track.id, False, result.reason or "",
+                                                           lead=result.person_id)
+            if not result.show:
                 continue
-            persons = set(ti.votes)
-            if len(persons) != 1 or None in persons:
-                decisions[track.id] = TrackDecision(track.id, False, "ambiguous")
-                continue
-            from blurkit.identify.recognizer import mean_template
-            mean = recognizer.match([mean_template(ti.templates)], [ti.qualities[0]])[0]
-            person = ti.votes[0]
-            if mean.person_id != person:
-                decisions[track.id] = TrackDecision(track.id, False, "ambiguous")
-                continue
-            verdict = options.snapshot.decide(person, options.purpose)
+            verdict = options.snapshot.decide(result.person_id, options.purpose)
             if not (verdict.valid and verdict.consent_id is not None):
-                decisions[track.id] = TrackDecision(track.id, False,
-                                                    verdict.reason_key.rsplit(".", 1)[-1])
+                decision.reason = verdict.reason_key.rsplit(".", 1)[-1]
                 continue
-            decisions[track.id] = TrackDecision(track.id, True, "consent_valid", person,
-                                                verdict.consent_id, mean.similarity)
+            decision.show, decision.reason = True, "consent_valid"
+            decision.person_id, decision.consent_id = result.person_id, verdict.consent_id
+            decision.similarity = mean_ident.similarity
         self._one_track_per_person(tracks, decisions)
         return decisions
 
@@ -274,6 +424,7 @@ class VideoJob:
             with VideoWriter(self.src, self.dest, info) as out:
                 for frame in read_frames(self.src, info, prefetch=3):
                     state.frames = frame.index + 1
+                    state.times.append(frame.time)
                     if frame.index % step == 0:
                         detector.submit(frame, max_side)
                     held.append(frame)
@@ -315,20 +466,36 @@ class VideoJob:
             self.timings["write"] = time.perf_counter() - t
         seconds = sum(self.timings.values())
         stats["fps"] = round(stats["frames"] / seconds, 2) if seconds > 0 else None
-        infos = state.infos
-        stats["tracks"] = [
-            {"id": t.id, "first_frame": t.first, "last_frame": t.last,
-             "detections": len(t.frames), "max_score": round(max(t.scores), 4),
-             "action": "shown" if decisions[t.id].show else "hidden",
-             "reason": decisions[t.id].reason,
-             "votes": len(infos[t.id].votes) if t.id in infos else 0,
-             **({"person_id": decisions[t.id].person_id,
-                 "consent_id": decisions[t.id].consent_id} if decisions[t.id].show else {})}
-            for t in state.tracker.tracks]
+        fps = self._fps(info)
+
+        def when(i: int) -> float:
+            return state.times[i] if i < len(state.times) else i / fps
+
+        stats["tracks"] = [track_report(t, decisions[t.id], state.infos.get(t.id), when)
+                           for t in state.tracker.tracks]
+        stats["cuts"] = list(state.tracker.cuts)
         stats["width"], stats["height"], stats["duration"] = info.width, info.height, info.duration
         stats["audio_streams"] = len(info.audio)
         stats["dropped_streams"] = list(info.other_streams)
         return stats
+
+
+def track_report(track: Track, decision: TrackDecision, ti: TrackInfo | None,
+                 when: Callable[[int], float]) -> dict:
+    """One track for the report (JSON-able, small): when, where, what was decided and why,
+    with the votes (at most MAX_REPORT_VOTES) that the decision rests on."""
+    big = max(range(len(track.frames)), key=lambda i: _area(track.boxes[i]))
+    votes = ti.votes if ti is not None else []
+    out = {"id": track.id, "first_frame": track.first, "last_frame": track.last,
+           "first_time": round(when(track.first), 3), "last_time": round(when(track.last), 3),
+           "detections": len(track.frames), "max_score": round(max(track.scores), 4),
+           "box": [round(v, 1) for v in track.boxes[big]], "box_frame": track.frames[big],
+           "action": "shown" if decision.show else "hidden", "reason": decision.reason,
+           "votes": report_votes(votes, decision.lead, MAX_REPORT_VOTES),
+           "votes_total": len(votes)}
+    if decision.show:
+        out["person_id"], out["consent_id"] = decision.person_id, decision.consent_id
+    return out
 
 
 class _Painter:
@@ -336,7 +503,9 @@ class _Painter:
 
     As in photos, a hidden box lying mostly inside the box of a shown track in the same
     frame is that face found again (it joins the shown face), and hidden faces' margins
-    never cover a shown face's own box. Tracks must be known up to the frame painted plus
+    never cover a shown face's own box. Unlike photos, the shown box must be clearly larger
+    (NESTED_AREA): in video a shown box may be interpolated or held while another face of the
+    same size passes in front of it (a crossing), and that face must stay hidden. Tracks must be known up to the frame painted plus
     the lookahead (all of them in two-pass mode)."""
 
     def __init__(self, job: VideoJob, info: VideoInfo, tracker: Tracker,
@@ -359,11 +528,13 @@ class _Painter:
         for t in self.live:
             box = box_at(t, frame.index, self.hold, self.step)
             if box is not None:
-                (boxes if self.hidden(t) else shown).append(box)
+                # beyond a cut or a split the box is not surely this face: it only hides
+                show = not self.hidden(t) and vouched(t, frame.index)
+                (shown if show else boxes).append(box)
         if shown:
             boxes = [b for b in boxes
-                     if not any(inside_share(b, s) >= NESTED and _area(s) >= _area(b)
-                                for s in shown)]
+                     if not any(inside_share(b, s) >= NESTED
+                                and _area(s) >= NESTED_AREA * _area(b) for s in shown)]
         if not boxes:
             return frame.rgb
         self.frames_hidden += 1

@@ -78,3 +78,90 @@ def make_face_clip(path: Path, *, n: int = 40, fps: int = 20, width: int = 480,
             out.mux(packet)
     out.close()
     return truth
+
+
+def make_swap_clip(path: Path, *, mode: str = "cut", first: int = 45, n: int = 90,
+                   fps: int = 20, width: int = 320, height: int = 240,
+                   blur_second: bool = False) -> list[tuple]:
+    """Two real people one after the other at the same place: Grace Hopper (the consent
+    tests' enrolled face, from portrait_exif_gps_thumbnail.jpg) for `first` frames, then the
+    astronaut (portrait_orientation6.jpg, as displayed). mode "cut": the background changes
+    with her (a hard cut joins the two shots); mode "swap": the background stays and only the
+    face is replaced in place, on a background that pans all the time (stripes moving 5 px a
+    frame), so the change of face is no larger than the frame-to-frame change: no cut a
+    frame difference could see. blur_second: the astronaut is blurred past what recognition
+    judges (no template is ever made of her face, so only its look tells it changed).
+
+    Returns per frame ("grace" | "astronaut", face box)."""
+    grace = _face_crop("portrait_exif_gps_thumbnail.jpg", 110)
+    astro = _face_crop("portrait_orientation6.jpg", 110)
+    if blur_second:
+        astro = (cv2.GaussianBlur(astro[0], (0, 0), 3.0),) + astro[1:]
+    yy, xx = np.mgrid[:height, :width]
+    backgrounds = [np.stack([60 + 100 * xx / width, 90 + 60 * yy / height, 120 + 0 * xx],
+                            -1).astype(np.uint8),
+                   np.stack([200 - 80 * yy / height, 120 + 0 * xx, 60 + 90 * xx / width],
+                            -1).astype(np.uint8)]
+    out = av.open(str(path), "w", format="mp4")
+    vs = out.add_stream("libx264", rate=fps)
+    vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+    vs.options = {"crf": "18"}
+    truth = []
+    for i in range(n):
+        who = "grace" if i < first else "astronaut"
+        crop, _, (px, py) = grace if who == "grace" else astro
+        if mode == "cut":
+            img = backgrounds[1 if who == "astronaut" else 0].copy()
+        else:
+            stripes = 128 + 100 * np.sin((xx + 5 * i) / 6.0)
+            img = np.stack([stripes, 255 - stripes, 0 * xx + 128], -1).astype(np.uint8)
+        h, w = crop.shape[:2]
+        x, y = (width - w) // 2 + (i % 4), (height - h) // 2     # a little life: 0-3 px sway
+        img[y:y + h, x:x + w] = crop
+        truth.append((who, (x + px, y + py, x + w - px, y + h - py)))
+        for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+            out.mux(packet)
+    for packet in vs.encode(None):
+        out.mux(packet)
+    out.close()
+    return truth
+
+
+def make_cross_clip(path: Path, *, n: int = 80, fps: int = 20, width: int = 480,
+                    height: int = 240) -> list[list[tuple]]:
+    """Grace Hopper walks left to right and the astronaut right to left at the same height;
+    the astronaut passes in front of her halfway (one face occludes the other, as people
+    crossing a stage do). Returns per frame [(who, face box, share of the face covered by
+    the other's picture)]."""
+    grace = _face_crop("portrait_exif_gps_thumbnail.jpg", 100)
+    astro = _face_crop("portrait_orientation6.jpg", 100)
+    yy, xx = np.mgrid[:height, :width]
+    background = np.stack([60 + 100 * xx / width, 90 + 60 * yy / height,
+                           120 + 0 * xx], -1).astype(np.uint8)
+    out = av.open(str(path), "w", format="mp4")
+    vs = out.add_stream("libx264", rate=fps)
+    vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+    vs.options = {"crf": "18"}
+    truth = []
+    for i in range(n):
+        img = background.copy()
+        placed = []
+        for who, (crop, _, (px, py)), x0, x1 in (("grace", grace, 0, 1),
+                                                  ("astronaut", astro, 1, 0)):
+            h, w = crop.shape[:2]
+            t = i / (n - 1)
+            x = round((width - w) * (x0 + (x1 - x0) * t))
+            y = (height - h) // 2
+            img[y:y + h, x:x + w] = crop              # the astronaut is painted last: in front
+            placed.append((who, (x + px, y + py, x + w - px, y + h - py), (x, y, x + w, y + h)))
+        (_, gbox, _), (_, abox, arect) = placed
+        ix = max(0.0, min(gbox[2], arect[2]) - max(gbox[0], arect[0]))
+        iy = max(0.0, min(gbox[3], arect[3]) - max(gbox[1], arect[1]))
+        covered = ix * iy / ((gbox[2] - gbox[0]) * (gbox[3] - gbox[1]))
+        truth.append([("grace", gbox, covered), ("astronaut", abox, 0.0)])
+        for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+            out.mux(packet)
+    for packet in vs.encode(None):
+        out.mux(packet)
+    out.close()
+    return truth

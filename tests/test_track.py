@@ -98,3 +98,35 @@ def test_background_detection_tracks_in_order_and_hands_errors_to_the_writer():
     bg.stop()
     waiting.join(timeout=10)
     assert not waiting.is_alive() and "stopped" in str(errors[0])
+
+
+def test_a_cut_ends_every_track_and_nothing_links_across_it():
+    from blurkit.track import vouched
+    tr = Tracker(max_gap=10)
+    a = tr.update(0, [(10, 10, 50, 50)], [0.9])[0]
+    tr.update(3, [(10, 10, 50, 50)], [0.9])
+    tr.cut(5)
+    b = tr.update(6, [(10, 10, 50, 50)], [0.9])[0]       # same place, after the cut
+    assert a != b
+    ta, tb = tr.tracks[a], tr.tracks[b]
+    assert ta.hi == 4 and tb.lo == 5
+    # the masks still reach over the cut (coverage), but only as hidden
+    assert box_at(ta, 6, hold=3) is not None and not vouched(ta, 6) and vouched(ta, 4)
+    assert box_at(tb, 4, hold=3) is not None and not vouched(tb, 4) and vouched(tb, 5)
+
+
+def test_a_split_gives_the_rest_of_a_track_to_a_new_live_track():
+    from blurkit.track import vouched
+    tr = Tracker(max_gap=10)
+    tid = tr.update(0, [(10, 10, 50, 50)], [0.9])[0]
+    for f in (3, 6, 9):
+        tr.update(f, [(10, 10, 50, 50)], [0.9])
+    new = tr.split(tr.tracks[tid], 2)
+    old = tr.tracks[tid]
+    assert old.frames == [0, 3] and new.frames == [6, 9]
+    assert tr.update(12, [(10, 10, 50, 50)], [0.9])[0] == new.id    # the new one lives on
+    # frames 4-5 lie between the pieces: both cover them, neither may show them
+    for f in (4, 5):
+        assert any(box_at(t, f, hold=3) is not None for t in (old, new))
+        assert not vouched(old, f) and not vouched(new, f)
+    assert vouched(old, 3) and vouched(new, 6)
