@@ -308,6 +308,20 @@ class Worker:
                 raise OutputError("pipeline.redaction_failed", path=source)
         return out, notes
 
+    def redact_regions(self, original, out, boxes, source: Path):
+        """Destroy regions a person drew (irreversible style whatever the settings, a small
+        margin), on top of `out`, and check them from the pixels like every hidden face."""
+        from blurkit.revise import REGION_MARGIN
+
+        strong = Style(mode="destroy", mask="box", margin=REGION_MARGIN)
+        out = redact(out, boxes, strong)
+        leaks = still_visible(original, out, boxes)
+        if leaks:
+            out = redact(out, leaks, Style(mode="destroy", mask="box", margin=0.35))
+            if still_visible(original, out, leaks):
+                raise OutputError("pipeline.redaction_failed", path=source)
+        return out
+
     def process(self, job: Job) -> ItemResult:
         try:
             if job.kind == "video":

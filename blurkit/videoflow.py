@@ -223,6 +223,19 @@ class VideoJob:
         self.settings = settings
         self.timings: dict[str, float] = {}
 
+    # ------------------------------------------------------------------ hooks
+    # (a person's corrections from the review page: blurkit.revise_video overrides these)
+
+    two_pass = False     # analyse and decide even when nobody can be shown
+
+    def adjust(self, tracks, decisions: dict[int, "TrackDecision"]) -> dict[int, "TrackDecision"]:
+        """The decisions as they will be painted (default: as decided)."""
+        return decisions
+
+    def extra_boxes(self, frame) -> list:
+        """Regions to hide in `frame` besides the tracks' (default: none)."""
+        return []
+
     # ------------------------------------------------------------------ pass 1
 
     def _fps(self, info: VideoInfo) -> float:
@@ -450,7 +463,8 @@ class VideoJob:
         t = time.perf_counter()
         held_bytes = info.width * info.height * 3 * (state.tracker.max_gap + 2 * self.settings.step
                                                      + 2 * (PAINT_AHEAD + 1))
-        if self.worker.recognizer is None and held_bytes <= STREAM_MEMORY:
+        if self.worker.recognizer is None and held_bytes <= STREAM_MEMORY \
+                and not self.two_pass:
             stats = self.stream(info, state)
             self.timings["analyse+write"] = time.perf_counter() - t
             decisions = {tr.id: TrackDecision(tr.id, False, "no_consented_person")
@@ -459,7 +473,8 @@ class VideoJob:
             self.analyse(info, state)
             self.timings["analyse"] = time.perf_counter() - t
             t = time.perf_counter()
-            decisions = self.decide(state.tracker.tracks, state.infos)
+            decisions = self.adjust(state.tracker.tracks,
+                                    self.decide(state.tracker.tracks, state.infos))
             self.timings["decide"] = time.perf_counter() - t
             t = time.perf_counter()
             stats = self.render(info, state, hidden=lambda track: not decisions[track.id].show)
@@ -535,11 +550,16 @@ class _Painter:
             boxes = [b for b in boxes
                      if not any(inside_share(b, s) >= NESTED
                                 and _area(s) >= NESTED_AREA * _area(b) for s in shown)]
-        if not boxes:
+        extra = list(self.job.extra_boxes(frame))
+        if not boxes and not extra:
             return frame.rgb
         self.frames_hidden += 1
-        rgb, notes = self.job.worker.redact_checked(frame.rgb, boxes, self.job.src, shown=shown)
-        self.strengthened += bool(notes)
+        rgb = frame.rgb
+        if boxes:
+            rgb, notes = self.job.worker.redact_checked(rgb, boxes, self.job.src, shown=shown)
+            self.strengthened += bool(notes)
+        if extra:        # drawn by a person: destroyed, even over a shown face
+            rgb = self.job.worker.redact_regions(frame.rgb, rgb, extra, self.job.src)
         return rgb
 
     def stats(self, frames: int) -> dict:

@@ -77,6 +77,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             time TEXT NOT NULL)""",
         "CREATE INDEX login_failure_key ON login_failure (key, time)",
     ),
+    (   # 2: a video's corrections wait here until approval renders them (web/videoreview.py)
+        """CREATE TABLE pending_decision (
+            item_id INTEGER PRIMARY KEY,
+            revision INTEGER NOT NULL,      -- the review revision they were made on
+            decisions_json TEXT NOT NULL,
+            updated TEXT NOT NULL)""",
+    ),
 )
 
 

@@ -81,7 +81,7 @@ class WebApp:
     def render(self, ctx: Ctx, template: str, status: int = 200, headers=None, **values) -> HTMLResponse:
         html = self.env.get_template(template).render(
             ctx=ctx, t=ctx.t, lang=ctx.lang, reason=lambda r: reason_text(r, ctx.lang),
-            timestamp=track_time, **values)
+            timestamp=track_time, voted=track_vote, **values)
         response = HTMLResponse(html, status_code=status, headers=headers)
         response.headers["cache-control"] = "no-store"
         return response
@@ -119,6 +119,16 @@ def reason_text(reason: str | None, lang: str) -> str:
             except (KeyError, IndexError, ValueError):
                 break
     return reason
+
+
+def track_vote(track: dict, person_id: int) -> float | None:
+    """The best similarity a video track's sampled frames had to a person (a suggestion)."""
+    votes = track.get("votes")
+    if not isinstance(votes, list):
+        return None
+    sims = [v.get("similarity") for v in votes
+            if v.get("person_id") == person_id and v.get("similarity") is not None]
+    return max(sims) if sims else None
 
 
 def track_time(track: dict, which: str) -> str:
@@ -174,7 +184,7 @@ class SecurityHeaders:
 
 
 def create_app(web: WebApp) -> Starlette:
-    from blurkit.web import auth, review, status, upload
+    from blurkit.web import auth, review, status, upload, videoreview
 
     routes = [
         Route("/", review.home),
@@ -192,6 +202,11 @@ def create_app(web: WebApp) -> Starlette:
         Route("/review/{item_id:int}/undo", review.undo, methods=["POST"]),
         Route("/review/{item_id:int}/approve", review.approve, methods=["POST"]),
         Route("/review/{item_id:int}/reject", review.reject, methods=["POST"]),
+        Route("/review/{item_id:int}/track", videoreview.decide, methods=["POST"]),
+        Route("/review/{item_id:int}/track-undo", videoreview.undo, methods=["POST"]),
+        Route("/review/{item_id:int}/track/{track:int}/thumb", videoreview.track_thumb),
+        Route("/review/{item_id:int}/render", videoreview.render_page),
+        Route("/review/{item_id:int}/render/panel", videoreview.render_page),
         Route("/upload", upload.upload_page, methods=["GET", "POST"]),
         Route("/upload/file", upload.put_file, methods=["PUT"]),
         Route("/status", status.status_page),

@@ -209,6 +209,10 @@ async def render_item(request: Request, ctx: Ctx, message: str | None = None,
     machine = machine_part(report)
     decisions = report.get("decisions", [])
     template = "video.html" if it.kind == "video" else "photo.html"
+    video_pending = []
+    if it.kind == "video" and it.state == "review":
+        from blurkit.web.videoreview import pending
+        video_pending = pending(ctx, it)
     reg = _registry(ctx)
     showable = reg.showable(it.purpose) if it.state == "review" else []
     snap = reg.snapshot()
@@ -219,6 +223,7 @@ async def render_item(request: Request, ctx: Ctx, message: str | None = None,
         decisions=decisions, regions=report.get("hidden_regions", []),
         flags=flags(it), counts=counts(it), prev_id=prev_id, next_id=next_id,
         showable=showable, names=names, message=message, editable=it.state == "review",
+        video_pending=video_pending, duration=report.get("duration"),
         width=report.get("width") or 1, height=report.get("height") or 1)
 
 
@@ -428,6 +433,12 @@ async def _verdict(request: Request, ctx: Ctx, approve: bool) -> Response:
             return ctx.app.error_page(ctx, 404, "web.err.not_found")
         decisions = list((it.report or {}).get("decisions", []))
         _, next_id = _neighbours(desk, item_id)
+        if approve and it.kind == "video" and it.state == "review":
+            from blurkit.web.videoreview import approve_video
+
+            started = approve_video(ctx, it, _int(form, "revision"))
+            if started is not None:
+                return started
         try:
             (desk.approve if approve else desk.reject)(item_id, ctx.user_name, decisions,
                                                        _int(form, "revision") or -1)

@@ -99,6 +99,18 @@ function setupReview() {
   document.addEventListener("keyup", (ev) => { if (ev.key.toLowerCase() === "c") showOriginal(false); });
 }
 
+// ---------------------------------------------------------------- video page
+function setupVideo() {
+  const player = document.getElementById("player");
+  if (!player) return;
+  const set = (button, field) => {
+    const b = document.getElementById(button), f = document.getElementById(field);
+    if (b && f) b.addEventListener("click", () => { f.value = player.currentTime.toFixed(2); });
+  };
+  set("set-from", "t-from");
+  set("set-to", "t-to");
+}
+
 // ---------------------------------------------------------------- upload page
 function setupUpload() {
   const drop = document.getElementById("drop");
@@ -164,4 +176,4 @@ function setupUpload() {
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => { setupReview(); setupUpload(); });
+document.addEventListener("DOMContentLoaded", () => { setupReview(); setupVideo(); setupUpload(); });
