@@ -4,7 +4,9 @@ Face recognition (blurkit.identify) is built in parallel by another part of the 
 these tests replace `blurkit.identify.enrol_photos` with a fake (fixture `fake_enrol`) that
 returns synthetic float32 vectors derived from each photo's file name, and raises InputError
 for a photo whose name contains "noface" — the contract the real module keeps:
-`enrol_photos(paths, settings) -> EnrolResult(templates=[np.ndarray float32], model=str)`.
+`enrol_photos(paths, settings, faces, registered=, person_id=, confirmed_same_person_by=)
+-> EnrolResult(templates=[np.ndarray float32], model=str)`. The real module behind it (face
+picking, same-person check) is tested in test_enrol.py.
 """
 
 import importlib
@@ -63,7 +65,7 @@ def fake_enrol(monkeypatch):
         monkeypatch.setitem(sys.modules, "blurkit.identify", identify)
     calls: list[list[Path]] = []
 
-    def enrol_photos(paths, settings):
+    def enrol_photos(paths, settings, faces=None, **options):
         calls.append(list(paths))
         for p in paths:
             if "noface" in p.name:

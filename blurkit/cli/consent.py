@@ -26,12 +26,14 @@ i18n.register({
         "sv": "Registrera personer och deras samtycke; återkalla samtycke och radera data.",
     },
     "cli.consent.add.help": {
-        "en": "Register a person with their consent and reference photos (each holding exactly "
-              "one clear face). The photos are not kept unless --keep-photos is given; the "
-              "face templates made from them are stored encrypted.",
-        "sv": "Registrera en person med samtycke och referensfoton (vart och ett med exakt ett "
-              "tydligt ansikte). Fotona sparas inte om inte --keep-photos anges; "
-              "ansiktsmallarna som görs av dem sparas krypterade.",
+        "en": "Register a person with their consent and reference photos (each showing the "
+              "person's face clearly; see --photo for photos with several faces). The photos "
+              "are not kept unless --keep-photos is given; the face templates made from them "
+              "are stored encrypted.",
+        "sv": "Registrera en person med samtycke och referensfoton (vart och ett visar "
+              "personens ansikte tydligt; se --photo för foton med flera ansikten). Fotona "
+              "sparas inte om inte --keep-photos anges; ansiktsmallarna som görs av dem "
+              "sparas krypterade.",
     },
     "cli.consent.list.help": {"en": "List every registered person and whether they may be shown "
                                     "today.",
@@ -61,8 +63,56 @@ i18n.register({
         "sv": "Radera en person och allt om personen ur registret (granskningsloggen behåller "
               "bara att det skett).",
     },
-    "cli.consent.opt.photo": {"en": "A reference photo with exactly one face (repeatable).",
-                              "sv": "Ett referensfoto med exakt ett ansikte (kan upprepas)."},
+    "cli.consent.opt.photo": {
+        "en": "A reference photo of the person (repeatable, up to three is best). When it shows "
+              "several faces, the clearly largest face in the middle is used and the others "
+              "are ignored; if no face is clearly the main one, the error lists the faces "
+              "numbered from the left and you pick one by writing FILE:N, e.g. "
+              "--photo group.jpg:2 --photo portrait.jpg.",
+        "sv": "Ett referensfoto av personen (kan upprepas, helst upp till tre). Visar det "
+              "flera ansikten används det tydligt största ansiktet i mitten och de andra "
+              "ignoreras; är inget ansikte tydligt huvudansiktet listar felet ansiktena "
+              "numrerade från vänster och du väljer ett genom att skriva FIL:N, t.ex. "
+              "--photo grupp.jpg:2 --photo portratt.jpg.",
+    },
+    "cli.consent.opt.face": {
+        "en": "With exactly one --photo: the number of the person's face in it (the same as "
+              "--photo FILE:N). With several photos write FILE:N instead.",
+        "sv": "Med exakt ett --photo: numret på personens ansikte i det (samma som "
+              "--photo FIL:N). Med flera foton, skriv FIL:N i stället.",
+    },
+    "cli.consent.opt.confirmed_by": {
+        "en": "Registrars only: your name, to confirm that the photos show this one person "
+              "although they look too unlike to be sure. Recorded in the audit log.",
+        "sv": "Bara för registratorer: ditt namn, för att bekräfta att fotona visar en och "
+              "samma person fast de är för olika för att det ska vara säkert. Sparas i "
+              "granskningsloggen.",
+    },
+    "cli.consent.bad_photo": {
+        "en": "'{value}' is not a readable file (write FILE or FILE:N, N = the face number).",
+        "sv": "'{value}' är ingen läsbar fil (skriv FIL eller FIL:N, N = ansiktets nummer).",
+    },
+    "cli.consent.face_needs_one_photo": {
+        "en": "--face goes with exactly one --photo; with several photos write FILE:N, e.g. "
+              "--photo a.jpg:2 --photo b.jpg.",
+        "sv": "--face hör till exakt ett --photo; med flera foton, skriv FIL:N, t.ex. "
+              "--photo a.jpg:2 --photo b.jpg.",
+    },
+    "cli.consent.face_twice": {
+        "en": "The face is given twice (--face and FILE:N): give it once.",
+        "sv": "Ansiktet anges två gånger (--face och FIL:N): ange det en gång.",
+    },
+    "cli.consent.face_used": {
+        "en": "{photo}: used face {index} of {count} ({how}); the other faces are ignored.",
+        "sv": "{photo}: använde ansikte {index} av {count} ({how}); de andra ansiktena "
+              "ignoreras.",
+    },
+    "cli.consent.same_person_confirmed": {
+        "en": "The photos did not clearly look like one person (lowest similarity {similarity:.3f}); "
+              "{name} confirmed that they do. This is recorded in the audit log.",
+        "sv": "Fotona liknade inte tydligt en och samma person (lägsta likhet {similarity:.3f}); "
+              "{name} bekräftade att de gör det. Det sparas i granskningsloggen.",
+    },
     "cli.consent.opt.purpose": {
         "en": "What the consent covers: public (social media) or internal (closed account). "
               "Repeat for both.",
@@ -296,18 +346,52 @@ class Year(click.ParamType):
         self.fail(T("cli.consent.bad_year", value=value), param, ctx)
 
 
+class PhotoSpec(click.ParamType):
+    """A reference photo: FILE, or FILE:N for face N of it (numbered from the left). A file
+    whose own name ends in ':N' is taken as that file."""
+    name = "FILE[:N]"
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        if isinstance(value, tuple):
+            return value
+        text = str(value)
+        path = Path(text)
+        if path.is_file():
+            return path, None
+        head, sep, tail = text.rpartition(":")
+        if sep and head and tail.isdigit() and int(tail) >= 1 and Path(head).is_file():
+            return Path(head), int(tail)
+        self.fail(T("cli.consent.bad_photo", value=value), param, ctx)
+
+
+def _photo_choices(photos, face: int | None) -> tuple[list[Path], list[int | None]]:
+    paths = [p for p, _ in photos]
+    faces = [f for _, f in photos]
+    if face is not None:
+        if len(photos) != 1:
+            raise click.UsageError(T("cli.consent.face_needs_one_photo"))
+        if faces[0] is not None:
+            raise click.UsageError(T("cli.consent.face_twice"))
+        faces = [face]
+    return paths, faces
+
+
 def _warn(key: str, **params: object) -> None:
     click.echo(T("cli.consent.warning", message=T(key, **params)), err=True)
 
 
-def _enrol(photos: tuple[Path, ...], settings):
+def _enrol(paths: list[Path], faces: list[int | None], settings, *, registered=(),
+           person_id: int | None = None, confirmed_by: str | None = None):
     """Face templates from the reference photos, by the recognition module (blurkit.identify).
-    It raises InputError, with the reason, for a photo without exactly one usable face."""
+    It raises InputError, with the reason, for a photo without one usable face (chosen, the
+    only one or the dominant one), and for photos that do not look like one person (and,
+    with `registered`, like the person already registered) unless `confirmed_by` is given."""
     try:
         from blurkit.identify import enrol_photos
     except ImportError as exc:
         raise ConsentError("cli.consent.no_recognition", reason=exc) from exc
-    return enrol_photos([Path(p) for p in photos], settings)
+    return enrol_photos(paths, settings, faces, registered=registered, person_id=person_id,
+                        confirmed_same_person_by=confirmed_by)
 
 
 def _unique(items) -> list:
@@ -344,17 +428,21 @@ def _takedown(settings, person_id: int) -> None:
     click.echo(T("cli.consent.takedown", count=count, person_id=person_id))
 
 
-def _check_registered(reg: Registry, person_id: int, photos, enrolled) -> None:
-    """New reference photos must show the person already registered under `person_id`."""
-    from blurkit.identify import check_matches_registered
-
-    registered = [v for pid, v in reg.templates(enrolled.model) if pid == person_id]
-    check_matches_registered(enrolled.templates, registered, list(photos), person_id)
+def _registered(reg: Registry, person_id: int) -> list:
+    """The templates already registered for the person (of the model photos are enrolled
+    with): new reference photos must show that person."""
+    try:
+        from blurkit.identify import MODEL_NAME
+    except ImportError as exc:
+        raise ConsentError("cli.consent.no_recognition", reason=exc) from exc
+    return [v for pid, v in reg.templates(MODEL_NAME) if pid == person_id]
 
 
 def _store_enrolment(reg: Registry, person_id: int, photos, enrolled, keep_photos: bool) -> None:
     if enrolled is not None:
-        reg.add_templates(person_id, enrolled.templates, enrolled.model)
+        reg.add_templates(person_id, enrolled.templates, enrolled.model,
+                          confirmed_same_person_by=getattr(enrolled,
+                                                           "confirmed_same_person_by", None))
     if keep_photos:
         for path in photos:
             reg.add_photo(person_id, Path(path).read_bytes(), Path(path).suffix)
@@ -362,6 +450,15 @@ def _store_enrolment(reg: Registry, person_id: int, photos, enrolled, keep_photo
 
 def _report_enrolment(person_id: int, photos, enrolled, keep_photos: bool) -> None:
     if enrolled is not None:
+        for v in getattr(enrolled, "photos", []):
+            if v.face is not None and v.faces is not None and len(v.faces.faces) > 1:
+                how = T(f"identify.chosen.{v.chosen_by}")
+                click.echo(T("cli.consent.face_used", photo=v.name, index=v.face.index,
+                             count=len(v.faces.faces), how=how))
+        confirmer = getattr(enrolled, "confirmed_same_person_by", None)
+        if confirmer:
+            click.echo(T("cli.consent.same_person_confirmed", name=confirmer,
+                         similarity=enrolled.weakest_similarity))
         click.echo(T("cli.consent.templates_stored", count=len(enrolled.templates),
                      model=enrolled.model))
     if photos:
@@ -381,9 +478,12 @@ def record_options(f):
                      help=T("cli.consent.opt.guardian")),
         click.option("--oral", is_flag=True, help=T("cli.consent.opt.oral")),
         click.option("--recorded-by", help=T("cli.consent.opt.recorded_by")),
-        click.option("--photo", "photos", multiple=True,
-                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        click.option("--photo", "photos", multiple=True, type=PhotoSpec(),
                      help=T("cli.consent.opt.photo")),
+        click.option("--face", type=click.IntRange(min=1), default=None, metavar="N",
+                     help=T("cli.consent.opt.face")),
+        click.option("--same-person-confirmed-by", "confirmed_by", default=None,
+                     metavar="NAME", help=T("cli.consent.opt.confirmed_by")),
         click.option("--keep-photos", is_flag=True, help=T("cli.consent.opt.keep_photos")),
     ]):
         f = decorator(f)
@@ -418,8 +518,9 @@ def consent() -> None:
 @click.option("--protected", is_flag=True, help=T("cli.consent.opt.protected"))
 @pass_context
 def add(ctx: Context, name: str, purposes, signed, form_ref, expires, guardian, oral, recorded_by,
-        photos, keep_photos, birth_year, staff, protected) -> None:
+        photos, face, confirmed_by, keep_photos, birth_year, staff, protected) -> None:
     today = date.today()
+    photos, faces = _photo_choices(photos, face)
     purposes = _unique(purposes)
     if not purposes or signed is None:
         raise click.UsageError(T("cli.consent.edit.need_signed"))
@@ -430,7 +531,8 @@ def add(ctx: Context, name: str, purposes, signed, form_ref, expires, guardian, 
     with Registry.open(ctx.settings) as reg:
         reg.check_key()  # a missing/wrong key fails now, not after the photos are analysed
         same = reg.find_by_name(person.name)
-        enrolled = _enrol(photos, ctx.settings) if photos else None
+        enrolled = _enrol(photos, faces, ctx.settings, confirmed_by=confirmed_by) \
+            if photos else None
         with reg.transaction():
             person = reg.add_person(person.name, birth_year=person.birth_year, staff=staff,
                                     protected=protected, today=today)
@@ -531,8 +633,9 @@ def show(ctx: Context, person_id: int, on: date | None) -> None:
 @pass_context
 def edit(ctx: Context, person_id: int, name, birth_year, clear_birth_year, staff, protected,
          deceased, family_allows, purposes, signed, form_ref, expires, guardian, oral,
-         recorded_by, photos, keep_photos) -> None:
+         recorded_by, photos, face, confirmed_by, keep_photos) -> None:
     today = date.today()
+    photos, faces = _photo_choices(photos, face)
     purposes = _unique(purposes)
     if birth_year is not None and clear_birth_year:
         raise click.UsageError(T("cli.consent.edit.both_birth_year"))
@@ -559,9 +662,8 @@ def edit(ctx: Context, person_id: int, name, birth_year, clear_birth_year, staff
                                    **record) if wants_record else [])
         if photos:
             reg.check_key()
-        enrolled = _enrol(photos, ctx.settings) if photos else None
-        if enrolled is not None:
-            _check_registered(reg, before.id, photos, enrolled)
+        enrolled = _enrol(photos, faces, ctx.settings, registered=_registered(reg, before.id),
+                          person_id=before.id, confirmed_by=confirmed_by) if photos else None
         with reg.transaction():
             after = reg.edit_person(before.id, today=today, **changes)
             consents = [reg.add_consent(before.id, purpose=p, today=today, **record)

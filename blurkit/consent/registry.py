@@ -413,12 +413,18 @@ class Registry:
 
     # templates and photos ------------------------------------------------------------------
 
-    def add_templates(self, person_id: int, vectors: Iterable[object], model: str) -> list[int]:
-        """Store face templates (float32 vectors of one embedding model), encrypted."""
+    def add_templates(self, person_id: int, vectors: Iterable[object], model: str, *,
+                      confirmed_same_person_by: str | None = None) -> list[int]:
+        """Store face templates (float32 vectors of one embedding model), encrypted.
+
+        confirmed_same_person_by: the registrar who confirmed that the reference photos show
+        this one person although the matcher found them too unlike (blurkit.identify.enrol);
+        recorded in the audit entry of the change."""
         vectors = [_as_vector(v) for v in vectors]
         model = str(model).strip()
         if not model:
             raise ValueError("the embedding model must be named")
+        confirmer = " ".join(str(confirmed_same_person_by or "").split()) or None
         ids = []
         with self.transaction():
             person = self.person(person_id)
@@ -434,8 +440,9 @@ class Registry:
                                    (nonce, ct, tid))
                 ids.append(tid)
             if ids:
+                extra = {"confirmed_same_person_by": confirmer} if confirmer else {}
                 self._note("consent-change", person.id, action="templates-added",
-                           count=len(ids), model=model)
+                           count=len(ids), model=model, **extra)
         return ids
 
     def add_photo(self, person_id: int, data: bytes, suffix: str) -> int:

@@ -1,13 +1,62 @@
-"""Face templates from reference photos (`blurkit consent add/edit --photo ...`).
+"""Face templates from reference photos: consent registration, for the CLI and the web page.
 
-A reference photo must hold exactly one face, and that face must pass the ENROLMENT quality
-limits (stricter than recognition). Counting faces ignores what cannot be a person's
-reference face: detections below the detector's "confident" score and faces too small to be
-recognised at all (RECOGNITION.min_height_px). Any second face beyond that refuses the photo:
-we would not know whose template we made.
+Both `blurkit consent add/edit --photo ...` and the register page call these functions; they
+take and return plain data (paths or pixels in, dataclasses out) and never print.
 
-The photos of one call must also look like one person (every pair at least the matching
-threshold): a photo of someone else among them would make that person "consented".
+Which face of a photo
+---------------------
+`faces_in_photo` lists every face the detector is confident about (score >= its "confident"
+score; a box lying mostly inside a better one is the same face, see `_distinct`), numbered
+1, 2, ... from left to right (then top to bottom), each with its box, its size and the
+ENROLMENT quality verdict (ok, or a reason key with a plain-language text in Swedish and
+English, `verdict_text`). Faces too small to be recognised at all
+(< RECOGNITION.min_height_px = 56 px) are listed but never taken automatically.
+
+The face used is, in this order:
+
+1. the face the caller chose (`PhotoChoice.face`, CLI `--photo FILE:N`);
+2. the only face large enough to be recognised (`chosen_by="only"`);
+3. the clearly dominant face (`chosen_by="dominant"`): at least DOMINANT_RATIO (1.8) times
+   as tall as every other such face AND central (its centre in the middle CENTRAL_SHARE of
+   the photo's width and not nearer an edge than any other such face's centre). The others
+   are ignored, and the verdict says so (`ignored`).
+   Why these numbers: in a photo taken OF a person the subject is framed and near; a
+   bystander is behind or beside. On the first two photos of every person of the shared
+   identity sets, the subject's face is 2.4-6x as tall as any background face wherever one
+   exists, while two people photographed together (couples, group photos, side-by-side
+   portraits) are 1.0-1.4x of each other (benchmarks/registration.py prints the ratios).
+   1.8 sits between with room on both sides; a face at 1.8x the next one also covers >3x its
+   area. The "central" condition keeps a large face at the photo's edge (e.g. a person
+   leaning into the frame) from being taken over the framed one.
+4. otherwise the photo is refused with reason "several_faces", listing the faces, so that
+   a person picks one.
+
+Then the chosen face must pass the ENROLMENT quality gate (stricter than recognition).
+
+Same person
+-----------
+The accepted photos of one call must look like one person: every pair at least
+matching.THRESHOLD similar (the same bar a face must reach to be shown; the different-person
+pairs of the shared identity sets reach at most 0.934). For `consent edit`, every new photo
+must also reach it against one of the person's registered templates. A registrar who knows
+that the photos show one person (e.g. years apart) may confirm it: `confirmed_same_person_by`
+names them; the enrolment is then accepted and the name is stored with the templates' audit
+entry (`Registry.add_templates(..., confirmed_same_person_by=...)`). Who may confirm is the
+caller's decision (the web page lets registrars and admins, never staff).
+
+API
+---
+faces_in_photo(photo, models_dir, *, detector="centerface", name=None) -> PhotoFaces
+    photo: a path, or RGB uint8 pixels (H, W, 3) of the photo as displayed.
+enrol(choices, models_dir, *, detector="centerface", registered=(), person_id=None,
+      confirmed_same_person_by=None) -> Enrolment
+    choices: PhotoChoice(photo, face=None or 1-based index, name=None) per photo (1-3 usual).
+    Never raises for a photo problem: each photo gets a PhotoVerdict (accepted or the
+    reason), and Enrolment.ok / .error tell whether templates may be stored.
+enrol_photos(paths, settings, faces=None, *, registered=(), person_id=None,
+             confirmed_same_person_by=None) -> EnrolResult      (the CLI's call)
+    The same, raising InputError with the first problem (listing the faces of a photo with
+    several).
 """
 
 from __future__ import annotations
@@ -15,6 +64,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -22,9 +72,44 @@ from blurkit import i18n
 from blurkit.errors import InputError
 from blurkit.identify import matching
 from blurkit.identify import quality as q
-from blurkit.identify.embedder import MODEL_NAME, load_embedder
+from blurkit.identify.embedder import MODEL_NAME, check_image, load_embedder
+
+# The dominant-face rule (see the module docstring).
+DOMINANT_RATIO = 1.8
+CENTRAL_SHARE = 0.6
+
+# Reason keys of a photo refused as a whole (besides the quality reasons of its face).
+NO_FACE = "no_face"
+SEVERAL_FACES = "several_faces"
+NO_SUCH_FACE = "no_such_face"
+PHOTO_REASONS = (NO_FACE, SEVERAL_FACES, NO_SUCH_FACE) + q.QUALITY_REASONS
 
 i18n.register({
+    # short verdicts, for lists and the register page
+    "identify.verdict.ok": {"en": "good", "sv": "bra"},
+    "identify.verdict.low_score": {"en": "not clearly a face", "sv": "otydligt ansikte"},
+    "identify.verdict.partial": {"en": "cut off by the edge of the photo",
+                                 "sv": "avskuret av bildkanten"},
+    "identify.verdict.too_small": {"en": "too small", "sv": "för litet"},
+    "identify.verdict.misaligned": {"en": "eyes and nose not found",
+                                    "sv": "ögon och näsa hittades inte"},
+    "identify.verdict.pose": {"en": "head turned", "sv": "huvudet är vänt"},
+    "identify.verdict.blurry": {"en": "too blurred", "sv": "för suddigt"},
+    "identify.verdict.no_face": {"en": "no face found", "sv": "inget ansikte hittades"},
+    "identify.verdict.several_faces": {"en": "several faces: pick the person's face",
+                                       "sv": "flera ansikten: välj personens ansikte"},
+    "identify.verdict.no_such_face": {"en": "there is no face with that number",
+                                      "sv": "det finns inget ansikte med det numret"},
+    "identify.chosen.only": {"en": "the only face", "sv": "det enda ansiktet"},
+    "identify.chosen.dominant": {"en": "the large face in the middle",
+                                 "sv": "det stora ansiktet i mitten"},
+    "identify.chosen.user": {"en": "as chosen", "sv": "enligt valet"},
+    "identify.enrol.face_line": {
+        "en": "  face {index}: {width:.0f}x{height:.0f} px, left edge at x={x:.0f}, top at "
+              "y={y:.0f} ({verdict})",
+        "sv": "  ansikte {index}: {width:.0f}x{height:.0f} px, vänsterkant vid x={x:.0f}, "
+              "överkant vid y={y:.0f} ({verdict})",
+    },
     "identify.enrol.no_photos": {
         "en": "No reference photo was given.",
         "sv": "Inget referensfoto angavs.",
@@ -36,10 +121,16 @@ i18n.register({
               "tydligt, framifrån.",
     },
     "identify.enrol.several_faces": {
-        "en": "{photo}: {count} faces found. A reference photo must show only the person being "
-              "registered: crop it so that only their face remains.",
-        "sv": "{photo}: {count} ansikten hittades. Ett referensfoto får bara visa personen som "
-              "registreras: beskär det så att bara hens ansikte finns kvar.",
+        "en": "{photo}: {count} faces found and none of them is clearly the main one. Say "
+              "which face is the person's with --photo {photo}:N (faces are numbered from the "
+              "left):\n{faces}",
+        "sv": "{photo}: {count} ansikten hittades och inget av dem är tydligt huvudansiktet. "
+              "Ange vilket ansikte som är personens med --photo {photo}:N (ansiktena är "
+              "numrerade från vänster):\n{faces}",
+    },
+    "identify.enrol.no_such_face": {
+        "en": "{photo}: there is no face {index}; the photo has {count} face(s):\n{faces}",
+        "sv": "{photo}: det finns inget ansikte {index}; fotot har {count} ansikte(n):\n{faces}",
     },
     "identify.enrol.low_score": {
         "en": "{photo}: the face is not clear enough to be sure it is a face (detector "
@@ -82,74 +173,241 @@ i18n.register({
     "identify.enrol.not_same_person": {
         "en": "{photo_a} and {photo_b} do not clearly show the same person (similarity "
               "{similarity:.3f}, at least {minimum:.3f} needed). Give only photos of the person "
-              "being registered.",
+              "being registered. If you are a registrar and know that both show this person, "
+              "confirm it with --same-person-confirmed-by YOUR_NAME.",
         "sv": "{photo_a} och {photo_b} visar inte tydligt samma person (likhet "
               "{similarity:.3f}, minst {minimum:.3f} krävs). Ange bara foton av personen som "
-              "registreras.",
+              "registreras. Om du är registrator och vet att båda visar personen, bekräfta "
+              "det med --same-person-confirmed-by DITT_NAMN.",
     },
     "identify.enrol.not_this_person": {
         "en": "{photo} does not clearly show person {person_id} (similarity {similarity:.3f} "
               "with the photos already registered for them, at least {minimum:.3f} needed). "
-              "Check the person number; add only photos of that person.",
+              "Check the person number; add only photos of that person. If you are a "
+              "registrar and know that it shows this person, confirm it with "
+              "--same-person-confirmed-by YOUR_NAME.",
         "sv": "{photo} visar inte tydligt person {person_id} (likhet {similarity:.3f} med "
               "fotona som redan är registrerade för personen, minst {minimum:.3f} krävs). "
-              "Kontrollera personnumret; lägg bara till foton av den personen.",
+              "Kontrollera personnumret; lägg bara till foton av den personen. Om du är "
+              "registrator och vet att det visar personen, bekräfta det med "
+              "--same-person-confirmed-by DITT_NAMN.",
+    },
+    "identify.enrol.empty_confirmer": {
+        "en": "The name of the person confirming that the photos show one person is empty.",
+        "sv": "Namnet på den som bekräftar att fotona visar en och samma person är tomt.",
     },
 })
 
 
+# ----------------------------------------------------------------------------- data
+
+@dataclass(frozen=True)
+class FaceInfo:
+    """One face of a reference photo.
+
+    index: 1-based, faces numbered from the left (the number `PhotoChoice.face` and the CLI's
+        `--photo FILE:N` take).
+    box: (x1, y1, x2, y2) in pixels of the photo as displayed (EXIF orientation applied).
+    quality: the ENROLMENT gate's measures; reason: None (ok) or a quality reason key.
+    """
+
+    index: int
+    box: tuple[float, float, float, float]
+    score: float
+    quality: q.FaceQuality
+    detector: str = ""
+
+    @property
+    def width_px(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height_px(self) -> float:
+        return self.box[3] - self.box[1]
+
+    @property
+    def ok(self) -> bool:
+        return self.quality.usable
+
+    @property
+    def reason(self) -> str | None:
+        return self.quality.reason
+
+    def verdict(self, lang: str | None = None) -> str:
+        """Plain-language verdict: "bra" / "good", or why not ("för suddigt" / "too blurred")."""
+        return verdict_text(self.reason, lang)
+
+    def line(self, lang: str | None = None) -> str:
+        return i18n.t("identify.enrol.face_line", lang=lang, index=self.index,
+                      width=self.width_px, height=self.height_px, x=self.box[0], y=self.box[1],
+                      verdict=self.verdict(lang))
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "box": [round(float(v), 1) for v in self.box],
+                "width_px": round(self.width_px, 1), "height_px": round(self.height_px, 1),
+                "score": round(float(self.score), 4), "ok": self.ok, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PhotoFaces:
+    """Every face of one reference photo and which one would be taken automatically.
+
+    name: how messages name the photo (its path, or the name the caller gave).
+    width, height: the photo's size as displayed.
+    dominant: index of the face taken without asking (the only face large enough to be
+        recognised, or the clearly dominant one), or None when a person must pick.
+    candidates: indices of the faces large enough to be the person's reference face.
+    """
+
+    name: str
+    width: int
+    height: int
+    faces: tuple[FaceInfo, ...]
+    dominant: int | None
+    candidates: tuple[int, ...]
+
+    def face(self, index: int) -> FaceInfo | None:
+        return next((f for f in self.faces if f.index == index), None)
+
+    @property
+    def automatic(self) -> str | None:
+        """"only" or "dominant" when `dominant` is set, else None."""
+        if self.dominant is None:
+            return None
+        return "only" if len(self.candidates) == 1 else "dominant"
+
+    def lines(self, lang: str | None = None) -> str:
+        return "\n".join(f.line(lang) for f in self.faces)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "width": self.width, "height": self.height,
+                "faces": [f.to_dict() for f in self.faces], "dominant": self.dominant,
+                "candidates": list(self.candidates)}
+
+
+@dataclass(frozen=True)
+class PhotoChoice:
+    """One reference photo for `enrol`: a path or RGB pixels, and which face (1-based index
+    from `faces_in_photo`; None = the only / the dominant face)."""
+
+    photo: Path | str | np.ndarray
+    face: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class PhotoVerdict:
+    """The result for one photo of an enrolment.
+
+    accepted: the photo gives a template. reason: None, or a key of PHOTO_REASONS.
+    face: the face judged (its box for a crop), None when no face could be judged.
+    chosen_by: "user", "only" or "dominant" (None when no face was chosen).
+    ignored: indices of the other faces of the photo, which were ignored.
+    error: the detailed InputError for a refused photo (sv/en message with the numbers).
+    """
+
+    name: str
+    accepted: bool
+    reason: str | None
+    face: FaceInfo | None
+    faces: PhotoFaces | None
+    chosen_by: str | None = None
+    ignored: tuple[int, ...] = ()
+    error: InputError | None = field(default=None, compare=False)
+
+    def verdict(self, lang: str | None = None) -> str:
+        return verdict_text(self.reason, lang)
+
+    def message(self, lang: str | None = None) -> str:
+        """The full sentence for a refused photo ('' when accepted)."""
+        return self.error.message(lang) if self.error is not None else ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "accepted": self.accepted, "reason": self.reason,
+                "face": self.face.to_dict() if self.face else None,
+                "chosen_by": self.chosen_by, "ignored": list(self.ignored)}
+
+
+@dataclass(frozen=True)
+class PairSimilarity:
+    """Similarity of two accepted photos (a, b: indices into Enrolment.photos), or of a new
+    photo and the person's registered templates (b = None; the best of them)."""
+
+    a: int
+    b: int | None
+    similarity: float
+    same: bool          # similarity >= the same-person minimum
+
+
+@dataclass(frozen=True)
+class SamePersonCheck:
+    """Do the accepted photos show one person?
+
+    same_person: every pair reached `minimum`. confirmed_by: the registrar who confirmed
+    that they do although they did not (recorded with the templates). `different_people`
+    is the page's "these look like two different people": True when some pair failed and
+    nobody confirmed."""
+
+    pairs: tuple[PairSimilarity, ...]
+    minimum: float
+    same_person: bool
+    confirmed_by: str | None = None
+
+    @property
+    def different_people(self) -> bool:
+        return not self.same_person and self.confirmed_by is None
+
+    @property
+    def weakest(self) -> PairSimilarity | None:
+        return min(self.pairs, key=lambda p: p.similarity) if self.pairs else None
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """The result of `enrol`. Store `templates` (of `model`) only when `ok`; pass
+    `confirmed_same_person_by` on to Registry.add_templates so that it is recorded."""
+
+    photos: tuple[PhotoVerdict, ...]
+    templates: list[np.ndarray] = field(repr=False)   # one per accepted photo, in order
+    model: str
+    same_person: SamePersonCheck
+    error: InputError | None = field(default=None, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def confirmed_same_person_by(self) -> str | None:
+        return self.same_person.confirmed_by
+
+
 @dataclass(frozen=True)
 class EnrolResult:
+    """What `enrol_photos` (the CLI's call) returns: one template per photo."""
+
     templates: list[np.ndarray]                       # float32, L2-normalised, one per photo
     model: str = MODEL_NAME
     qualities: list[q.FaceQuality] = field(default_factory=list)
+    photos: list[PhotoVerdict] = field(default_factory=list)
+    same_person: SamePersonCheck | None = None
+
+    @property
+    def confirmed_same_person_by(self) -> str | None:
+        return self.same_person.confirmed_by if self.same_person is not None else None
+
+    @property
+    def weakest_similarity(self) -> float | None:
+        weakest = self.same_person.weakest if self.same_person is not None else None
+        return weakest.similarity if weakest is not None else None
 
 
-def _refuse(path: Path, quality: q.FaceQuality, tag: str) -> InputError:
-    photo = str(path)
-    lim = q.ENROLMENT
-    reason = quality.reason
-    if reason == q.LOW_SCORE:
-        return InputError("identify.enrol.low_score", photo=photo, score=quality.score,
-                          minimum=q.min_score_for(tag, lim))
-    if reason == q.TOO_SMALL:
-        return InputError("identify.enrol.too_small", photo=photo, height=quality.height_px,
-                          eyes=quality.eye_distance_px or 0.0, min_height=lim.min_height_px,
-                          min_eyes=lim.min_eye_distance_px)
-    if reason == q.BLURRY:
-        return InputError("identify.enrol.blurry", photo=photo, sharpness=quality.sharpness or 0,
-                          minimum=lim.min_sharpness)
-    if reason == q.PARTIAL:
-        return InputError("identify.enrol.partial", photo=photo)
-    if reason == q.MISALIGNED:
-        return InputError("identify.enrol.misaligned", photo=photo)
-    return InputError("identify.enrol.pose", photo=photo)
+def verdict_text(reason: str | None, lang: str | None = None) -> str:
+    """Plain-language verdict for a reason key (None: "bra" / "good")."""
+    return i18n.t(f"identify.verdict.{reason or 'ok'}", lang=lang)
 
 
-def enrol_face(embedder, rgb: np.ndarray, detections: list, path: Path
-               ) -> tuple[np.ndarray, q.FaceQuality]:
-    """The template of the one face in a reference photo, or InputError with the reason."""
-    counted = _distinct([d for d in detections
-                         if d.score >= q.min_score_for(getattr(d, "detector", ""), q.ENROLMENT)
-                         and d.height >= q.RECOGNITION.min_height_px])
-    if len(counted) > 1:
-        raise InputError("identify.enrol.several_faces", photo=str(path), count=len(counted))
-    if not counted:
-        if not detections:
-            raise InputError("identify.enrol.no_face", photo=str(path))
-        # explain with the most face-like candidate why it cannot serve
-        best = max(detections, key=lambda d: (d.score, d.height))
-        quality = q.judge(score=best.score, height_px=best.height,
-                          detector_tag=getattr(best, "detector", ""), limits=q.ENROLMENT)
-        if quality.usable:  # cannot happen: it was not counted
-            raise InputError("identify.enrol.no_face", photo=str(path))
-        raise _refuse(path, quality, getattr(best, "detector", ""))
-    face = counted[0]
-    template, quality = embedder.embed(rgb, face, q.ENROLMENT)
-    if template is None:
-        raise _refuse(path, quality, getattr(face, "detector", ""))
-    return template, quality
-
+# ----------------------------------------------------------------------------- faces
 
 def _distinct(detections: list) -> list:
     """Drop a detection lying mostly (>= 70 %) inside a better-scoring one: the detector
@@ -170,27 +428,262 @@ def _distinct(detections: list) -> list:
     return kept
 
 
-def enrol_photos(paths: list[Path], settings) -> EnrolResult:
-    """One template per reference photo. Raises InputError (naming the photo and the reason)
-    for a photo that cannot be read or does not hold exactly one usable face, and when the
-    photos do not all show the same person."""
-    from blurkit.detect import load_detector
-    from blurkit.media.image import read_photo
+def dominant_face(faces: Sequence[FaceInfo], width: int, height: int) -> int | None:
+    """Index of the clearly dominant face among `faces` (the candidates), or None.
+    One candidate is dominant by itself."""
+    if not faces:
+        return None
+    if len(faces) == 1:
+        return faces[0].index
+    ranked = sorted(faces, key=lambda f: -f.height_px)
+    top, others = ranked[0], ranked[1:]
+    if top.height_px < DOMINANT_RATIO * others[0].height_px:
+        return None
 
+    def edge_room(f: FaceInfo) -> float:
+        """Distance of the face's centre from the nearest left/right edge, as a share of
+        the width (0.5 = centred)."""
+        cx = (f.box[0] + f.box[2]) / 2 / max(width, 1)
+        return min(cx, 1.0 - cx)
+
+    central = edge_room(top) >= (1.0 - CENTRAL_SHARE) / 2 and \
+        all(edge_room(top) >= edge_room(f) for f in others)
+    return top.index if central else None
+
+
+def list_faces(rgb: np.ndarray, detections: Sequence, embedder, name: str) -> PhotoFaces:
+    """PhotoFaces of one photo from its detections (the detector already ran)."""
+    rgb = check_image(rgb)
+    height, width = rgb.shape[:2]
+    confident = _distinct([d for d in detections
+                           if d.score >= q.min_score_for(getattr(d, "detector", ""),
+                                                         q.ENROLMENT)])
+    confident.sort(key=lambda d: ((d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2))
+    faces = []
+    for i, d in enumerate(confident, start=1):
+        quality, _ = embedder.assess(rgb, d, q.ENROLMENT)
+        faces.append(FaceInfo(i, tuple(float(v) for v in d.box), float(d.score), quality,
+                              getattr(d, "detector", "")))
+    candidates = [f for f in faces if f.height_px >= q.RECOGNITION.min_height_px]
+    return PhotoFaces(name=name, width=int(width), height=int(height), faces=tuple(faces),
+                      dominant=dominant_face(candidates, width, height),
+                      candidates=tuple(f.index for f in candidates))
+
+
+def _load(photo) -> np.ndarray:
+    if isinstance(photo, np.ndarray):
+        return check_image(photo)
+    from blurkit.media.image import read_photo
+    return read_photo(Path(photo)).pixels
+
+
+def _name(photo, name: str | None) -> str:
+    if name:
+        return str(name)
+    return "photo" if isinstance(photo, np.ndarray) else str(photo)
+
+
+def faces_in_photo(photo, models_dir: Path, *, detector: str = "centerface",
+                   name: str | None = None) -> PhotoFaces:
+    """Every face of a reference photo (path or RGB pixels), numbered from the left, each
+    with its box, size and quality verdict, and the one that would be taken automatically.
+    InputError when the photo cannot be read."""
+    from blurkit.detect import load_detector
+
+    rgb = _load(photo)
+    det = load_detector(detector, Path(models_dir), threads=1)
+    return list_faces(rgb, det.detect(rgb), load_embedder(Path(models_dir)),
+                      _name(photo, name))
+
+
+# ----------------------------------------------------------------------------- judging
+
+def _refusal(name: str, face: FaceInfo) -> InputError:
+    quality, lim = face.quality, q.ENROLMENT
+    reason = quality.reason
+    if reason == q.LOW_SCORE:
+        return InputError("identify.enrol.low_score", photo=name, score=quality.score,
+                          minimum=q.min_score_for(face.detector, lim))
+    if reason == q.TOO_SMALL:
+        return InputError("identify.enrol.too_small", photo=name, height=quality.height_px,
+                          eyes=quality.eye_distance_px or 0.0, min_height=lim.min_height_px,
+                          min_eyes=lim.min_eye_distance_px)
+    if reason == q.BLURRY:
+        return InputError("identify.enrol.blurry", photo=name, sharpness=quality.sharpness or 0,
+                          minimum=lim.min_sharpness)
+    if reason == q.PARTIAL:
+        return InputError("identify.enrol.partial", photo=name)
+    if reason == q.MISALIGNED:
+        return InputError("identify.enrol.misaligned", photo=name)
+    return InputError("identify.enrol.pose", photo=name)
+
+
+def choose_face(faces: PhotoFaces, face: int | None = None, *, pick_dominant: bool = True
+                ) -> PhotoVerdict:
+    """Which face of the photo is judged, before its template is made: the chosen one, else
+    the only / dominant one (`pick_dominant=False`: only the only one, the rule before face
+    picking existed). A refused verdict carries the reason and the InputError."""
+    name = faces.name
+    if face is not None:
+        info = faces.face(int(face))
+        if info is None:
+            return PhotoVerdict(name, False, NO_SUCH_FACE, None, faces,
+                                error=InputError("identify.enrol.no_such_face", photo=name,
+                                                 index=face, count=len(faces.faces),
+                                                 faces=faces.lines()))
+        chosen_by = "user"
+    elif not faces.faces:
+        return PhotoVerdict(name, False, NO_FACE, None, faces,
+                            error=InputError("identify.enrol.no_face", photo=name))
+    elif not faces.candidates:
+        # nothing large enough: explain with the largest face why it cannot serve
+        info = max(faces.faces, key=lambda f: f.height_px)
+        chosen_by = "only"
+    elif len(faces.candidates) == 1 or (pick_dominant and faces.dominant is not None):
+        info = faces.face(faces.dominant if faces.dominant is not None
+                          else faces.candidates[0])
+        chosen_by = "only" if len(faces.candidates) == 1 else "dominant"
+    else:
+        return PhotoVerdict(name, False, SEVERAL_FACES, None, faces,
+                            error=InputError("identify.enrol.several_faces", photo=name,
+                                             count=len(faces.faces), faces=faces.lines()))
+    assert info is not None
+    ignored = tuple(f.index for f in faces.faces if f.index != info.index)
+    if not info.ok:
+        return PhotoVerdict(name, False, info.reason, info, faces, chosen_by, ignored,
+                            error=_refusal(name, info))
+    return PhotoVerdict(name, True, None, info, faces, chosen_by, ignored)
+
+
+def same_person_check(templates: Sequence[np.ndarray], registered: Sequence[np.ndarray] = (),
+                      *, minimum: float = matching.THRESHOLD,
+                      confirmed_by: str | None = None) -> SamePersonCheck:
+    """Every pair of `templates`, and each template against the best of `registered`."""
+    pairs = []
+    for (i, a), (j, b) in combinations(enumerate(templates), 2):
+        sim = float(np.dot(a, b))
+        pairs.append(PairSimilarity(i, j, sim, sim >= minimum))
+    if len(registered):
+        known = np.stack([np.asarray(v, np.float32) for v in registered])
+        for i, t in enumerate(templates):
+            best = float(np.max(known @ t))
+            pairs.append(PairSimilarity(i, None, best, best >= minimum))
+    same = all(p.same for p in pairs)
+    return SamePersonCheck(tuple(pairs), minimum, same, None if same else confirmed_by)
+
+
+def _check_confirmer(confirmed_by: str | None) -> str | None:
+    if confirmed_by is None:
+        return None
+    text = " ".join(str(confirmed_by).split())
+    if not text:
+        raise InputError("identify.enrol.empty_confirmer")
+    return text
+
+
+def enrol_detected(photos: Sequence[tuple[np.ndarray, Sequence, str, int | None]], embedder, *,
+                   registered: Sequence[np.ndarray] = (), person_id: int | None = None,
+                   confirmed_same_person_by: str | None = None, pick_dominant: bool = True,
+                   minimum: float = matching.THRESHOLD) -> Enrolment:
+    """`enrol` on photos whose detections are known: (rgb, detections, name, face) each."""
+    confirmer = _check_confirmer(confirmed_same_person_by)
+    verdicts: list[PhotoVerdict] = []
+    templates: list[np.ndarray] = []
+    names: list[str] = []
+    for rgb, detections, name, face in photos:
+        faces = list_faces(rgb, detections, embedder, name)
+        verdict = choose_face(faces, face, pick_dominant=pick_dominant)
+        if verdict.accepted:
+            det = _detection_for(detections, verdict.face)
+            template, quality = embedder.embed(rgb, det, q.ENROLMENT)
+            if template is None:  # the same gate as in list_faces: cannot happen
+                verdict = PhotoVerdict(name, False, quality.reason, verdict.face, faces,
+                                       verdict.chosen_by, verdict.ignored,
+                                       error=_refusal(name, verdict.face))
+            else:
+                templates.append(template)
+                names.append(name)
+        verdicts.append(verdict)
+    check = same_person_check(templates, registered, minimum=minimum, confirmed_by=confirmer)
+    # pair indices refer to Enrolment.photos
+    accepted_at = [i for i, v in enumerate(verdicts) if v.accepted]
+    check = SamePersonCheck(tuple(PairSimilarity(accepted_at[p.a],
+                                                 None if p.b is None else accepted_at[p.b],
+                                                 p.similarity, p.same) for p in check.pairs),
+                            check.minimum, check.same_person, check.confirmed_by)
+    error = None
+    if not verdicts:
+        error = InputError("identify.enrol.no_photos")
+    else:
+        error = next((v.error for v in verdicts if not v.accepted), None)
+    if error is None and check.different_people:
+        p = check.weakest
+        assert p is not None
+        if p.b is None:
+            error = InputError("identify.enrol.not_this_person", photo=verdicts[p.a].name,
+                               person_id=person_id if person_id is not None else "?",
+                               similarity=p.similarity, minimum=minimum)
+        else:
+            error = InputError("identify.enrol.not_same_person", photo_a=verdicts[p.a].name,
+                               photo_b=verdicts[p.b].name, similarity=p.similarity,
+                               minimum=minimum)
+    return Enrolment(tuple(verdicts), templates, MODEL_NAME, check, error)
+
+
+def _detection_for(detections: Sequence, face: FaceInfo):
+    return next(d for d in detections if tuple(float(v) for v in d.box) == face.box)
+
+
+def enrol(choices: Sequence[PhotoChoice], models_dir: Path, *, detector: str = "centerface",
+          registered: Sequence[np.ndarray] = (), person_id: int | None = None,
+          confirmed_same_person_by: str | None = None) -> Enrolment:
+    """Judge each chosen photo/face and make its template; check that the photos show one
+    person (and, with `registered`, the person already registered as `person_id`).
+    InputError only for a photo that cannot be read or an empty confirmer name."""
+    from blurkit.detect import load_detector
+
+    det = load_detector(detector, Path(models_dir), threads=1)
+    embedder = load_embedder(Path(models_dir))
+    loaded = []
+    for c in choices:
+        rgb = _load(c.photo)
+        loaded.append((rgb, det.detect(rgb), _name(c.photo, c.name), c.face))
+    return enrol_detected(loaded, embedder, registered=registered, person_id=person_id,
+                          confirmed_same_person_by=confirmed_same_person_by)
+
+
+def enrol_photos(paths: Sequence, settings, faces: Sequence[int | None] | None = None, *,
+                 registered: Sequence[np.ndarray] = (), person_id: int | None = None,
+                 confirmed_same_person_by: str | None = None) -> EnrolResult:
+    """One template per reference photo (the CLI's call). `faces`: the chosen face per photo
+    (1-based, None = automatic). Raises InputError (naming the photo and the reason) for a
+    photo that cannot be read or is refused, and when the photos do not all show the same
+    person (unless confirmed)."""
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("identify.enrol.no_photos")
-    detector = load_detector(getattr(settings, "detector", "centerface"), settings.models_dir,
-                             threads=1)
-    embedder = load_embedder(settings.models_dir)
-    templates, qualities = [], []
-    for path in paths:
-        rgb = read_photo(path).pixels
-        template, quality = enrol_face(embedder, rgb, detector.detect(rgb), path)
-        templates.append(template)
-        qualities.append(quality)
-    check_same_person(templates, paths)
-    return EnrolResult(templates=templates, model=MODEL_NAME, qualities=qualities)
+    faces = list(faces) if faces is not None else [None] * len(paths)
+    if len(faces) != len(paths):
+        raise ValueError("one face choice per photo expected")
+    result = enrol([PhotoChoice(p, f) for p, f in zip(paths, faces)], settings.models_dir,
+                   detector=getattr(settings, "detector", "centerface"), registered=registered,
+                   person_id=person_id, confirmed_same_person_by=confirmed_same_person_by)
+    if result.error is not None:
+        raise result.error
+    return EnrolResult(templates=result.templates, model=result.model,
+                       qualities=[v.face.quality for v in result.photos if v.face is not None],
+                       photos=list(result.photos), same_person=result.same_person)
+
+
+# ----------------------------------------------------------------------------- older API
+
+def enrol_face(embedder, rgb: np.ndarray, detections: list, path: Path
+               ) -> tuple[np.ndarray, q.FaceQuality]:
+    """The template of the one face in a reference photo (only or dominant), or InputError."""
+    res = enrol_detected([(rgb, detections, str(path), None)], embedder)
+    if res.error is not None:
+        raise res.error
+    return res.templates[0], res.photos[0].face.quality
 
 
 def check_same_person(templates: list[np.ndarray], paths: list,
