@@ -746,9 +746,9 @@ async def withdraw(request: Request, ctx: Ctx) -> Response:
                 if not w.storage_cleared:
                     drafts(ctx).notice(me, "warn", ctx.t("web.reg.warn.storage_busy"))
                 return RedirectResponse(f"/people/{person.id}/takedown", 303)
-    active = [c for c in consents if c.active(today)]
+    in_force = [c for c in consents if c.active(today)]
     return render(ctx, "withdraw.html", status=400 if error else 200, person=person,
-                  active=active, templates=templates, photos=photos, takedown=takedown,
+                  in_force=in_force, templates=templates, photos=photos, takedown=takedown,
                   values=values, error=error, today=today)
 
 
