@@ -396,6 +396,37 @@ class Params:
     margin: float
     limits: q.QualityLimits = q.RECOGNITION
     unknown: float = matching.UNKNOWN_SIMILARITY
+    support: matching.SupportRule | None = None
+
+
+# --part: which faces are counted. "tune": people of even index in each set (sorted labels)
+# and WIDER/negatives/samples photos of even index; "check": the odd ones; None: all. The
+# gallery always holds everyone enrolled, so every part faces the full competition.
+PART: str | None = None
+_PART_INDEX: dict[str, int] = {}
+
+
+def set_part(part: str | None, photos: list[Photo]) -> None:
+    global PART
+    PART = part
+    _PART_INDEX.clear()
+    labels = sorted({f.label for ph in photos for f in ph.faces if f.label})
+    by_set: dict[str, list[str]] = defaultdict(list)
+    for label in labels:
+        by_set[label.split(":")[0]].append(label)
+    for members in by_set.values():
+        for i, label in enumerate(members):
+            _PART_INDEX[label] = i
+    strangers = [ph.key for ph in photos if ph.dataset == "strangers"]
+    for i, key in enumerate(strangers):
+        _PART_INDEX[key] = i
+
+
+def counted(name: str | None) -> bool:
+    """Is this label (or stranger photo key) in the part being measured?"""
+    if PART is None or name is None:
+        return True
+    return _PART_INDEX.get(name, 0) % 2 == (0 if PART == "tune" else 1)
 
 
 def process(photo: Photo, gallery: matching.Gallery, p: Params) -> list[matching.Identity]:
@@ -405,7 +436,8 @@ def process(photo: Photo, gallery: matching.Gallery, p: Params) -> list[matching
     for f, qu in zip(photo.faces, qualities):
         if qu.usable and f.template is None:
             raise RuntimeError("a face passes the gate but has no template: RELAXED too strict")
-    return matching.identities(qualities, vectors, gallery, p.threshold, p.margin, p.unknown)
+    return matching.identities(qualities, vectors, gallery, p.threshold, p.margin, p.unknown,
+                               p.support)
 
 
 def make_gallery(refs: dict[str, list[Face]], ids: dict[str, int]) -> matching.Gallery:
@@ -491,6 +523,8 @@ def gallery_protocol(photos: list[Photo], p: Params, splits: int, max_refs: int,
                     if shown:
                         t.unlabelled_shown.append((*where, shown))
                     continue
+                if not counted(f.label):
+                    continue
                 ds = photo.dataset
                 if f.label in enrolled:
                     outcome = ("shown" if shown == f.label else "wrong_person" if shown
@@ -518,6 +552,8 @@ def pairs_protocol(data: Path, photos: list[Photo], p: Params) -> dict:
             ref_photo = by_key.get(f"identity_deepface_tests/{a}")
             probe = by_key.get(f"identity_deepface_tests/{b}")
             ref = [f for f in ref_photo.faces if f.label] if ref_photo else []
+            if ref and not counted(ref[0].label):
+                continue
             if not ref or not probe or ref[0].template is None \
                     or not judge(ref[0], q.ENROLMENT).usable:
                 out["reference refused"] += 1
@@ -550,7 +586,7 @@ def strangers_protocol(photos: list[Photo], p: Params) -> dict:
     counts = Counter()
     shown = []
     for photo in photos:
-        if photo.dataset != "strangers":
+        if photo.dataset != "strangers" or not counted(photo.key):
             continue
         for f, ident in zip(photo.faces, process(photo, gallery, p)):
             counts["faces"] += 1
@@ -668,6 +704,86 @@ def print_gallery(t: Tally, title: str) -> None:
               ", ".join(f"{k} {v}" for k, v in hidden.most_common()))
 
 
+def safety(data: Path, photos: list[Photo], p: Params, splits: int, strangers: bool) -> dict:
+    """The counts of every protocol for `p`."""
+    t = gallery_protocol(photos, p, splits, 3)
+    s, n = recall(t)
+    fa, nf = impostors_shown(t)
+    wrong = sum(v for (ds, o), v in (t.genuine + t.genuine_small).items()
+                if o == "wrong_person")
+    pc = pairs_protocol(data, photos, p)["counts"]
+    st = strangers_protocol(photos, p)["counts"] if strangers else Counter()
+    return dict(tally=t, shown=s, faces=n, not_enrolled=fa, not_enrolled_faces=nf, wrong=wrong,
+                diff_shown=pc["different shown"], diff=pc["different"],
+                same_shown=pc["same shown"], same=pc["same"],
+                strangers=st["shown"] if strangers else None,
+                stranger_faces=st["judged"] if strangers else None)
+
+
+def compare_support(data: Path, photos: list[Photo], chosen: Params, splits: int,
+                    strangers: bool) -> None:
+    """Before (steps 1-3) and after (with step 4, two references agreeing), per set."""
+    import dataclasses
+    before = safety(data, photos, dataclasses.replace(chosen, support=None), splits, strangers)
+    after = safety(data, photos, chosen, splits, strangers)
+    print("\n== before / after: matching step 4 (two of a person's references agree), "
+          "gallery protocol up to 3 references")
+    print(f"{'set':12s} {'before >=80px shown':>22s} {'after':>18s} {'ratio':>6s} "
+          f"{'not enrolled shown before/after':>32s}")
+    for ds in ("deepface", "fr_examples", "bbt", "johns", "all"):
+        def cell(r, o="shown"):
+            t = r["tally"]
+            if ds == "all":
+                return r["shown"], r["faces"]
+            return t.genuine[(ds, o)], sum(v for (d, _), v in t.genuine.items() if d == ds)
+        (bs, bn), (as_, an) = cell(before), cell(after)
+        imp = [r["not_enrolled"] if ds == "all" else r["tally"].impostor[(ds, "shown")]
+               for r in (before, after)]
+        imn = before["not_enrolled_faces"] if ds == "all" else sum(
+            v for (d, _), v in before["tally"].impostor.items() if d == ds)
+        print(f"{ds:12s} {bs:>8d}/{bn:<4d} {100 * bs / max(bn, 1):5.1f} % {as_:>6d}/{an:<4d}"
+              f"{100 * as_ / max(an, 1):5.1f} % {as_ / max(bs, 1):6.3f} "
+              f"{imp[0]:>14d} / {imp[1]:<3d} of {imn}")
+    for name, r in (("before", before), ("after", after)):
+        st = "-" if r["strangers"] is None else f"{r['strangers']}/{r['stranger_faces']}"
+        print(f"{name:6s}: wrong enrolled person {r['wrong']}; deepface pairs: same-person "
+              f"shown {r['same_shown']}/{r['same']}, different-person shown "
+              f"{r['diff_shown']}/{r['diff']}; strangers shown {st} judged faces")
+
+
+def support_sweep(data: Path, photos: list[Photo], chosen: Params, splits: int,
+                  no_strangers: bool) -> None:
+    print("\n== sweep of step 4 (two references agree) at threshold "
+          f"{chosen.threshold} / margin {chosen.margin}")
+    print(f"{'best':>6s} {'second':>6s} {'margin':>6s} | {'>=80px shown':>12s} | "
+          f"{'not enrolled':>12s} | {'wrong id':>8s} | {'diff pairs':>10s} | "
+          f"{'strangers':>9s}")
+    safe = []
+    for best in (0.92, 0.925, 0.93, 0.935):
+        for second in (0.90, 0.91, 0.92, 0.93):
+            if second > best:
+                continue
+            for mg in (0.02, 0.03, 0.04):
+                rule = matching.SupportRule(best, second, mg)
+                p = Params(chosen.threshold, chosen.margin, chosen.limits, chosen.unknown, rule)
+                r = safety(data, photos, p, splits, not no_strangers)
+                st = "-" if r["strangers"] is None else str(r["strangers"])
+                mark = " <- chosen" if rule == chosen.support else ""
+                print(f"{best:>6.3f} {second:>6.3f} {mg:>6.2f} | "
+                      f"{100 * r['shown'] / max(r['faces'], 1):>11.1f}% | "
+                      f"{r['not_enrolled']:>12d} | {r['wrong']:>8d} | {r['diff_shown']:>10d} | "
+                      f"{st:>9s}{mark}", flush=True)
+                if r["not_enrolled"] == 0 and r["wrong"] == 0 and r["diff_shown"] == 0 \
+                        and st in ("0", "-"):
+                    safe.append((r["shown"] / max(r["faces"], 1), best, second, mg))
+    if safe:
+        top = max(s[0] for s in safe)
+        # among the cells showing the most, the strictest
+        best_cell = max((s for s in safe if s[0] == top), key=lambda s: (s[1], s[2], s[3]))
+        print(f"best cell showing nobody else: best {best_cell[1]}, second {best_cell[2]}, "
+              f"margin {best_cell[3]}: {100 * best_cell[0]:.1f} %")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get(
@@ -685,6 +801,13 @@ def main() -> None:
                          "from (~3 more minutes)")
     ap.add_argument("--no-strangers", action="store_true",
                     help="skip WIDER FACE, negatives and samples (saves ~3 minutes)")
+    ap.add_argument("--part", choices=("tune", "check"), default=None,
+                    help="count only the tune part (people of even index per set, stranger "
+                         "photos of even index) or the check part (the odd ones)")
+    ap.add_argument("--support-sweep", action="store_true",
+                    help="sweep matching's step 4 (two references agree) instead of the "
+                         "threshold x margin sweep")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the sweep (~5 minutes)")
     args = ap.parse_args()
 
     print(f"hardware: {hardware()}")
@@ -703,9 +826,17 @@ def main() -> None:
         if model.name != MODEL_NAME:
             raise SystemExit("--calibrate measures blurkit's own model only")
         calibrate(args.data, args.models, photos)
-    chosen = Params(model.threshold, model.margin, unknown=model.unknown)
+    set_part(args.part, photos)
+    if args.part:
+        print(f"counting the {args.part} part only (the gallery holds everyone enrolled)")
+    own = model.name == MODEL_NAME
+    chosen = Params(model.threshold, model.margin, unknown=model.unknown,
+                    support=matching.SUPPORT if own else None)
     print(f"chosen: threshold {chosen.threshold}, margin {chosen.margin}, unknown baseline "
-          f"{chosen.unknown}; recognition gate {q.RECOGNITION}")
+          f"{chosen.unknown}, two references agreeing {chosen.support}; recognition gate "
+          f"{q.RECOGNITION}")
+    if own:
+        compare_support(args.data, photos, chosen, args.splits, not args.no_strangers)
 
     for refs in (3, 1):
         t = gallery_protocol(photos, chosen, args.splits, refs)
@@ -741,13 +872,20 @@ def main() -> None:
         for s in st["shown"]:
             print("  shown (check by eye)", s)
 
+    if args.no_sweep:
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return
+    if args.support_sweep:
+        support_sweep(args.data, photos, chosen, args.splits, args.no_strangers)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return
     print("\n== sweep (gallery protocol up to 3 references; pairs; strangers)")
     print(f"{'threshold':>9s} {'margin':>6s} | {'>=80px shown':>12s} | {'not enrolled':>12s} | "
           f"{'wrong id':>8s} | {'diff pairs':>10s} | {'same pairs':>10s} | {'strangers':>9s}")
     safe = []
     for thr in model.thresholds:
         for mg in model.margins:
-            p = Params(thr, mg, unknown=model.unknown)
+            p = Params(thr, mg, unknown=model.unknown, support=chosen.support)
             t = gallery_protocol(photos, p, args.splits, 3)
             s, n = recall(t)
             fa, _ = impostors_shown(t)

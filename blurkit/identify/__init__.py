@@ -14,7 +14,7 @@ For the pipeline::
 
 For the consent CLI: `enrol_photos(paths, settings, faces) -> EnrolResult(templates, model)`;
 for the register page: `faces_in_photo(photo, models_dir) -> PhotoFaces` and
-`enrol([PhotoChoice(photo, face)], models_dir, ...) -> Enrolment` (see enrol.py).
+`enrol_choices([PhotoChoice(photo, face)], models_dir, ...) -> Enrolment` (see enrol.py).
 
 Modules: quality.py (the gate: large, sharp, frontal enough to judge), embedder.py (alignment
 and templates), matching.py (threshold, margin, one face per person), recognizer.py,
@@ -27,7 +27,8 @@ from blurkit import i18n
 from blurkit.identify.embedder import DIM, MODEL_NAME, Embedder, load_embedder
 from blurkit.identify.enrol import (Enrolment, EnrolResult, FaceInfo, PhotoChoice, PhotoFaces,
                                     PhotoVerdict, SamePersonCheck, check_matches_registered,
-                                    check_same_person, enrol, enrol_photos, faces_in_photo,
+                                    check_same_person, enrol_choices, enrol_photos,
+                                    faces_in_photo,
                                     verdict_text)
 from blurkit.identify.matching import (AMBIGUOUS, DUPLICATE, MARGIN, NO_MATCH, THRESHOLD,
                                        UNKNOWN_SIMILARITY, Gallery, Identity)
@@ -37,7 +38,7 @@ from blurkit.identify.recognizer import Recognizer, mean_template
 
 __all__ = ["MODEL_NAME", "DIM", "Recognizer", "Identity", "FaceQuality", "QualityLimits",
            "EnrolResult", "enrol_photos", "check_same_person", "check_matches_registered",
-           "faces_in_photo", "enrol", "Enrolment", "FaceInfo", "PhotoChoice", "PhotoFaces",
+           "faces_in_photo", "enrol_choices", "Enrolment", "FaceInfo", "PhotoChoice", "PhotoFaces",
            "PhotoVerdict", "SamePersonCheck", "verdict_text",
            "mean_template", "Gallery",
            "Embedder", "load_embedder", "THRESHOLD", "MARGIN", "UNKNOWN_SIMILARITY",

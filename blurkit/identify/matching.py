@@ -19,6 +19,13 @@ A face is matched to person P only when all of this holds (fail-safe: anything e
    (two faces both looking like P means one of them is a look-alike, and if we cannot tell
    which, neither is shown). The weaker ones are never re-assigned to their second choice.
 
+4. (several reference photos agreeing) a person with two templates or more may also be
+   matched at the looser `SupportRule` - best template at least `best`, the person's
+   second-best template at least `second`, margin at least `margin` - because a face that
+   comes close to two different reference photos of P is stronger evidence than one
+   coming close to one photo. Steps 2-3 hold for these faces too (the margin is the rule's,
+   the one-face-per-person check counts them).
+
 The gallery holds every enrolled person, with or without a valid consent: a look-alike who is
 enrolled but may not be shown still takes the margin away from the person who may.
 """
@@ -51,6 +58,20 @@ MARGIN = 0.04
 # percentile 0.89-0.91 per set, maximum 0.934 - Matt Damon vs Leonardo DiCaprio). With
 # 0.90 + MARGIN = THRESHOLD a gallery of one person is judged exactly as strictly as a full one.
 UNKNOWN_SIMILARITY = 0.90
+
+
+
+@dataclass(frozen=True)
+class SupportRule:
+    """Step 4: the looser match allowed when two of a person's templates agree."""
+    best: float
+    second: float
+    margin: float
+
+
+# Chosen with benchmarks/recognition.py --part tune (people of even index per set, even WIDER
+# photos) and reported on --part check; see DESIGN.md "Consent registration".
+SUPPORT = SupportRule(best=0.935, second=0.93, margin=0.03)
 
 NO_MATCH = "no_match"
 AMBIGUOUS = "ambiguous"
@@ -122,6 +143,20 @@ class Gallery:
     def template_count(self) -> int:
         return int(self.matrix.shape[0])
 
+    def person_second_scores(self, vectors: np.ndarray) -> np.ndarray:
+        """(faces, persons) similarity of each face to each person's SECOND-best template
+        (-1 for a person with one template)."""
+        n = len(self.person_ids)
+        out = np.full((len(vectors), n), -1.0, np.float32)
+        if n == 0:
+            return out
+        sims = np.asarray(vectors, np.float32) @ self.matrix.T
+        ends = list(self._starts[1:]) + [self.matrix.shape[0]]
+        for k, (a, b) in enumerate(zip(self._starts, ends)):
+            if b - a >= 2:
+                out[:, k] = np.sort(sims[:, a:b], axis=1)[:, -2]
+        return out
+
     def person_scores(self, vectors: np.ndarray) -> np.ndarray:
         """(faces, persons) similarity of each face to each person: best over the templates."""
         if len(self.person_ids) == 0:
@@ -131,12 +166,14 @@ class Gallery:
 
 
 def decide(scores: np.ndarray, person_ids: np.ndarray, threshold: float, margin: float,
-           unknown: float = UNKNOWN_SIMILARITY
+           unknown: float = UNKNOWN_SIMILARITY, second_scores: np.ndarray | None = None,
+           support: SupportRule | None = None
            ) -> list[tuple[int | None, float | None, float | None, str | None, int | None]]:
-    """Steps 1-3 above for the faces of one picture.
+    """Steps 1-4 above for the faces of one picture.
 
-    scores: (faces, persons) from Gallery.person_scores. Returns per face
-    (person_id or None, similarity, second_similarity, reason, nearest_id)."""
+    scores: (faces, persons) from Gallery.person_scores; second_scores from
+    Gallery.person_second_scores (step 4 runs only with both it and `support`). Returns per
+    face (person_id or None, similarity, second_similarity, reason, nearest_id)."""
     n = scores.shape[0]
     out: list = [None] * n
     if scores.shape[1] == 0:
@@ -149,16 +186,21 @@ def decide(scores: np.ndarray, person_ids: np.ndarray, threshold: float, margin:
     for i in range(n):
         pid = int(person_ids[best_idx[i]])
         b, s = float(best[i]), float(second[i])
-        if b < threshold:
-            out[i] = (None, b, s, NO_MATCH, pid)
-        elif b - s < margin:
-            out[i] = (None, b, s, AMBIGUOUS, pid)
-        else:
+        if b >= threshold and b - s >= margin:
             out[i] = (pid, b, s, None, pid)
-    # step 3: one face per person
+        elif support is not None and second_scores is not None and b >= support.best \
+                and float(second_scores[i, best_idx[i]]) >= support.second \
+                and b - s >= support.margin:
+            out[i] = (pid, b, s, None, pid)          # step 4: two references agree
+        elif b < threshold:
+            out[i] = (None, b, s, NO_MATCH, pid)
+        else:
+            out[i] = (None, b, s, AMBIGUOUS, pid)
+    # step 3: one face per person (a face matched by step 4 claims its person too)
+    claim_from = threshold if support is None else min(threshold, support.best)
     claims: dict[int, list[int]] = {}
     for i in range(n):
-        if best[i] >= threshold:
+        if best[i] >= claim_from:
             claims.setdefault(int(person_ids[best_idx[i]]), []).append(i)
     for pid, faces in claims.items():
         if len(faces) < 2:
@@ -176,16 +218,21 @@ def decide(scores: np.ndarray, person_ids: np.ndarray, threshold: float, margin:
 
 def identities(qualities: Sequence[FaceQuality], vectors: Sequence[np.ndarray | None],
                gallery: Gallery, threshold: float, margin: float,
-               unknown: float = UNKNOWN_SIMILARITY) -> list[Identity]:
-    """One Identity per face; faces without a template (failed gate) are never matched."""
+               unknown: float = UNKNOWN_SIMILARITY,
+               support: SupportRule | None = None) -> list[Identity]:
+    """One Identity per face; faces without a template (failed gate) are never matched.
+    `support`: step 4 (None: steps 1-3 only)."""
     if len(qualities) != len(vectors):
         raise ValueError("one quality per template expected")
     judged = [i for i, v in enumerate(vectors) if v is not None and qualities[i].usable]
     result: list[Identity | None] = [None] * len(vectors)
     if judged:
-        scores = gallery.person_scores(np.stack([np.asarray(vectors[i]) for i in judged]))
+        stacked = np.stack([np.asarray(vectors[i]) for i in judged])
+        scores = gallery.person_scores(stacked)
+        second = gallery.person_second_scores(stacked) if support is not None else None
         for i, (pid, b, s, reason, nearest) in zip(
-                judged, decide(scores, gallery.person_ids, threshold, margin, unknown)):
+                judged, decide(scores, gallery.person_ids, threshold, margin, unknown,
+                               second, support)):
             result[i] = Identity(pid, b, s, qualities[i], reason, nearest)
     for i, quality in enumerate(qualities):
         if result[i] is None:

@@ -21,6 +21,8 @@ class Recognizer:
     threshold, margin: see matching.py; the defaults are the benchmarked ones. Lower values
         than the defaults show more faces and are refused unless `allow_looser=True` (for
         benchmarks and experiments only).
+    support: matching's step 4 (two of a person's templates agree), matching.SUPPORT by
+        default; None switches it off. A looser rule is refused like a lower threshold.
 
     Picklable (the dlib models are reloaded, once per process, on the other side).
     """
@@ -28,12 +30,20 @@ class Recognizer:
     def __init__(self, models_dir: Path, gallery: Sequence[tuple[int, np.ndarray]], *,
                  threshold: float = matching.THRESHOLD, margin: float = matching.MARGIN,
                  unknown_similarity: float = matching.UNKNOWN_SIMILARITY,
-                 limits: q.QualityLimits = q.RECOGNITION, allow_looser: bool = False) -> None:
+                 limits: q.QualityLimits = q.RECOGNITION,
+                 support: matching.SupportRule | None = matching.SUPPORT,
+                 allow_looser: bool = False) -> None:
         if not (0.0 < threshold <= 1.0 and 0.0 <= margin < 1.0):
             raise ValueError("threshold must be in (0, 1] and margin in [0, 1)")
         if not allow_looser and (threshold < matching.THRESHOLD or margin < matching.MARGIN):
             raise ValueError(f"threshold {threshold} / margin {margin} are looser than the "
                              f"benchmarked {matching.THRESHOLD} / {matching.MARGIN}")
+        if not allow_looser and support is not None and (
+                support.best < matching.SUPPORT.best or support.second < matching.SUPPORT.second
+                or support.margin < matching.SUPPORT.margin):
+            raise ValueError(f"support rule {support} is looser than the benchmarked "
+                             f"{matching.SUPPORT}")
+        self.support = support
         self.models_dir = Path(models_dir)
         self.threshold = float(threshold)
         self.margin = float(margin)
@@ -48,12 +58,13 @@ class Recognizer:
     def __getstate__(self) -> dict:
         return {"models_dir": self.models_dir, "gallery": self._templates,
                 "threshold": self.threshold, "margin": self.margin,
-                "unknown_similarity": self.unknown_similarity, "limits": self.limits}
+                "unknown_similarity": self.unknown_similarity, "limits": self.limits,
+                "support": self.support}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["models_dir"], state["gallery"], threshold=state["threshold"],
                       margin=state["margin"], unknown_similarity=state["unknown_similarity"],
-                      limits=state["limits"], allow_looser=True)
+                      limits=state["limits"], support=state.get("support"), allow_looser=True)
 
     def embed(self, rgb: np.ndarray, detection) -> tuple[np.ndarray | None, q.FaceQuality]:
         """(template, quality) of one detected face; the template is None when the face fails
@@ -72,7 +83,7 @@ class Recognizer:
         """Identities for faces seen together (one photo, or the tracks of one video frame),
         from their templates, e.g. a track's templates averaged with `mean_template`."""
         return matching.identities(qualities, templates, self.gallery, self.threshold,
-                                   self.margin, self.unknown_similarity)
+                                   self.margin, self.unknown_similarity, self.support)
 
 
 def mean_template(templates: Sequence[np.ndarray]) -> np.ndarray | None:
