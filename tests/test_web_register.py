@@ -449,3 +449,19 @@ def test_english_switch_and_form_errors_keep_what_was_typed(site, photos):
     rita.post("/lang", data={"csrf_token": csrf_of(page.text), "lang": "en", "next": "/people"})
     assert "Consent register" in rita.get("/people").text
     assert "Register a person" in rita.get("/people/new").text
+
+
+def test_the_diarium_page_says_when_the_chain_is_broken(site, photos):
+    import sqlite3
+
+    rita = site.client("rita")
+    register(rita, "Grace", [photos["grace"]], follow=True)
+    assert "Diariet är intakt" in rita.get("/diarium").text
+    conn = sqlite3.connect(site.data_dir / "audit.sqlite3")
+    conn.execute("DROP TRIGGER entry_no_update")
+    conn.execute("UPDATE entry SET body = replace(body, '\"rita\"', '\"eve\"') WHERE id = 2")
+    conn.commit()
+    conn.close()
+    page = rita.get("/diarium")
+    assert "Diariet är INTE intakt, från post 2" in page.text
+    assert "har skrivits om" in page.text or "har ändrats" in page.text

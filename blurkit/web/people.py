@@ -99,6 +99,14 @@ def not_found(ctx: Ctx) -> Response:
     return ctx.app.error_page(ctx, 404, "web.reg.not_found")
 
 
+def decision_text(ctx: Ctx, d) -> str:
+    """Why a person may or may not be shown (rules.Decision), with the purpose in words."""
+    params = dict(d.params)
+    if "purpose" in params:
+        params["purpose"] = purpose_text(ctx, params["purpose"])
+    return words(ctx, d.reason_key, params)
+
+
 def purpose_text(ctx: Ctx, purpose: str | None) -> str:
     return ctx.t(f"web.purpose.{purpose}") if purpose in PURPOSES else (purpose or "–")
 
@@ -123,7 +131,7 @@ def state_tags(ctx: Ctx, person: Person, consents: list[Consent], templates: int
         d = consent_for(person, own, purpose, today)
         if d.valid:
             tags.append(Tag("ok", ctx.t("web.reg.tag.shown", purpose=purpose_text(ctx, purpose)),
-                            d.message(ctx.lang)))
+                            decision_text(ctx, d)))
             c = next(c for c in own if c.id == d.consent_id)
             if c.expires and (c.expires - today).days <= EXPIRES_SOON_DAYS:
                 tags.append(Tag("warn", ctx.t("web.reg.tag.expires_soon",
@@ -131,7 +139,7 @@ def state_tags(ctx: Ctx, person: Person, consents: list[Consent], templates: int
                                               date=last_day(c))))
         else:
             tags.append(Tag("no", ctx.t("web.reg.tag.hidden", purpose=purpose_text(ctx, purpose)),
-                            d.message(ctx.lang)))
+                            decision_text(ctx, d)))
     withdrawn = [c for c in own if c.withdrawn is not None and c.withdrawn <= today]
     if withdrawn:
         tags.append(Tag("no", ctx.t("web.reg.tag.withdrawn",
@@ -356,7 +364,8 @@ async def person_page(request: Request, ctx: Ctx) -> Response:
                   photos=photos, history=list(reversed(history)), decisions=decisions,
                   tags=state_tags(ctx, person, consents, len(templates), today),
                   takedown=await run_in_threadpool(takedown_rows, ctx, person_id),
-                  today=today, last_day=last_day, action_text=lambda e: summary(ctx, e.body))
+                  today=today, last_day=last_day, action_text=lambda e: summary(ctx, e.body),
+                  decision_text=lambda d: decision_text(ctx, d))
 
 
 @page("register")

@@ -234,7 +234,7 @@ i18n.register({
         "sv": "Alla foton hoppas över: lägg till ett foto eller välj ett ansikte."},
     "web.reg.check.ready": {"en": "Everything is in order. Press “Register” to save.",
                             "sv": "Allt är i ordning. Tryck på ”Registrera” för att spara."},
-    "web.reg.check.more": {"en": "Add another photo", "sv": "Lägg till ett foto till"},
+    "web.reg.check.more": {"en": "Add more photos", "sv": "Lägg till fler foton"},
     "web.reg.check.submit": {"en": "Use these choices", "sv": "Använd de här valen"},
     "web.reg.check.submit_ready": {"en": "Register", "sv": "Registrera"},
     "web.reg.check.cancel": {"en": "Cancel the registration (nothing is saved)",
