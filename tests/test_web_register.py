@@ -465,3 +465,78 @@ def test_the_diarium_page_says_when_the_chain_is_broken(site, photos):
     page = rita.get("/diarium")
     assert "Diariet är INTE intakt, från post 2" in page.text
     assert "har skrivits om" in page.text or "har ändrats" in page.text
+
+
+def test_page_and_command_line_see_each_others_changes(site, photos):
+    """Add a consent and edit on the page -> `consent show`; edit with the CLI -> the page."""
+    rita = site.client("rita")
+    register(rita, "Grace", [photos["grace"]], follow=True)
+    (pid,) = person_ids(site)
+    form = rita.get(f"/people/{pid}/consent")
+    r = rita.post(f"/people/{pid}/consent", data={
+        "csrf_token": csrf_of(form.text), "purpose": ["internal"], "kind": "written",
+        "form_ref": "F-77", "signed": SIGNED}, follow_redirects=True)
+    assert "Samtycke 2 registrerat: internt." in r.text
+    shown = site.cli("consent", "show", str(pid)).output
+    assert "internal: may be shown (consent 2)" in shown
+    assert "public: may be shown (consent 1)" in shown
+
+    form = rita.get(f"/people/{pid}/edit")
+    r = rita.post(f"/people/{pid}/edit", data={"csrf_token": csrf_of(form.text),
+                                               "name": "Grace H", "birth_year": "1950"},
+                  follow_redirects=True)
+    assert "Uppdaterat: namn, födelseår." in r.text
+    assert "Grace H" in site.cli("consent", "list").output
+
+    assert site.cli("consent", "edit", str(pid), "--protected").exit_code == 0
+    page = rita.get(f"/people/{pid}")
+    assert "skyddad identitet – döljs alltid" in page.text
+    assert "döljs: offentligt" in page.text and "döljs: internt" in page.text
+    with AuditLog.open(site.settings) as log:
+        edits = [e.operator for e in log.history(pid)
+                 if e.details.get("action") == "person-edited"]
+    assert edits[0] == "rita" and len(edits) == 2       # the page's user, then the CLI's
+
+
+def test_photos_added_later_must_show_the_same_person(site, photos):
+    rita = site.client("rita")
+    register(rita, "Grace", [photos["grace"]], follow=True)
+    (pid,) = person_ids(site)
+    rita.post(f"/people/{pid}/withdraw", data={"csrf_token": csrf_of(
+        rita.get(f"/people/{pid}/withdraw").text), "purpose": "public"})
+    with Registry.open(site.settings) as reg:
+        assert reg.template_counts(pid) == {}
+    # after the withdrawal there is nothing to compare with: new photos of her are taken
+    form = rita.get(f"/people/{pid}/photos")
+    r = rita.post(f"/people/{pid}/photos", data={"csrf_token": csrf_of(form.text)},
+                  files=[("photos", ("grace2.jpg", photos["grace"].read_bytes(), "image/jpeg"))],
+                  follow_redirects=True)
+    assert "1 ansiktsmall(ar) sparade" in r.text
+    # a photo of someone else is refused, shown against the registered person
+    form = rita.get(f"/people/{pid}/photos")
+    r = rita.post(f"/people/{pid}/photos", data={"csrf_token": csrf_of(form.text)},
+                  files=[("photos", ("other.jpg", photos["astronaut"].read_bytes(),
+                                     "image/jpeg"))])
+    page = r                                                       # the check page
+    assert re.search(r"/people/new/[A-Za-z0-9_-]+$", str(r.url))
+    assert "Fotot liknar inte personen som redan är registrerad" in page.text
+    with Registry.open(site.settings) as reg:
+        assert sum(reg.template_counts(pid).values()) == 1
+
+
+def test_remove_keeps_the_takedown_list_available(site, photos, tmp_path):
+    rita = site.client("rita")
+    register(rita, "Grace", [photos["grace"]], keep_photos="1", follow=True)
+    (pid,) = person_ids(site)
+    process(site, photos["group"], tmp_path / "out")
+    confirm = rita.get(f"/people/{pid}/remove")
+    assert "1 samtyckespost(er), 1 ansiktsmall(ar) och 1 sparade foto(n)" in confirm.text
+    r = rita.post(f"/people/{pid}/remove", data={"csrf_token": csrf_of(confirm.text)},
+                  follow_redirects=True)
+    assert r.url.path == f"/people/{pid}/takedown"
+    assert "Person nr 1 är raderad" in r.text and "group.png" in r.text
+    assert person_ids(site) == []
+    assert rita.get(f"/people/{pid}").status_code == 404
+    with AuditLog.open(site.settings) as log:
+        erased = [e for e in log.history(pid) if e.kind == "erasure"]
+    assert erased[0].operator == "rita" and erased[0].details["photos_erased"] == 1

@@ -460,8 +460,10 @@ async def _judge(request: Request, ctx: Ctx, draft: Draft) -> Response:
     used = [p for p in draft.photos if p.choice != "skip"]
     enrolment, registered = None, []
     if draft.person_id is not None:
-        with open_registry(ctx) as reg:
-            registered = await run_in_threadpool(registered_templates, reg, draft.person_id)
+        def load():
+            with open_registry(ctx) as reg:
+                return registered_templates(reg, draft.person_id)
+        registered = await run_in_threadpool(load)
     if used:
         confirmer = ctx.user_name if draft.confirmed and may_confirm(ctx) else None
         enrolment = await run_in_threadpool(
