@@ -21,7 +21,7 @@ i18n.register({
                                 "sv": "Ingen matchar sökningen."},
     "web.reg.list.empty": {"en": "Nobody is registered yet.",
                            "sv": "Ingen är registrerad ännu."},
-    "web.reg.col.person": {"en": "Person", "sv": "Person"},
+    "web.reg.col.person": {"en": "Person (no.)", "sv": "Person (nr)"},
     "web.reg.col.state": {"en": "State today", "sv": "Läge i dag"},
     "web.reg.col.form_ref": {"en": "Form reference", "sv": "Blankettnummer"},
     "web.reg.person_no": {"en": "no. {id}", "sv": "nr {id}"},
@@ -432,7 +432,7 @@ i18n.register({
                               "sv": "Ingen publicerad fil visade personen."},
 
     # --- diarium -------------------------------------------------------------------------
-    "web.diar.title": {"en": "Diarium", "sv": "Diarium"},
+    "web.diar.title": {"en": "Diarium (audit log)", "sv": "Diarium"},
     "web.diar.export": {"en": "Export everything as CSV", "sv": "Exportera allt som CSV"},
     "web.diar.chain_ok": {"en": "The diarium is intact: {n} entries, none changed, removed or "
                                 "moved.",
@@ -474,7 +474,7 @@ i18n.register({
     "web.diar.kind.retention": {"en": "retention deletion", "sv": "gallring"},
     "web.diar.kind.original": {"en": "original viewed", "sv": "original visat"},
     "web.diar.entry.photo": {"en": "photo", "sv": "foto"},
-    "web.diar.entry.video": {"en": "video", "sv": "video"},
+    "web.diar.entry.video": {"en": "video clip", "sv": "videoklipp"},
     "web.diar.entry.consent-change": {"en": "consent change", "sv": "samtyckesändring"},
     "web.diar.entry.erasure": {"en": "erasure", "sv": "radering"},
     "web.diar.entry.retention-delete": {"en": "retention deletion", "sv": "gallring"},
