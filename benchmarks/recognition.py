@@ -484,6 +484,7 @@ class Tally:
     breaches: list = field(default_factory=list)
     misses: list = field(default_factory=list)
     unlabelled_shown: list = field(default_factory=list)
+    suggested: Counter = field(default_factory=Counter)   # hidden enrolled faces >= 80 px
 
 
 def gallery_protocol(photos: list[Photo], p: Params, splits: int, max_refs: int,
@@ -535,6 +536,10 @@ def gallery_protocol(photos: list[Photo], p: Params, splits: int, max_refs: int,
                         t.breaches.append(("wrong person", *where, f.label, shown))
                     elif not shown and f.det.height >= MIN_PROBE_HEIGHT:
                         t.misses.append((*where, f.label, ident.reason))
+                        # what a review page would offer first: the nearest enrolled person
+                        t.suggested["gated" if ident.nearest_id is None else
+                                    "right" if names.get(ident.nearest_id) == f.label
+                                    else "wrong"] += 1
                 else:
                     t.impostor[(ds, "shown" if shown else "hidden")] += 1
                     if shown:
@@ -702,6 +707,10 @@ def print_gallery(t: Tally, title: str) -> None:
     if hidden:
         print("why enrolled faces >= 80 px were hidden: " +
               ", ".join(f"{k} {v}" for k, v in hidden.most_common()))
+        sg = t.suggested
+        print(f"  of those, the nearest enrolled person (a review page's first suggestion) is "
+              f"the right one for {sg['right']}, another person for {sg['wrong']}, none "
+              f"(quality gate) for {sg['gated']}")
 
 
 def safety(data: Path, photos: list[Photo], p: Params, splits: int, strangers: bool) -> dict:

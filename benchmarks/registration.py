@@ -241,14 +241,18 @@ def main() -> None:
     names = {i: p for p, i in ids.items()}
     templates = {p: results["picked"][p].templates for p in registered}
     diff_pairs = accepted = 0
+    closest = (-1.0, "", "")
     for i, a in enumerate(registered):
         for b_ in registered[i + 1:]:
             for ta in templates[a]:
                 for tb in templates[b_]:
                     diff_pairs += 1
-                    accepted += same_person_check([ta, tb]).same_person
+                    check = same_person_check([ta, tb])
+                    accepted += check.same_person
+                    closest = max(closest, (check.pairs[0].similarity, a, b_))
     print(f"\ndifferent-person pairs accepted as one person: {accepted}/{diff_pairs}   "
-          f"(target 0)")
+          f"(target 0; most similar: {closest[0]:.3f}, {closest[1]} / {closest[2]}; "
+          f"bar {matching.THRESHOLD})")
 
     gallery = matching.Gallery([(ids[p], t) for p in registered for t in templates[p]],
                                len(next(iter(templates.values()))[0]))

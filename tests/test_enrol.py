@@ -157,6 +157,9 @@ def test_a_dominant_face_is_used_and_the_bystander_ignored(models_dir, bystander
     v = res.photos[0]
     assert v.accepted and v.chosen_by == "dominant" and len(v.ignored) == 1
     assert v.face.height_px > 180 and v.face.index == pf.dominant
+    x1, y1, x2, y2 = v.face.crop_box(pf.width, pf.height)
+    assert 0 <= x1 < v.face.box[0] and v.face.box[2] < x2 <= pf.width and 0 <= y1 and \
+        y2 <= pf.height
     assert res.photos[1].chosen_by == "only" and res.photos[1].ignored == ()
     assert res.same_person.same_person and not res.same_person.different_people
     assert len(res.templates) == 2

@@ -107,7 +107,8 @@ i18n.register({
                                        "sv": "flera ansikten: välj personens ansikte"},
     "identify.verdict.no_such_face": {"en": "there is no face with that number",
                                       "sv": "det finns inget ansikte med det numret"},
-    "identify.chosen.only": {"en": "the only face", "sv": "det enda ansiktet"},
+    "identify.chosen.only": {"en": "the only face large enough to recognise",
+                             "sv": "det enda ansiktet som är stort nog att känna igen"},
     "identify.chosen.dominant": {"en": "the large face in the middle",
                                  "sv": "det stora ansiktet i mitten"},
     "identify.chosen.user": {"en": "as chosen", "sv": "enligt valet"},
@@ -254,6 +255,15 @@ class FaceInfo:
     def verdict(self, lang: str | None = None) -> str:
         """Plain-language verdict: "bra" / "good", or why not ("för suddigt" / "too blurred")."""
         return verdict_text(self.reason, lang)
+
+    def crop_box(self, width: int, height: int, margin: float = 0.3
+                 ) -> tuple[int, int, int, int]:
+        """The face's box grown by `margin` of its size on every side and clipped to the photo
+        (`width` x `height`): what a page shows as the face judged."""
+        x1, y1, x2, y2 = self.box
+        mx, my = margin * (x2 - x1), margin * (y2 - y1)
+        return (max(0, int(x1 - mx)), max(0, int(y1 - my)),
+                min(int(width), int(np.ceil(x2 + mx))), min(int(height), int(np.ceil(y2 + my))))
 
     def line(self, lang: str | None = None) -> str:
         return i18n.t("identify.enrol.face_line", lang=lang, index=self.index,
