@@ -194,14 +194,3 @@ def jpeg(pixels: np.ndarray, long_side: int, quality: int = 85) -> bytes:
     im.save(buf, "JPEG", quality=quality)
     return buf.getvalue()
 
-
-def crop(pixels: np.ndarray, box, margin: float = 0.35) -> np.ndarray:
-    """The face with some room around it, for the page to show."""
-    h, w = pixels.shape[:2]
-    x1, y1, x2, y2 = box
-    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
-    a, b = int(max(0, x1 - mx)), int(max(0, y1 - my))
-    c, d = int(min(w, x2 + mx)), int(min(h, y2 + my))
-    if c <= a or d <= b:
-        return pixels[:1, :1]
-    return pixels[b:d, a:c]

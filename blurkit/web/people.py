@@ -29,7 +29,7 @@ from blurkit.web import texts_register  # noqa: F401  (registers the register's 
 from blurkit.web.context import Ctx, page
 from blurkit.web.diarium import summary
 from blurkit.web.enrolment import (CROP, MAX_PHOTOS, PREVIEW, Draft, DraftPhoto, Drafts,
-                                   Enroller, crop, decode, jpeg, safe_name)
+                                   Enroller, decode, jpeg, safe_name)
 
 EXPIRES_SOON_DAYS = 30
 PAGE_SIZE = 100
@@ -639,7 +639,8 @@ async def draft_photo(request: Request, ctx: Ctx) -> Response:
         info = p.faces.face(face)
         if info is None:
             return not_found(ctx)
-        data = await run_in_threadpool(jpeg, crop(p.pixels, info.box), CROP)
+        x1, y1, x2, y2 = info.crop_box(p.faces.width, p.faces.height)   # as the library frames it
+        data = await run_in_threadpool(jpeg, p.pixels[y1:y2, x1:x2], CROP)
     return Response(data, media_type="image/jpeg",
                     headers={"cache-control": "no-store, max-age=0"})
 
