@@ -325,6 +325,10 @@ def test_staff_gets_403_on_every_register_and_diarium_url(site, photos):
     assert checked >= 20
     # and nothing changed meanwhile: the draft is still the registrar's, Grace not stored
     assert rita.get(draft_url).status_code == 200
+    # a draft belongs to the session that made it, even for an administrator
+    ada = site.client("ada")
+    assert ada.get(draft_url).status_code == 404
+    assert ada.get(draft_url + "/photo/0/face/1").status_code == 404
     assert len(person_ids(site)) == 1
 
 
@@ -540,3 +544,32 @@ def test_remove_keeps_the_takedown_list_available(site, photos, tmp_path):
     with AuditLog.open(site.settings) as log:
         erased = [e for e in log.history(pid) if e.kind == "erasure"]
     assert erased[0].operator == "rita" and erased[0].details["photos_erased"] == 1
+
+
+def test_the_list_shows_each_state_at_a_glance(site):
+    """Registered without photos (as `consent add` without --photo allows), so no model runs."""
+    rita = site.client("rita")
+    soon = TODAY + timedelta(days=10)
+    r = register(rita, "Soon", [], follow=True, expires=soon.isoformat())
+    assert "Inga foton: personen kan inte kännas igen" in r.text
+    register(rita, "Hidden", [], follow=True, protected="1")
+    register(rita, "Teen", [], follow=True, birth_year=str(TODAY.year - 15), guardian="yes")
+    register(rita, "Staffan", [], follow=True, staff="1", kind="oral", recorded_by="rita",
+             form_ref="")
+    ids = {p: i for i, p in zip(person_ids(site), ("Soon", "Hidden", "Teen", "Staffan"))}
+    assert site.cli("consent", "edit", str(ids["Hidden"]), "--deceased").exit_code == 0
+    page = rita.get("/people").text
+
+    def row(name):
+        start = page.index(f">{name}<")
+        return page[start:page.index("</tr>", start)]
+
+    last = (soon - timedelta(days=1)).isoformat()
+    assert f"offentligt går snart ut (sista dag {last})" in row("Soon")
+    assert "får synas: offentligt" in row("Soon") and "inga ansiktsfoton" in row("Soon")
+    assert "skyddad identitet – döljs alltid" in row("Hidden") and "avliden" in row("Hidden")
+    assert "minderårig, med vårdnadshavares samtycke" in row("Teen")
+    assert "får synas: offentligt" in row("Teen")
+    assert "personal" in row("Staffan") and "får synas: offentligt" in row("Staffan")
+    person = rita.get(f"/people/{ids['Staffan']}").text
+    assert "muntligt, mottaget av rita" in person
