@@ -203,6 +203,10 @@ def test_a_refused_photo_says_why_and_shows_the_face_it_judged(site, photos):
                      r'value="1"', page.text)
     crop = rita.get(r.headers["location"] + "/photo/0/face/1")
     assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
+    # a file that is no picture at all is named with its reason (not a temporary path)
+    more = rita.post(r.headers["location"], data={"csrf_token": csrf_of(page.text)},
+                     files=[("photos", ("notes.jpg", b"just some words", "image/jpeg"))])
+    assert "notes.jpg: innehållet är ingen bild" in more.text and "/tmp" not in more.text
     # trying again without changing anything still refuses it; nothing was stored
     again = rita.post(r.headers["location"], data={"csrf_token": csrf_of(page.text),
                                                    "face_0": "1"}, follow_redirects=True)

@@ -104,6 +104,9 @@ def test_register_by_clicking_the_face_then_the_next_photo_shows_her(served, pag
     page.wait_for_url(re.compile(r".*/people/new/[A-Za-z0-9_-]+$"))
     assert page.get_by_text("Vilket ansikte är Graces?").is_visible()
     page.screenshot(path=str(shots / "register-pick-face.png"), full_page=True)
+    page.set_viewport_size({"width": 768, "height": 1024})           # a tablet
+    page.screenshot(path=str(shots / "register-pick-face-tablet.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 720})
     page.click("label.face-choice:has(input[value='1'])")
     assert page.is_checked("input[name=face_0][value='1']")
     page.click("#check-submit")
