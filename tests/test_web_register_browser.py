@@ -22,8 +22,9 @@ import pytest
 CHROMIUM = "/usr/lib/chromium/chromium"
 pytest.importorskip("playwright")
 pytest.importorskip("pytest_playwright")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")]
 
 from test_web_register import PASSWORD, SIGNED, Site, person_ids, photos, process  # noqa: E402,F401
 
