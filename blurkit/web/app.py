@@ -38,8 +38,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 SECURITY_HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",   # "no-referrer" makes Chromium send Origin: null on
-                                        # every form POST, which same_origin() refuses
+    # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with a
+    # form POST, and the CSRF check compares the Origin with this site
+    "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
