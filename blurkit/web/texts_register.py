@@ -81,7 +81,8 @@ i18n.register({
     "web.reg.kind_short.written": {"en": "written, form {ref}", "sv": "skriftligt, blankett {ref}"},
     "web.reg.kind_short.oral": {"en": "oral, received by {by}", "sv": "muntligt, mottaget av {by}"},
     "web.reg.f.form_ref": {"en": "Form reference number", "sv": "Blankettens nummer"},
-    "web.reg.f.recorded_by": {"en": "Oral consent received by", "sv": "Muntligt samtycke mottaget av"},
+    "web.reg.f.recorded_by": {"en": "Oral consent received by",
+                              "sv": "Muntligt samtycke mottaget av"},
     "web.reg.f.dates": {"en": "Dates and guardian", "sv": "Datum och vårdnadshavare"},
     "web.reg.f.signed": {"en": "Signed (given) on", "sv": "Undertecknat (givet) den"},
     "web.reg.f.expires": {"en": "No longer valid from", "sv": "Gäller inte längre från"},
@@ -90,14 +91,16 @@ i18n.register({
     "web.reg.guardian.yes": {"en": "yes, a guardian consented too",
                              "sv": "ja, vårdnadshavare har också samtyckt"},
     "web.reg.guardian.no": {"en": "no", "sv": "nej"},
-    "web.reg.f.photos": {"en": "Photos of the face (1 to {n})", "sv": "Foton av ansiktet (1 till {n})"},
+    "web.reg.f.photos": {"en": "Photos of the face (1 to {n})",
+                         "sv": "Foton av ansiktet (1 till {n})"},
     "web.reg.f.photo_files": {"en": "Choose photos", "sv": "Välj foton"},
     "web.reg.f.keep_photos": {
         "en": "Keep the photos too (stored encrypted; needed only to look at them later)",
         "sv": "Spara även fotona (krypterade; behövs bara för att kunna titta på dem senare)"},
     "web.reg.help.purpose": {
         "en": "A consent counts only for what it names. Tick both if the form says both.",
-        "sv": "Ett samtycke gäller bara det det anger. Kryssa i båda om blanketten säger båda."},
+        "sv": "Ett samtycke gäller bara det det anger. Kryssa i båda om blanketten säger "
+              "båda."},
     "web.reg.help.recorded_by": {
         "en": "Only for oral consent: who heard it.",
         "sv": "Bara för muntligt samtycke: vem som tog emot det."},
@@ -259,7 +262,8 @@ i18n.register({
         "sv": "Jag bekräftar att fotona visar en och samma person (sparas med mitt namn, "
               "{name})."},
     "web.reg.pair.not_allowed": {"en": "Only a registrar may confirm that they show one person.",
-                                 "sv": "Bara en registrator får bekräfta att de visar en person."},
+                                 "sv": "Bara en registrator får bekräfta att de visar en "
+                                       "person."},
 
     # --- after a change ------------------------------------------------------------------
     "web.reg.done.added": {"en": "{name} is registered as no. {id}.",
@@ -285,7 +289,8 @@ i18n.register({
     "web.reg.done.withdrawn": {"en": "Consent withdrawn from {date}: record(s) {ids}.",
                                "sv": "Samtycket återkallat från {date}: post(er) {ids}."},
     "web.reg.done.nothing_to_withdraw": {"en": "There was no consent in force to withdraw.",
-                                         "sv": "Det fanns inget gällande samtycke att återkalla."},
+                                         "sv": "Det fanns inget gällande samtycke att "
+                                               "återkalla."},
     "web.reg.done.erased": {
         "en": "Erased {templates} face template(s) and {photos} kept photo(s).",
         "sv": "Raderade {templates} ansiktsmall(ar) och {photos} sparade foto(n)."},
