@@ -205,3 +205,35 @@ def test_diarium_csv_download_equals_the_cli_export(served, page, photos, tmp_pa
     dest = tmp_path / "cli.csv"
     assert served.cli("audit", "export", "--csv", str(dest)).exit_code == 0
     assert got.read_bytes() == dest.read_bytes()
+
+
+def test_expired_consent_and_minor_without_guardian_stay_hidden(served, page, photos, shots,
+                                                                 tmp_path):
+    from datetime import date, timedelta
+
+    today = date.today()
+    login(page, served, "rita")
+    page.goto(served.url + "/people/new")
+    fill_person(page, "Grace")
+    page.fill("#signed", (today - timedelta(days=400)).isoformat())
+    page.fill("#expires", (today - timedelta(days=10)).isoformat())
+    page.set_input_files("#photos", str(photos["grace"]))
+    page.click("#register-submit")
+    page.wait_for_url(re.compile(r".*/people/\d+$"))
+    assert "upphörde att gälla" in page.inner_text("main")
+    page.goto(served.url + "/people/new")
+    fill_person(page, "Lill")
+    page.fill("#birth_year", str(today.year - 8))
+    page.select_option("#guardian", "no")
+    page.set_input_files("#photos", str(photos["astronaut"]))
+    page.click("#register-submit")
+    page.wait_for_url(re.compile(r".*/people/\d+$"))
+    assert "blir ALDRIG giltigt" in page.inner_text("main")
+    page.goto(served.url + "/people")
+    grace = page.locator("tr", has_text="Grace").inner_text()
+    lill = page.locator("tr", has_text="Lill").inner_text()
+    assert "döljs: offentligt" in grace and "har gått ut" in grace
+    assert "döljs: offentligt" in lill and "UTAN vårdnadshavares samtycke" in lill
+    page.screenshot(path=str(shots / "people-states.png"), full_page=True)
+    item = process(served, photos["two"], tmp_path / "out")
+    assert item.get("shown", []) == [] and len(item["faces"]) == 2
