@@ -71,6 +71,12 @@ def photos(tmp_path_factory) -> dict[str, Path]:
     out["two"].write_bytes(_jpeg(np.concatenate([_height(grace, 420), _height(astronaut, 420)],
                                                 axis=1)))
     out["blurred"].write_bytes(_jpeg(cv2.GaussianBlur(grace, (0, 0), 6)))
+    # Grace, with a small bystander in the corner: she is clearly the main face
+    main = grace.copy()
+    small = _height(astronaut, 150)
+    main[10:10 + small.shape[0], 10:10 + small.shape[1]] = small
+    out["main"] = d / "main.jpg"
+    out["main"].write_bytes(_jpeg(main))
     # the sample group photo shows Grace twice (230 and 90 px): paint the smaller copy over
     pixels = _rgb("group_photo.jpg").copy()
     x1, y1, x2, y2 = GROUP[2]
@@ -578,3 +584,18 @@ def test_the_list_shows_each_state_at_a_glance(site):
     assert "personal" in row("Staffan") and "får synas: offentligt" in row("Staffan")
     person = rita.get(f"/people/{ids['Staffan']}").text
     assert "muntligt, mottaget av rita" in person
+
+
+def test_a_clearly_main_face_is_preselected_and_confirmed_by_a_person(site, photos):
+    rita = site.client("rita")
+    r = register(rita, "Grace", [photos["main"]])
+    page = rita.get(r.headers["location"])
+    assert "Bra: ansikte 2 används (" in page.text               # with how it was chosen
+    assert "Övriga ansikten (1) används inte." in page.text
+    checked = re.findall(r'name="face_0" value="(\w+)" checked', page.text)
+    assert checked == ["2"]                                       # Grace, preselected
+    assert person_ids(site) == []                                 # a person confirms first
+    r = rita.post(r.headers["location"], data={"csrf_token": csrf_of(page.text),
+                                               "face_0": checked[0]}, follow_redirects=True)
+    assert "main.jpg: ansikte 2 av 2 används" in r.text
+    assert len(person_ids(site)) == 1

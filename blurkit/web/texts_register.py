@@ -209,8 +209,8 @@ i18n.register({
                                 "sv": "Fotot {name}, med ansiktena numrerade"},
     "web.reg.check.accepted": {"en": "Good: face {index} is used ({how}).",
                                "sv": "Bra: ansikte {index} används ({how})."},
-    "web.reg.check.ignored": {"en": "The other {n} face(s) are ignored.",
-                              "sv": "De andra {n} ansiktena används inte."},
+    "web.reg.check.ignored": {"en": "The other faces ({n}) are ignored.",
+                              "sv": "Övriga ansikten ({n}) används inte."},
     "web.reg.check.several": {
         "en": "This photo shows {n} faces and none of them is clearly the main one. Click the "
               "person's face below.",
