@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/recognition.py [--data ../shared/data] [--cache FILE]
                                                [--model NAME] [--splits 5] [--no-strangers]
-                                               [--calibrate]
+                                               [--calibrate] [--part tune|check]
+                                               [--support-sweep | --no-sweep]
 
 Uses the public test media in ../shared/data (never copied into the project):
 
@@ -34,6 +35,11 @@ Protocols
 3. Strangers: everyone of the identity sets enrolled (up to 3 photos each), then every face
    of WIDER FACE, the negatives and the samples processed: every shown face is listed (WIDER
    holds news photos: a listed face might really be an enrolled celebrity, check by eye).
+
+The first table compares matching without and with step 4 (two of a person's references
+agree, matching.SUPPORT), per set. --part counts only the tune part (people of even index in
+each set, stranger photos of even index) or the check part (the odd ones); step 4 was chosen
+with --part tune --support-sweep and is reported with --part check.
 
 The sweep tables show the same counts for other thresholds and margins; the chosen values
 are blurkit.identify.matching.THRESHOLD / MARGIN. The last line names the cell with the most
@@ -762,35 +768,43 @@ def compare_support(data: Path, photos: list[Photo], chosen: Params, splits: int
 
 def support_sweep(data: Path, photos: list[Photo], chosen: Params, splits: int,
                   no_strangers: bool) -> None:
-    print("\n== sweep of step 4 (two references agree) at threshold "
-          f"{chosen.threshold} / margin {chosen.margin}")
-    print(f"{'best':>6s} {'second':>6s} {'margin':>6s} | {'>=80px shown':>12s} | "
-          f"{'not enrolled':>12s} | {'wrong id':>8s} | {'diff pairs':>10s} | "
-          f"{'strangers':>9s}")
-    safe = []
-    for best in (0.92, 0.925, 0.93, 0.935):
-        for second in (0.90, 0.91, 0.92, 0.93):
-            if second > best:
-                continue
-            for mg in (0.02, 0.03, 0.04):
-                rule = matching.SupportRule(best, second, mg)
-                p = Params(chosen.threshold, chosen.margin, chosen.limits, chosen.unknown, rule)
-                r = safety(data, photos, p, splits, not no_strangers)
-                st = "-" if r["strangers"] is None else str(r["strangers"])
-                mark = " <- chosen" if rule == chosen.support else ""
-                print(f"{best:>6.3f} {second:>6.3f} {mg:>6.2f} | "
-                      f"{100 * r['shown'] / max(r['faces'], 1):>11.1f}% | "
-                      f"{r['not_enrolled']:>12d} | {r['wrong']:>8d} | {r['diff_shown']:>10d} | "
-                      f"{st:>9s}{mark}", flush=True)
-                if r["not_enrolled"] == 0 and r["wrong"] == 0 and r["diff_shown"] == 0 \
-                        and st in ("0", "-"):
-                    safe.append((r["shown"] / max(r["faces"], 1), best, second, mg))
-    if safe:
-        top = max(s[0] for s in safe)
-        # among the cells showing the most, the strictest
-        best_cell = max((s for s in safe if s[0] == top), key=lambda s: (s[1], s[2], s[3]))
-        print(f"best cell showing nobody else: best {best_cell[1]}, second {best_cell[2]}, "
-              f"margin {best_cell[3]}: {100 * best_cell[0]:.1f} %")
+    """Matching step 4: case a (just below the threshold) with case b off, then case b
+    (another person close) with the chosen case a. Picks, per case, the strictest of the
+    cells showing the most that show nobody else in any protocol."""
+    import dataclasses
+    base = chosen.support or matching.SUPPORT
+    off_b = dict(close_best=1.01, close_margin=1.0, close_lead=1.0)
+    cells_a = [matching.SupportRule(b, s2, m, **off_b)
+               for b in (0.92, 0.925, 0.93, 0.935) for s2 in (0.90, 0.91, 0.92, 0.93)
+               for m in (0.02, 0.03, 0.04) if s2 <= b]
+    cells_b = [dataclasses.replace(base, close_best=cb, close_margin=cm, close_lead=cl)
+               for cb in (0.94, 0.945) for cl in (0.0, 0.005, 0.01) for cm in (0.02, 0.025, 0.03)]
+    for title, cells, key in (
+            ("a (just below the threshold; case b off)", cells_a,
+             lambda r: (r.best, r.second, r.margin)),
+            ("b (another person close), with the chosen case a", cells_b,
+             lambda r: (r.close_best, r.close_lead, r.close_margin))):
+        print(f"\n== sweep of step 4 case {title}, at threshold {chosen.threshold} / margin "
+              f"{chosen.margin}")
+        print(f"{'rule':>24s} | {'>=80px shown':>12s} | {'not enrolled':>12s} | "
+              f"{'wrong id':>8s} | {'diff pairs':>10s} | {'strangers':>9s}")
+        safe = []
+        for rule in cells:
+            p = dataclasses.replace(chosen, support=rule)
+            r = safety(data, photos, p, splits, not no_strangers)
+            st = "-" if r["strangers"] is None else str(r["strangers"])
+            mark = " <- chosen" if key(rule) == key(base) else ""
+            print(f"{' / '.join(f'{v:.3f}' for v in key(rule)):>24s} | "
+                  f"{100 * r['shown'] / max(r['faces'], 1):>11.1f}% | "
+                  f"{r['not_enrolled']:>12d} | {r['wrong']:>8d} | {r['diff_shown']:>10d} | "
+                  f"{st:>9s}{mark}", flush=True)
+            if r["not_enrolled"] == 0 and r["wrong"] == 0 and r["diff_shown"] == 0 \
+                    and st in ("0", "-"):
+                safe.append((r["shown"] / max(r["faces"], 1), key(rule)))
+        if safe:
+            top = max(c[0] for c in safe)
+            strictest = max(c[1] for c in safe if c[0] == top)
+            print(f"best cell showing nobody else: {strictest}: {100 * top:.1f} %")
 
 
 def main() -> None:

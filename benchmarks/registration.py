@@ -56,7 +56,7 @@ from blurkit.identify import matching  # noqa: E402
 from blurkit.identify import quality as q  # noqa: E402
 from blurkit.identify.embedder import load_embedder  # noqa: E402
 from blurkit.identify.enrol import (SEVERAL_FACES, enrol_detected,  # noqa: E402
-                                    same_person_check)
+                                    list_faces, same_person_check)
 
 SETS = ("identity_deepface_tests", "identity_face_recognition_examples", "identity_faceapi_bbt")
 
@@ -141,7 +141,6 @@ def main() -> None:
     results: dict[str, dict] = {m: {} for m in modes}
     refs: dict[str, list[str]] = {}
     single: list[str] = []
-    ratios: list[tuple[str, float, bool]] = []
     for ds in SETS:
         for person, keys in sorted(first_photos(args.data, ds, args.order).items()):
             label = f"{rb.SHORT[ds]}:{person}"
@@ -153,11 +152,6 @@ def main() -> None:
                 res = register(by_key, keys, args.data, embedder, mode)
                 outcome[mode][label] = reason_of(res)
                 results[mode][label] = res
-            for v in results["after"][label].photos:
-                cands = [f for f in v.faces.faces if f.index in v.faces.candidates]
-                if len(cands) > 1:
-                    hs = sorted((f.height_px for f in cands), reverse=True)
-                    ratios.append((v.name, hs[0] / hs[1], v.faces.dominant is not None))
 
     people = sorted(refs)
     print(f"\n{len(people)} people with two photos or more "
@@ -196,10 +190,32 @@ def main() -> None:
                               for v in results["picked"][p].photos
                               if v.face is not None and v.faces and len(v.faces.faces) > 1)
             print(f"  {p:32s} {' / '.join(row)}  {notes}")
-    print("\nphotos with two or more faces >= 56 px: height ratio largest / next "
-          "(dominant taken?)")
-    for name, ratio, dom in sorted(ratios, key=lambda r: r[1]):
-        print(f"  {ratio:5.2f} {'dominant' if dom else 'asks':8s} {name}")
+    # the numbers behind the dominant-face rule: every photo of the sets with two faces or
+    # more large enough to be recognised
+    print("\nphotos with two or more faces >= 56 px: the tallest face against each other one "
+          "(height ratio x sharpness ratio), and what the rule does")
+    for photo in photos:
+        if photo.dataset not in {rb.SHORT[ds] for ds in SETS}:
+            continue
+        dets = [f.det for f in photo.faces]
+        confident = [d for d in dets if d.score >= q.min_score_for(d.detector, q.ENROLMENT)
+                     and d.height >= q.RECOGNITION.min_height_px]
+        if len(confident) < 2:
+            continue
+        pf = list_faces(rb.read(args.data, photo.key), dets, embedder, photo.key)
+        cands = sorted((f for f in pf.faces if f.index in pf.candidates),
+                       key=lambda f: -f.height_px)
+        if len(cands) < 2:
+            continue
+        top = cands[0]
+        pairs = ", ".join(
+            f"{top.height_px / g.height_px:.2f}x" + (
+                f"/{top.quality.sharpness / max(g.quality.sharpness, 1e-6):.1f}x"
+                if top.quality.sharpness and g.quality.sharpness else "/-")
+            for g in cands[1:])
+        label = "labelled person" if any(f.label for f in photo.faces) and \
+            photo.key not in rb.MULTI_PERSON else "group"
+        print(f"  {'dominant' if pf.dominant else 'asks':8s} {label:15s} {photo.key}: {pairs}")
 
     # ------------------------------------------------------------------ every photo alone
     # The first two photos of these sets rarely show a second face; every labelled photo on

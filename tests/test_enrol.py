@@ -212,6 +212,19 @@ def test_two_people_are_said_to_be_two_and_a_registrar_may_confirm(models_dir, h
     assert not confirmed.same_person.different_people and len(confirmed.templates) == 2
     with pytest.raises(InputError):
         enrol_choices(choices, models_dir, confirmed_same_person_by="   ")
+    # what the page gets: plain JSON, Swedish texts, and no template anywhere in it
+    page = res.to_dict("sv")
+    json.dumps(page)
+    assert page["same_person"]["different_people"] and "visar inte tydligt" in page["error"]
+    assert page["photos"][0]["verdict"] == "bra" and "templates" not in page
+
+    def longest_list(x) -> int:
+        if isinstance(x, dict):
+            return max((longest_list(v) for v in x.values()), default=0)
+        if isinstance(x, list):
+            return max([len(x)] + [longest_list(v) for v in x])
+        return 0
+    assert longest_list(page) < 8          # boxes (4), pairs - never a 128-value template
     # a confirmation is not recorded when nothing needed confirming
     same = enrol_choices([PhotoChoice(hopper), PhotoChoice(hopper[:, ::-1].copy())], models_dir,
                  confirmed_same_person_by="Rut")
@@ -347,7 +360,7 @@ def test_real_photos_bystander_ignored_two_actors_asked(shared_data, models_dir)
 
 def test_two_agreeing_references_match_a_little_below_the_threshold():
     from blurkit.identify import matching
-    rule = matching.SupportRule(best=0.935, second=0.93, margin=0.03)
+    rule = matching.SupportRule(best=0.935, second=0.93, margin=0.03)   # case b off
 
     def decide(best, second_template, other=0.5, support=rule):
         scores = np.array([[best, other]], np.float32)
@@ -368,6 +381,26 @@ def test_two_agreeing_references_match_a_little_below_the_threshold():
     assert [o[0] for o in out] == [None, None]
 
 
+def test_two_agreeing_references_beat_a_close_second_person():
+    from blurkit.identify import matching
+    rule = matching.SupportRule(0.935, 0.93, 0.03, close_best=0.945, close_margin=0.02,
+                                close_lead=0.01)
+
+    def decide(best, second_template, other, support=rule):
+        scores = np.array([[best, other]], np.float32)
+        seconds = np.array([[second_template, -1.0]], np.float32)
+        return matching.decide(scores, np.array([1, 2]), 0.94, 0.04, 0.90, seconds,
+                               support)[0]
+
+    assert decide(0.950, 0.930, 0.925)[3] == matching.AMBIGUOUS   # step 4 needs two agreeing
+    assert decide(0.950, 0.936, 0.925)[0] == 1      # both of P's photos beat the other person
+    assert decide(0.950, 0.936, 0.925, support=matching.SupportRule(0.935, 0.93, 0.03)
+                  )[3] == matching.AMBIGUOUS        # case b off
+    assert decide(0.944, 0.940, 0.920)[3] == matching.AMBIGUOUS   # best below close_best
+    assert decide(0.950, 0.945, 0.932)[3] == matching.AMBIGUOUS   # margin 0.018 < 0.02
+    assert decide(0.950, 0.930, -1.0)[0] == 1        # nobody else: the main rule already
+
+
 def test_gallery_second_scores():
     from blurkit.identify import matching
     e = np.eye(4, dtype=np.float32)
@@ -375,3 +408,18 @@ def test_gallery_second_scores():
     probe = (e[0] * 0.8 + e[1] * 0.6)[None]
     assert np.allclose(g.person_scores(probe), [[0.8, 0.0]])
     assert np.allclose(g.person_second_scores(probe), [[0.6, -1.0]])
+
+
+def test_recognizer_uses_step_4_and_refuses_a_looser_one(models_dir):
+    import pickle
+
+    from blurkit.identify import Recognizer, matching
+    rec = Recognizer(models_dir, [])
+    assert rec.support == matching.SUPPORT
+    assert pickle.loads(pickle.dumps(rec)).support == matching.SUPPORT
+    assert Recognizer(models_dir, [], support=None).support is None
+    looser = matching.SupportRule(matching.SUPPORT.best - 0.01, matching.SUPPORT.second,
+                                  matching.SUPPORT.margin)
+    with pytest.raises(ValueError):
+        Recognizer(models_dir, [], support=looser)
+    assert Recognizer(models_dir, [], support=looser, allow_looser=True).support == looser

@@ -108,10 +108,12 @@ i18n.register({
               "ignoreras.",
     },
     "cli.consent.same_person_confirmed": {
-        "en": "The photos did not clearly look like one person (lowest similarity {similarity:.3f}); "
-              "{name} confirmed that they do. This is recorded in the audit log.",
-        "sv": "Fotona liknade inte tydligt en och samma person (lägsta likhet {similarity:.3f}); "
-              "{name} bekräftade att de gör det. Det sparas i granskningsloggen.",
+        "en": "The photos did not clearly look like one person (lowest similarity "
+              "{similarity:.3f}); {name} confirmed that they do. This is recorded in the audit "
+              "log.",
+        "sv": "Fotona liknade inte tydligt en och samma person (lägsta likhet "
+              "{similarity:.3f}); {name} bekräftade att de gör det. Det sparas i "
+              "granskningsloggen.",
     },
     "cli.consent.opt.purpose": {
         "en": "What the consent covers: public (social media) or internal (closed account). "

@@ -19,12 +19,15 @@ A face is matched to person P only when all of this holds (fail-safe: anything e
    (two faces both looking like P means one of them is a look-alike, and if we cannot tell
    which, neither is shown). The weaker ones are never re-assigned to their second choice.
 
-4. (several reference photos agreeing) a person with two templates or more may also be
-   matched at the looser `SupportRule` - best template at least `best`, the person's
-   second-best template at least `second`, margin at least `margin` - because a face that
-   comes close to two different reference photos of P is stronger evidence than one
-   coming close to one photo. Steps 2-3 hold for these faces too (the margin is the rule's,
-   the one-face-per-person check counts them).
+4. (several reference photos agreeing) a face close to two different reference photos of P is
+   stronger evidence than a face close to one, so for a person with two templates or more
+   `SupportRule` allows two looser cases:
+   a. just below the threshold: best template >= `best`, the person's second-best template
+      >= `second`, margin >= `margin`;
+   b. another person close: best template >= `close_best`, margin >= `close_margin`, and
+      the person's second-best template beats every other person's best template by
+      `close_lead` (two of P's photos are each nearer than anything of the other person).
+   Step 3 holds for these faces too (they claim their person like any other).
 
 The gallery holds every enrolled person, with or without a valid consent: a look-alike who is
 enrolled but may not be shown still takes the margin away from the person who may.
@@ -63,15 +66,26 @@ UNKNOWN_SIMILARITY = 0.90
 
 @dataclass(frozen=True)
 class SupportRule:
-    """Step 4: the looser match allowed when two of a person's templates agree."""
+    """Step 4: the looser matches allowed when two of a person's templates agree."""
     best: float
     second: float
     margin: float
+    close_best: float = 1.01         # > 1: case b off
+    close_margin: float = 1.0
+    close_lead: float = 1.0
+
+    def looser_than(self, other: "SupportRule") -> bool:
+        return (self.best < other.best or self.second < other.second
+                or self.margin < other.margin or self.close_best < other.close_best
+                or self.close_margin < other.close_margin
+                or self.close_lead < other.close_lead)
 
 
-# Chosen with benchmarks/recognition.py --part tune (people of even index per set, even WIDER
-# photos) and reported on --part check; see DESIGN.md "Consent registration".
-SUPPORT = SupportRule(best=0.935, second=0.93, margin=0.03)
+# Chosen with benchmarks/recognition.py --part tune --support-sweep (people of even index per
+# set, stranger photos of even index): the strictest of the cells showing the most, none of
+# which showed anyone else; reported on --part check. See DESIGN.md "Consent registration".
+SUPPORT = SupportRule(best=0.935, second=0.93, margin=0.03,
+                      close_best=0.945, close_margin=0.02, close_lead=0.01)
 
 NO_MATCH = "no_match"
 AMBIGUOUS = "ambiguous"
@@ -181,16 +195,18 @@ def decide(scores: np.ndarray, person_ids: np.ndarray, threshold: float, margin:
     order = np.argsort(-scores, axis=1)
     best_idx = order[:, 0]
     best = scores[np.arange(n), best_idx]
-    second = scores[np.arange(n), order[:, 1]] if scores.shape[1] > 1 else np.full(n, -1.0)
-    second = np.maximum(second, unknown)
+    other = scores[np.arange(n), order[:, 1]] if scores.shape[1] > 1 else np.full(n, -1.0)
+    second = np.maximum(other, unknown)
     for i in range(n):
         pid = int(person_ids[best_idx[i]])
         b, s = float(best[i]), float(second[i])
+        agree = -1.0 if second_scores is None else float(second_scores[i, best_idx[i]])
         if b >= threshold and b - s >= margin:
             out[i] = (pid, b, s, None, pid)
-        elif support is not None and second_scores is not None and b >= support.best \
-                and float(second_scores[i, best_idx[i]]) >= support.second \
-                and b - s >= support.margin:
+        elif support is not None and agree >= 0 and (
+                (b >= support.best and agree >= support.second and b - s >= support.margin)
+                or (b >= support.close_best and b - s >= support.close_margin
+                    and agree - float(other[i]) >= support.close_lead)):
             out[i] = (pid, b, s, None, pid)          # step 4: two references agree
         elif b < threshold:
             out[i] = (None, b, s, NO_MATCH, pid)

@@ -38,9 +38,8 @@ class Recognizer:
         if not allow_looser and (threshold < matching.THRESHOLD or margin < matching.MARGIN):
             raise ValueError(f"threshold {threshold} / margin {margin} are looser than the "
                              f"benchmarked {matching.THRESHOLD} / {matching.MARGIN}")
-        if not allow_looser and support is not None and (
-                support.best < matching.SUPPORT.best or support.second < matching.SUPPORT.second
-                or support.margin < matching.SUPPORT.margin):
+        if not allow_looser and support is not None and \
+                support.looser_than(matching.SUPPORT):
             raise ValueError(f"support rule {support} is looser than the benchmarked "
                              f"{matching.SUPPORT}")
         self.support = support
