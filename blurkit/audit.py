@@ -473,6 +473,57 @@ class AuditLog:
                     writer.writerow([_csv_cell(_csv_value(e, col)) for col in CSV_COLUMNS])
         return len(entries)
 
+    def search(self, *, since: str | None = None, until: str | None = None,
+               person_id: int | None = None, operator: str | None = None,
+               purpose: str | None = None, kinds: Sequence[str] = (),
+               approved: bool = False, limit: int = 100, offset: int = 0
+               ) -> tuple[int, list[AuditEntry]]:
+        """(number of matching entries, one page of them, newest first). Filters (all
+        optional, combined with AND): `since`/`until` compare with the entry's UTC time as
+        text (give "YYYY-MM-DD" for since and the day AFTER the last one for until),
+        `person_id` matches the person an entry is about or a person it showed,
+        `operator` exactly, `purpose`, `kinds` (any of), `approved` only entries whose
+        details say a reviewer approved them. Read in SQL, so a long log pages quickly."""
+        where, params = [], []
+        if since:
+            where.append("json_extract(body, '$.time') >= ?")
+            params.append(since)
+        if until:
+            where.append("json_extract(body, '$.time') < ?")
+            params.append(until)
+        if person_id is not None:
+            where.append("(json_extract(body, '$.person_id') = ? OR EXISTS (SELECT 1 FROM "
+                         "json_each(body, '$.shown') WHERE json_extract(value, "
+                         "'$.person_id') = ?))")
+            params += [int(person_id), int(person_id)]
+        if operator:
+            where.append("json_extract(body, '$.operator') = ?")
+            params.append(operator)
+        if purpose:
+            where.append("json_extract(body, '$.purpose') = ?")
+            params.append(purpose)
+        if kinds:
+            where.append("json_extract(body, '$.kind') IN (%s)" % ",".join("?" * len(kinds)))
+            params += list(kinds)
+        if approved:
+            where.append("json_extract(body, '$.details.review.decision') = 'approved'")
+        sql = " WHERE " + " AND ".join(where) if where else ""
+        conn = self._db()
+        with transaction(conn, immediate=False):
+            total = conn.execute(f"SELECT COUNT(*) FROM entry{sql}", params).fetchone()[0]
+            rows = conn.execute(f"SELECT id, body, hash FROM entry{sql} ORDER BY id DESC "
+                                "LIMIT ? OFFSET ?",
+                                [*params, max(0, int(limit)), max(0, int(offset))]).fetchall()
+        return total, [AuditEntry(seq, digest, json.loads(body)) for seq, body, digest in rows]
+
+    def operators(self) -> list[str]:
+        """Every operator named in the log (for a filter's choices)."""
+        conn = self._db()
+        with transaction(conn, immediate=False):
+            rows = conn.execute("SELECT DISTINCT json_extract(body, '$.operator') FROM entry "
+                                "ORDER BY 1").fetchall()
+        return [r[0] for r in rows if r[0]]
+
 
 def _csv_value(e: AuditEntry, column: str) -> object:
     if column == "seq":

@@ -500,6 +500,19 @@ class Registry:
             params = (int(person_id),)
         return {m: n for m, n in self._read(sql + " GROUP BY model ORDER BY model", params)}
 
+    def template_records(self, person_id: int) -> list[tuple[int, str, int, str]]:
+        """(template id, model, dimension, created UTC) of the person's templates: what a
+        page may show about them. Never the vectors (not even encrypted)."""
+        return [(r["id"], r["model"], r["dim"], r["created"]) for r in self._read(
+            "SELECT id, model, dim, created FROM template WHERE person_id = ? ORDER BY id",
+            (int(person_id),))]
+
+    def photo_records(self, person_id: int) -> list[tuple[int, str, str]]:
+        """(photo id, suffix, created UTC) of the person's kept reference photos."""
+        return [(r["id"], r["suffix"], r["created"]) for r in self._read(
+            "SELECT id, suffix, created FROM photo WHERE person_id = ? ORDER BY id",
+            (int(person_id),))]
+
     def photo_count(self, person_id: int) -> int:
         return self._read("SELECT COUNT(*) FROM photo WHERE person_id = ?",
                           (int(person_id),))[0][0]

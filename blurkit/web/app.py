@@ -184,7 +184,7 @@ class SecurityHeaders:
 
 
 def create_app(web: WebApp) -> Starlette:
-    from blurkit.web import auth, review, status, upload, videoreview
+    from blurkit.web import auth, diarium, people, review, status, upload, videoreview
 
     routes = [
         Route("/", review.home),
@@ -211,6 +211,23 @@ def create_app(web: WebApp) -> Starlette:
         Route("/upload/file", upload.put_file, methods=["PUT"]),
         Route("/status", status.status_page),
         Route("/status/panel", status.panel),
+        # the consent register and the diarium (registrar and admin; blurkit.web.people,
+        # blurkit.web.diarium)
+        Route("/people", people.people_list),
+        Route("/people/new", people.new_person, methods=["GET", "POST"]),
+        Route("/people/new/{draft}", people.draft_page, methods=["GET", "POST"]),
+        Route("/people/new/{draft}/cancel", people.draft_cancel, methods=["POST"]),
+        Route("/people/new/{draft}/photo/{photo:int}/face/{face:int}", people.draft_photo),
+        Route("/people/{person_id:int}", people.person_page),
+        Route("/people/{person_id:int}/edit", people.edit_person, methods=["GET", "POST"]),
+        Route("/people/{person_id:int}/consent", people.add_consent, methods=["GET", "POST"]),
+        Route("/people/{person_id:int}/photos", people.add_photos, methods=["GET", "POST"]),
+        Route("/people/{person_id:int}/photo/{photo_id:int}", people.kept_photo),
+        Route("/people/{person_id:int}/withdraw", people.withdraw, methods=["GET", "POST"]),
+        Route("/people/{person_id:int}/remove", people.remove, methods=["GET", "POST"]),
+        Route("/people/{person_id:int}/takedown", people.takedown),
+        Route("/diarium", diarium.diarium),
+        Route("/diarium/export.csv", diarium.export_csv),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 
