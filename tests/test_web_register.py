@@ -408,7 +408,7 @@ def test_no_response_to_staff_holds_templates_or_reference_photos(site, photos):
     secrets += [photo[i:i + 32] for i in range(1000, len(photo) - 32, len(photo) // 8)]
     sam = site.client("sam")
     values = {"person_id": str(pid), "draft": "x" * 24, "photo": "0", "face": "1",
-              "photo_id": str(kept[0]), "item_id": "1", "path": "app.css"}
+              "photo_id": str(kept[0]), "item_id": "1", "path": "app.css", "track": "0"}
     seen = 0
     for client, who in ((sam, "staff"), (rita, "registrar")):
         for route in site.app.routes:

@@ -167,7 +167,7 @@ def test_a_consenting_person_is_shown_from_a_suggestion(served, tmp_path):
     client.post(f"/review/{item.id}/approve", data=form(client, item))
     out = published(web, "grace.jpg")
     assert detail(load_rgb(out), PORTRAIT_FACE) > 0.7 * detail(load_rgb(PORTRAIT), PORTRAIT_FACE)
-    entry = last_entry(web)
+    entry = wait_for(lambda: last_entry(web), what="the approval's audit entry")
     assert entry.person_ids == [person_id]
     assert entry.details["review"]["decisions"][0]["person_id"] == person_id
 
