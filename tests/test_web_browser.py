@@ -229,3 +229,62 @@ def test_unhide_show_from_a_suggestion_and_the_original(site, page, requests_see
     box = faces[largest]["box"]
     assert detail(load_rgb(out), box) > 0.7 * detail(load_rgb(SAMPLES / "group_photo.jpg"), box)
     only_own_origin(requests_seen, server)
+
+
+def test_video_tracks_shown_and_hidden(site, page, requests_seen, tmp_path):
+    """A clip processed before Grace registered: show her track. Another clip of the same
+    scene processed after: hide the track the machine showed. Both render on approval, with
+    progress, and are checked frame by frame."""
+    import time
+
+    from facevideo import make_face_clip
+    from tests.test_web_video import register_grace, track_of
+
+    from blurkit.media.video import probe_video, read_frames
+
+    web, server = site
+
+    def review_clip(name: str, frames: int):
+        src = tmp_path / name
+        truth = make_face_clip(src, n=frames)
+        drop(web, src, name)
+
+        def find():
+            desk = web.desk()
+            try:
+                return next((i for i in desk.pending() if i.rel == name), None)
+            finally:
+                desk.close()
+        item = wait_for(find, timeout=180, what=name)
+        return src, truth, item, track_of(item, truth, 0)
+
+    def approve_and_check(src, truth, visible: bool):
+        page.keyboard.press("a")
+        page.wait_for_url(re.compile(r".*/render$"))
+        page.wait_for_selector("#render-done", timeout=300_000)
+        out = wait_for(lambda: next(iter(web.watch.ready.rglob(src.name)), None), what=src.name)
+        before = {f.index: f.rgb for f in read_frames(src, probe_video(src))}
+        after = {f.index: f.rgb for f in read_frames(out, probe_video(out))}
+        ratios = [detail(after[i], truth[i][0]) / detail(before[i], truth[i][0])
+                  for i in range(len(truth))]
+        assert (min(ratios) > 0.8) if visible else (max(ratios) < 0.5), ratios
+
+    src, truth, first, grace = review_clip("forst.mp4", 40)
+    assert grace["action"] == "hidden"
+    person = register_grace(web.settings.data_dir)
+    page.goto(f"{server.url}/review/{first.id}")
+    page.select_option(f"#person-t{grace['id']}", str(person))
+    page.click(f"#track-{grace['id']} button[type=submit]")
+    page.wait_for_selector("text=Rättelser att göra")
+    screenshot(page, "video.png", tmp_path)
+    assert page.locator("#approve").inner_text().startswith("Godkänn (videon görs om)")
+    approve_and_check(src, truth, visible=True)
+
+    time.sleep(1.1)
+    src, truth, second, grace = review_clip("sedan.mp4", 44)
+    assert grace["action"] == "shown" and grace["person_id"] == person
+    page.goto(f"{server.url}/review/{second.id}")
+    page.click(f"#track-{grace['id']} button[type=submit]")        # Dölj
+    page.wait_for_selector("text=Rättelser att göra")
+    approve_and_check(src, truth, visible=False)
+    only_own_origin(requests_seen, server)
