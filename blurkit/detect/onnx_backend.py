@@ -4,8 +4,9 @@ The detector files ship with a fixed input size (CenterFace 32x32, SCRFD 640x640
 fully convolutional, so the graph's input and output dimensions are made symbolic before the
 session is created: the hash-checked file on disk is never changed. The edited graph is kept
 beside it in `derived/` (named by the source's SHA-256 and the dimensions, with its own
-SHA-256 in a side file) because the `onnx` package that edits it takes ~0.5 s to import, paid
-by every process that starts.
+SHA-256 in a side file), so a process that starts reads it instead of editing the graph
+again. The edit itself is done on the protobuf wire format (`onnxgraph`): blurkit does not
+depend on the `onnx` package (20 MB, ~0.5 s to import).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from blurkit.detect.onnxgraph import make_dynamic
 from blurkit.fsutil import atomic_output
 from blurkit.modelstore import file_sha256
 
 DERIVED = "derived"
-_RECIPE = 1   # bump when _make_dynamic changes what it writes
+_RECIPE = 1   # bump when _make_dynamic changes the graph it writes (the move from the onnx
+              # package to onnxgraph did not: tests/test_onnxgraph.py shows the same graph)
 
 ort.set_default_logger_severity(3)  # the models carry harmless "initializer in graph inputs" warnings
 
@@ -55,20 +58,7 @@ def dynamic_model_bytes(path: Path, output_dims: dict[str, list]) -> bytes:
 
 
 def _make_dynamic(path: Path, output_dims: dict[str, list]) -> bytes:
-    import onnx
-    from onnx.tools.update_model_dims import update_inputs_outputs_dims
-
-    model = onnx.load(str(path))
-    initializers = {init.name for init in model.graph.initializer}
-    real_inputs = [i for i in model.graph.input if i.name not in initializers]
-    # Initializers listed as inputs block constant folding; they are weights, not inputs.
-    del model.graph.input[:]
-    model.graph.input.extend(real_inputs)
-    if len(real_inputs) != 1:
-        raise ValueError(f"{path.name}: expected one image input, found {len(real_inputs)}")
-    input_dims = {real_inputs[0].name: ["N", 3, "H", "W"]}
-    model = update_inputs_outputs_dims(model, input_dims, output_dims)
-    return model.SerializeToString()
+    return make_dynamic(path.read_bytes(), output_dims, label=path.name)
 
 
 def session(model_bytes: bytes, threads: int) -> ort.InferenceSession:

@@ -1,0 +1,262 @@
+"""Per-stage cost of blurkit on this machine, the ground for the README's Pi estimate.
+
+    .venv/bin/python benchmarks/stages.py [--rounds 3] [--frames 60]
+
+Everything runs single-threaded (one inference thread, one codec thread), so each stage's
+CPU time is the work of one core. CPU time (not wall time) is what is reported: on a shared
+machine it is far less disturbed by the other processes than wall time.
+
+* A 12-MP photo (4000 x 3000, samples/group_photo.jpg enlarged: eight faces placed; no
+  consents, so no recognition): read + decode, detection (every network pass is counted:
+  input pixels and multiply-adds, from the ONNX graph), hiding + the pixel check, encode +
+  verify + write.
+* A 1080p H.264 clip (tests/facevideo.py's generator, two faces moving): the whole
+  `blurkit process` flow for video per frame, and its parts measured alone: decoding a
+  frame, detection on a 0.4-scale frame (every 3rd frame), encoding a frame with x264
+  (blurkit's settings). The clip is decoded twice by the flow (analyse, then write).
+* Recognition (dlib, only when someone with a valid consent may be shown) is left out: the
+  estimate is for the default case, everyone hidden.
+
+The baseline printed beside the detection stage is the same network's throughput on a plain
+640 x 640 input measured in the same run (multiply-adds per second), so a reader can see
+whether the search's passes run at the network's normal speed on this machine.
+The machine (CPU model, cores, load) is printed first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from common import ROOT, machine  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests"))
+
+from blurkit import modelstore  # noqa: E402
+from blurkit.detect import load_detector, video_search  # noqa: E402
+from blurkit.detect.onnxgraph import make_dynamic  # noqa: E402
+
+cv2.setNumThreads(1)
+
+
+def cpu() -> float:
+    return time.process_time()
+
+
+def conv_macs_per_pixel(model: Path, output_dims: dict[str, list], side: int = 640) -> float:
+    """Multiply-adds of one pass per input pixel (Conv and ConvTranspose layers, which are
+    nearly all of the work), from the graph's shapes at side x side. Needs the `onnx` package
+    (the test extra)."""
+    import onnx
+    from onnx import numpy_helper, shape_inference
+
+    m = onnx.load_from_string(make_dynamic(model.read_bytes(), output_dims))
+    dims = m.graph.input[0].type.tensor_type.shape.dim
+    dims[0].dim_value, dims[2].dim_value, dims[3].dim_value = 1, side, side
+    for out in m.graph.output:
+        out.type.tensor_type.ClearField("shape")
+    del m.graph.value_info[:]
+    m = shape_inference.infer_shapes(m)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output)}
+    weights = {w.name: numpy_helper.to_array(w).shape for w in m.graph.initializer}
+    total = 0
+    for node in m.graph.node:
+        if node.op_type == "Conv":
+            out = shapes[node.output[0]]
+            total += int(np.prod(out[2:])) * int(np.prod(weights[node.input[1]]))
+        elif node.op_type == "ConvTranspose":
+            inp = shapes[node.input[0]]
+            total += int(np.prod(inp[2:])) * int(np.prod(weights[node.input[1]]))
+    return total / (side * side)
+
+
+class Counting:
+    """Wraps a network: counts passes and input pixels (after padding to the stride)."""
+
+    def __init__(self, net) -> None:
+        self.net, self.name, self.stride = net, net.name, net.stride
+        self.passes = self.pixels = 0
+
+    def infer(self, rgb, floor):
+        h, w = rgb.shape[:2]
+        s = self.stride
+        self.passes += 1
+        self.pixels += (-(-h // s) * s) * (-(-w // s) * s)
+        return self.net.infer(rgb, floor)
+
+
+def twelve_mp_photo(path: Path) -> None:
+    from blurkit.media.image import read_photo
+
+    rgb = read_photo(ROOT / "samples" / "group_photo.jpg").pixels      # 1600 x 1000
+    big = cv2.resize(rgb, (4000, 2500), interpolation=cv2.INTER_CUBIC)
+    canvas = np.zeros((3000, 4000, 3), np.uint8)
+    canvas[:] = big[:1, :1].mean(axis=(0, 1))
+    canvas[250:2750] = big
+    cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: float) -> dict:
+    from blurkit.media.image import read_photo, write_photo
+    from blurkit.pipeline import Options, Worker
+
+    worker = Worker(Options(models_dir=models, threads=1))
+    counting = Counting(worker.detector.nets[0][0])
+    worker.detector.nets[0] = (counting, worker.detector.nets[0][1])
+    best: dict[str, float] = {}
+    faces = 0
+    for r in range(rounds):
+        times = {}
+        t = cpu()
+        p = read_photo(photo)
+        times["read+decode"] = cpu() - t
+        counting.passes = counting.pixels = 0
+        t = cpu()
+        dets = worker.detector.detect(p.pixels)
+        times["detect"] = cpu() - t
+        faces = len(dets)
+        t = cpu()
+        pixels, _ = worker.redact_checked(p.pixels, [d.box for d in dets], photo)
+        times["hide+check"] = cpu() - t
+        t = cpu()
+        dest = out_dir / f"out{r}.jpg"
+        write_photo(p, pixels, dest)
+        times["encode+verify+write"] = cpu() - t
+        for k, v in times.items():
+            best[k] = min(best.get(k, 1e9), v)
+    return {"times": best, "faces": faces, "passes": counting.passes, "pixels": counting.pixels,
+            "gmacs": counting.pixels * macs / 1e9}
+
+
+def plain_pass_rate(models: Path, rounds: int, macs: float) -> float:
+    """G multiply-adds per CPU second of CenterFace on a 640 x 640 input (the baseline)."""
+    det = load_detector("centerface", models, threads=1)
+    net = det.nets[0][0]
+    img = np.random.default_rng(1).integers(0, 255, (640, 640, 3), np.uint8)
+    net.infer(img, 0.5)
+    best = 1e9
+    for _ in range(rounds):
+        t = cpu()
+        net.infer(img, 0.5)
+        best = min(best, cpu() - t)
+    return 640 * 640 * macs / 1e9 / best
+
+
+def video_stages(models: Path, tmp: Path, frames: int, macs: float) -> dict:
+    import av
+    from facevideo import make_face_clip
+
+    from blurkit.pipeline import Options, Worker, plan
+
+    src = tmp / "in" / "hd.mp4"
+    src.parent.mkdir()
+    make_face_clip(src, n=frames, fps=25, width=1920, height=1080, tags=False)
+    out = {}
+
+    # decode alone (one thread)
+    t = cpu()
+    with av.open(str(src)) as c:
+        c.streams.video[0].thread_type = "SLICE"
+        c.streams.video[0].codec_context.thread_count = 1
+        decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    out["decode (per frame)"] = (cpu() - t) / len(decoded)
+
+    # detection alone on the flow's 0.4-scale frames
+    det = video_search(load_detector("centerface", models, threads=1))
+    counting = Counting(det.nets[0][0])
+    det.nets[0] = (counting, det.nets[0][1])
+    small = [cv2.resize(f, (768, 432), interpolation=cv2.INTER_AREA) for f in decoded[::3]]
+    det.detect(small[0])
+    counting.passes = counting.pixels = 0
+    t = cpu()
+    for f in small:
+        det.detect(f)
+    out["detect (per detected frame)"] = (cpu() - t) / len(small)
+    out["detect pixels per pass"] = counting.pixels / max(1, counting.passes)
+    out["detect gmacs per pass"] = counting.pixels * macs / 1e9 / max(1, counting.passes)
+
+    # x264 encode alone, blurkit's settings, one thread
+    from blurkit.media.video import DEFAULT_CRF, DEFAULT_PRESET
+    enc = av.open(str(tmp / "enc.mp4"), "w")
+    vs = enc.add_stream("libx264", rate=25, options={"crf": str(DEFAULT_CRF),
+                                                     "preset": DEFAULT_PRESET, "threads": "1"})
+    vs.width, vs.height, vs.pix_fmt = 1920, 1080, "yuv420p"
+    t = cpu()
+    for f in decoded:
+        for packet in vs.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")):
+            enc.mux(packet)
+    for packet in vs.encode(None):
+        enc.mux(packet)
+    enc.close()
+    out["encode x264 (per frame)"] = (cpu() - t) / len(decoded)
+
+    # the whole flow, one worker, one inference thread (its codecs may use more threads:
+    # CPU time counts them all)
+    worker = Worker(Options(models_dir=models, threads=1))
+    job = plan([src], tmp / "out").jobs[0]
+    t = cpu()
+    result = worker.process(job)
+    assert result.ok, result.error
+    out["whole flow (per frame)"] = (cpu() - t) / frames
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--frames", type=int, default=60)
+    args = ap.parse_args()
+    models = Path(os.environ.get("BLURKIT_MODELS_DIR", ROOT / ".cache" / "models"))
+    print(f"machine: {machine()}")
+    flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[-1].split("\n", 1)[0]
+    print("SIMD: " + " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "amx_tile")
+                              if f" {f}" in flags))
+    macs = conv_macs_per_pixel(modelstore.model_path(models, "centerface"),
+                               {n: ["N", c, "h", "w"] for n, c in
+                                {"537": 1, "538": 2, "539": 2, "540": 10}.items()})
+    print(f"CenterFace: {macs:,.0f} multiply-adds per input pixel (Conv + ConvTranspose)")
+    with tempfile.TemporaryDirectory(prefix="blurkit-stages-") as tmp:
+        tmp = Path(tmp)
+        rate = plain_pass_rate(models, args.rounds, macs)
+        print(f"baseline: CenterFace on 640x640, one thread: {rate:.1f} G multiply-adds per "
+              "CPU second")
+        photo = tmp / "12mp.jpg"
+        twelve_mp_photo(photo)
+        (tmp / "photo-out").mkdir()
+        ph = photo_stages(models, photo, tmp / "photo-out", args.rounds, macs)
+        total = sum(ph["times"].values())
+        print(f"\n12-MP photo (4000x3000, {ph['faces']} faces), CPU seconds of one core "
+              f"(best of {args.rounds}):")
+        for k, v in ph["times"].items():
+            print(f"  {k:22} {v:7.3f} s  {100 * v / total:5.1f} %")
+        print(f"  {'total':22} {total:7.3f} s")
+        print(f"  detection: {ph['passes']} network passes, {ph['pixels'] / 1e6:.1f} M input "
+              f"pixels, {ph['gmacs']:.1f} G multiply-adds -> "
+              f"{ph['gmacs'] / ph['times']['detect']:.1f} G/s (ratio to baseline "
+              f"{ph['gmacs'] / ph['times']['detect'] / rate:.2f})")
+        vid = video_stages(models, tmp, args.frames, macs)
+        print(f"\n1080p H.264 clip ({args.frames} frames), CPU seconds per frame:")
+        for k, v in vid.items():
+            if "pixels" in k or "gmacs" in k:
+                print(f"  {k:30} {v:,.2f}")
+            else:
+                print(f"  {k:30} {v * 1000:8.1f} ms")
+        parts = (2 * vid["decode (per frame)"] + vid["detect (per detected frame)"] / 3
+                 + vid["encode x264 (per frame)"])
+        print(f"  parts: 2 decodes + detection/3 + encode = {parts * 1000:.1f} ms; the rest "
+              f"(scaling, tracking, painting, checks) = "
+              f"{(vid['whole flow (per frame)'] - parts) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
