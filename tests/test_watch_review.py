@@ -444,8 +444,8 @@ def test_status_shows_what_waits_in_review(data_dir):
     drop(w, "b.jpg", photo(42))
     w.run_until_idle()
     runner = CliRunner()
-    out = runner.invoke(cli, ["--data-dir", str(data_dir), "--lang", "sv", "status"]).output
-    assert "Väntar på granskning: 2" in out
+    result = runner.invoke(cli, ["--data-dir", str(data_dir), "--lang", "sv", "status"])
+    assert "Väntar på granskning: 2" in result.output, (result.output, result.exception)
     desk = ReviewDesk(w.config.state_dir)
     item = desk.pending()[0]
     desk.reject(item.id, "kim", [], item.revision)
