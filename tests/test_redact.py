@@ -87,3 +87,33 @@ def test_noise_level_detail_and_few_pixel_boxes_are_not_called_visible():
     textured = _textured()
     assert still_visible(textured, textured, [(50.0, 50.0, 56.0, 57.0)]) == []   # 6 x 7 px
     assert still_visible(textured, textured, [(50.0, 50.0, 64.0, 66.0)]) != []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_head_mask_hides_the_face_and_stays_inside_its_region(mode):
+    img = _textured(seed=5)
+    box = (100.0, 60.0, 160.0, 140.0)
+    out = redact(img, [box], Style(mode=mode, mask="head"))
+    assert detail_correlation(img, out, box) < 0.3
+    assert still_visible(img, out, [box]) == [] or mode in ("blur", "pixelate")
+    x1, y1, x2, y2 = region(box, Style().margin, *img.shape[:2], mask="head")
+    outside = np.ones(img.shape[:2], bool)
+    outside[y1:y2, x1:x2] = False
+    assert np.array_equal(out[outside], img[outside])
+
+
+def test_head_mask_changes_less_than_the_old_box_default_and_more_above_than_below():
+    img = _textured(seed=6)
+    box = (100.0, 60.0, 160.0, 140.0)
+    head = redact(img, [box], Style(mask="head")) != img
+    old = redact(img, [box], Style(mask="box", margin=0.35)) != img
+    assert head.any(axis=2).sum() < 0.6 * old.any(axis=2).sum()
+    rows = np.nonzero(head.any(axis=2).any(axis=1))[0]
+    assert 60 - rows.min() > rows.max() - 140   # more room for hair than for the neck
+
+
+def test_small_faces_get_a_larger_margin():
+    from blurkit.redact import _head_ellipse
+    big = _head_ellipse((0, 0, 200, 200), 0.2)
+    small = _head_ellipse((0, 0, 16, 16), 0.2)
+    assert small[4] / 16 > big[4] / 200 + 0.15

@@ -45,6 +45,8 @@ class NetParams:
     threshold: float        # accepted anywhere
     confident: float        # a face this sure marks the image as one with people in it
     crowd_threshold: float  # accepted in images that have a confident face
+    large_side: float = 1e9        # in a group photo, detections at least this many pixels
+    large_threshold: float = 0.0   # on their short side need this score, not crowd_threshold
     review_floor: float = 1.0  # below the applied threshold but at least this: a candidate
                                # for review (kept in the report, not hidden)
 
@@ -103,6 +105,15 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.resize(image, size, interpolation=interp)
+
+
+def _limits(params: NetParams, c: "Candidates", group: bool) -> np.ndarray:
+    """The score each candidate needs to be hidden."""
+    if not group:
+        return np.full(len(c.scores), params.threshold, np.float32)
+    side = np.minimum(c.boxes[:, 2] - c.boxes[:, 0], c.boxes[:, 3] - c.boxes[:, 1])
+    return np.where(side >= params.large_side, max(params.large_threshold, params.crowd_threshold),
+                    params.crowd_threshold).astype(np.float32)
 
 
 class FaceSearch:
@@ -195,11 +206,13 @@ class FaceSearch:
 
     def _select(self, per_net: list[tuple[NetParams, Candidates]], with_candidates: bool):
         group = self._is_group([(p, c.boxes, c.scores) for p, c in per_net])
-        kept = self._pick(per_net, lambda p, s: s >= (p.crowd_threshold if group else p.threshold))
+        limits = [(p, _limits(p, c, group)) for p, c in per_net]
+        kept = self._pick(per_net, [s >= lim for (_, c), (_, lim) in zip(per_net, limits)
+                                    for s in [c.scores]])
         if not with_candidates:
             return kept, []
-        below = self._pick(per_net, lambda p, s: (s < (p.crowd_threshold if group else p.threshold))
-                           & (s >= p.review_floor))
+        below = self._pick(per_net, [(c.scores < lim) & (c.scores >= p.review_floor)
+                                     for (p, c), (_, lim) in zip(per_net, limits)])
         if kept and below:
             kb = np.array([d.box for d in kept], np.float32)
             cb = np.array([d.box for d in below], np.float32)
@@ -213,10 +226,9 @@ class FaceSearch:
         return kept, below[:REVIEW_MAX]
 
     def _pick(self, per_net: list[tuple[NetParams, Candidates]], accept) -> list[Detection]:
-        """Detections of all networks whose (params, scores) pass `accept`, after NMS."""
+        """Detections of all networks where `accept` (one mask per network) holds, after NMS."""
         boxes, scores, marks, rank, tags = [], [], [], [], []
-        for params, c in per_net:
-            keep = accept(params, c.scores)
+        for (params, c), keep in zip(per_net, accept):
             boxes.append(c.boxes[keep])
             scores.append(c.scores[keep])
             marks.append(c.marks[keep])
