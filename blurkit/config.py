@@ -9,7 +9,7 @@ may point the models at a shared folder (the test suite uses this).
 
     language = "sv"            # "sv" or "en"; default: from the locale
     detector = "centerface"    # see `blurkit process --help`
-    mode = "destroy"           # destroy | blur | pixelate | solid
+    mode = "destroy"           # destroy | blur | pixelate | solid | sticker
     mask = "head"              # head | box | ellipse
     margin = 0.2               # fraction of the face box added around it
     jpeg_quality = 92
@@ -47,8 +47,8 @@ i18n.register({
     },
 })
 
-MODES = ("destroy", "blur", "pixelate", "solid")
-MASKS = ("box", "ellipse")
+MODES = ("destroy", "blur", "pixelate", "solid", "sticker")   # as blurkit.redact
+MASKS = ("head", "box", "ellipse")
 PURPOSES = ("public", "internal")
 
 

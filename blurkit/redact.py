@@ -4,7 +4,10 @@ The default mode, `destroy`, is irreversible: the face region is averaged down t
 a handful of cells (a few colours, no features), and that mosaic is blurred so no cell edge
 survives. Plain Gaussian blur and fine pixelation can be partly undone or re-identified by
 learned models, so they exist (`blur`, `pixelate`) for creative use only, never as default.
-`solid` paints the region black.
+`solid` paints the region black. `sticker` destroys the head exactly like `destroy` and
+then covers it with a picture (PNG, transparency kept) fitted to the head: the picture is
+decoration, the destruction under it is what makes it irreversible, so nothing of the face
+shows through the picture's transparent parts.
 
 The region is the face box enlarged by `margin` (a fraction of the box) on the sides and
 bottom, and by 1.3 x `margin` on top for hair and forehead; `mask` chooses a box or the
@@ -15,13 +18,32 @@ seams, while the face box itself is always covered completely.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import cv2
 import numpy as np
 
-MODES = ("destroy", "blur", "pixelate", "solid")
+from blurkit import i18n
+from blurkit.errors import ConfigError
+
+i18n.register({
+    "redact.sticker_unreadable": {
+        "en": "The sticker {path} cannot be read as a picture (PNG with transparency expected).",
+        "sv": "Klistermärket {path} går inte att läsa som en bild (PNG med genomskinlighet "
+              "väntas).",
+    },
+    "redact.sticker_small": {
+        "en": "The sticker {path} is only {width} x {height} pixels; at least 32 x 32 is needed.",
+        "sv": "Klistermärket {path} är bara {width} x {height} pixlar; minst 32 x 32 behövs.",
+    },
+})
+
+MODES = ("destroy", "blur", "pixelate", "solid", "sticker")
+STICKER_DIR = Path(__file__).resolve().parent / "stickers"
+DEFAULT_STICKERS = ("smile", "wink", "cat", "flower")   # made by stickers/make_stickers.py
 MASKS = ("head", "box", "ellipse")
 DESTROY_CELLS = 4
 HEAD_MARGIN = 0.2   # default margin of the head mask         } chosen on the tune half of
@@ -35,6 +57,7 @@ class Style:
     mode: str = "destroy"
     mask: str = "head"
     margin: float = HEAD_MARGIN
+    sticker: str | None = None   # sticker mode: a PNG file; None = the default set, in turn
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -150,12 +173,79 @@ def _head_alpha(box: Box, margin: float, fx1: int, fy1: int, h: int, w: int) -> 
     return np.clip((1.0 + edge - r_core) / edge, 0.0, 1.0).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=16)
+def load_sticker(path: str) -> np.ndarray:
+    """A sticker as RGBA uint8 (a picture without alpha counts as opaque)."""
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None or data.ndim not in (2, 3) or data.dtype != np.uint8:
+        raise ConfigError("redact.sticker_unreadable", path=path)
+    if data.ndim == 2:
+        data = cv2.cvtColor(data, cv2.COLOR_GRAY2BGRA)
+    elif data.shape[2] == 3:
+        data = cv2.cvtColor(data, cv2.COLOR_BGR2BGRA)
+    elif data.shape[2] != 4:
+        raise ConfigError("redact.sticker_unreadable", path=path)
+    height, width = data.shape[:2]
+    if min(height, width) < 32:
+        raise ConfigError("redact.sticker_small", path=path, width=width, height=height)
+    rgba = cv2.cvtColor(data, cv2.COLOR_BGRA2RGBA)
+    rgba.setflags(write=False)
+    return rgba
+
+
+def stickers(style: Style) -> list[np.ndarray]:
+    """The pictures sticker mode uses: the chosen file, or the default set."""
+    if style.sticker:
+        return [load_sticker(str(style.sticker))]
+    return [load_sticker(str(STICKER_DIR / f"{name}.png")) for name in DEFAULT_STICKERS]
+
+
+def _paste_sticker(out: np.ndarray, sticker: np.ndarray, box: Box, margin: float) -> None:
+    """Cover the head of `box` with `sticker`: scaled (aspect kept) so that it spans the
+    head mask's outer ellipse in both directions, centred on it, clipped at the border."""
+    cx, cy, _, _, ox, oy = _head_ellipse(box, margin)
+    sh, sw = sticker.shape[:2]
+    scale = max(2 * ox / sw, 2 * oy / sh)
+    tw, th = max(1, int(round(sw * scale))), max(1, int(round(sh * scale)))
+    fx1, fy1 = int(round(cx - tw / 2)), int(round(cy - th / 2))
+    height, width = out.shape[:2]
+    x1, y1 = max(0, fx1), max(0, fy1)
+    x2, y2 = min(width, fx1 + tw), min(height, fy1 + th)
+    if x2 <= x1 or y2 <= y1:
+        return
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    fitted = cv2.resize(sticker, (tw, th), interpolation=interp)[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1]
+    alpha = fitted[..., 3:4].astype(np.float32) / 255.0
+    roi = out[y1:y2, x1:x2]
+    roi[...] = np.round(fitted[..., :3] * alpha + roi * (1.0 - alpha)).astype(np.uint8)
+
+
+def _inside(a: Box, b: Box) -> float:
+    """The fraction of box `a` that lies inside box `b`."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return ix * iy / max((a[2] - a[0]) * (a[3] - a[1]), 1e-6)
+
+
 def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.ndarray:
     """A copy of `rgb` with every box hidden according to `style`.
 
     A box whose face area is already fully inside earlier hidden regions is skipped: crowds
     yield many overlapping detections of one face, and hiding it again changes nothing.
+    In sticker mode every head is destroyed first (all of them, so no later region smears
+    an earlier sticker), then the stickers are laid on, the largest first.
     """
+    if style.mode == "sticker":
+        boxes = sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+        pictures = stickers(style)
+        out = redact(rgb, boxes, Style("destroy", style.mask, style.margin))
+        pasted: list[Box] = []
+        for box in boxes:
+            if any(_inside(box, p) > 0.6 for p in pasted):
+                continue   # the same face found twice: one sticker
+            _paste_sticker(out, pictures[len(pasted) % len(pictures)], box, style.margin)
+            pasted.append(box)
+        return out
     out = rgb.copy()
     height, width = out.shape[:2]
     effect = _EFFECTS[style.mode]

@@ -10,7 +10,7 @@ def _textured(h=200, w=300, seed=0):
     return np.kron(base, np.ones((4, 4, 1), np.uint8))
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", [m for m in MODES if m != "sticker"])  # test_sticker.py
 @pytest.mark.parametrize("mask", ["box", "ellipse"])
 def test_every_mode_hides_the_box_and_leaves_the_rest(mode, mask):
     img = _textured()
@@ -89,7 +89,7 @@ def test_noise_level_detail_and_few_pixel_boxes_are_not_called_visible():
     assert still_visible(textured, textured, [(50.0, 50.0, 64.0, 66.0)]) != []
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", [m for m in MODES if m != "sticker"])  # test_sticker.py
 def test_head_mask_hides_the_face_and_stays_inside_its_region(mode):
     img = _textured(seed=5)
     box = (100.0, 60.0, 160.0, 140.0)
