@@ -63,6 +63,27 @@ def hide(rgb, boxes, style: Style):
     return out
 
 
+MISSES: list | None = None
+
+
+def _best_raw(per_net, box_xywh) -> tuple[float, str]:
+    """The best raw score (any pass, above the floor) of a candidate on this face."""
+    x, y, w, h = box_xywh
+    best = (0.0, "")
+    for _, c in per_net:
+        if not len(c.scores):
+            continue
+        b = c.boxes
+        ix = np.clip(np.minimum(b[:, 2], x + w) - np.maximum(b[:, 0], x), 0, None)
+        iy = np.clip(np.minimum(b[:, 3], y + h) - np.maximum(b[:, 1], y), 0, None)
+        iou = ix * iy / ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) + w * h - ix * iy)
+        ok = np.nonzero(iou > 0.3)[0]
+        if len(ok):
+            i = ok[np.argmax(c.scores[ok])]
+            best = max(best, (float(c.scores[i]), c.tags[i]))
+    return best
+
+
 def evaluate(cache: dict, half: str, data: Path, style: Style, net_params: dict) -> dict:
     faces, negatives = load_sets(data, None)[half]
     search = load_detector("centerface", default_models_dir(), threads=1,
@@ -81,8 +102,11 @@ def evaluate(cache: dict, half: str, data: Path, style: Style, net_params: dict)
         for f in boxes:
             b = bucket(f["box"][3])
             if b:
+                ok = covered(rgb, out, f["box"])
                 hits[b][1] += 1
-                hits[b][0] += covered(rgb, out, f["box"])
+                hits[b][0] += ok
+                if not ok and MISSES is not None:
+                    MISSES.append((path, f, _best_raw(cache[str(path)], f["box"])))
     neg = 0
     for path in negatives:
         rgb = read_rgb(path)
@@ -103,7 +127,11 @@ def main() -> None:
     ap.add_argument("--margin", type=float, default=Style().margin)
     ap.add_argument("--set", action="append", default=[],
                     help="NetParams field=value for centerface, e.g. crowd_threshold=0.1")
+    ap.add_argument("--misses", action="store_true", help="list the faces not covered")
     args = ap.parse_args()
+    global MISSES
+    if args.misses:
+        MISSES = []
     cache_path = args.cache or Path(f"/tmp/blurkit-{args.half}-candidates.pkl")
     cache = build_cache(args.half, args.data, cache_path)
     params = NET_PARAMS["centerface"]
@@ -118,6 +146,9 @@ def main() -> None:
           f"16-31 {c['16-31'][0] / c['16-31'][1]:.3f} >=32 {ge[0] / ge[1]:.3f} "
           f"64+ {c['64+'][0] / c['64+'][1]:.3f} neg {r['negatives']} "
           f"collateral {r['collateral']:.2f}x dets {r['detections']}")
+    for path, f, (raw, tag) in MISSES or []:
+        attrs = " ".join(f"{a}={f[a]}" for a in ("occlusion", "pose", "illumination", "blur"))
+        print(f"  miss {Path(path).name} box={f['box']} {attrs} best raw score {raw:.2f} {tag}")
 
 
 if __name__ == "__main__":
