@@ -45,8 +45,6 @@ class NetParams:
     threshold: float        # accepted anywhere
     confident: float        # a face this sure marks the image as one with people in it
     crowd_threshold: float  # accepted in images that have a confident face
-    large_side: float = 1e9        # in a group photo, detections at least this many pixels
-    large_threshold: float = 0.0   # on their short side need this score, not crowd_threshold
     review_floor: float = 1.0  # below the applied threshold but at least this: a candidate
                                # for review (kept in the report, not hidden)
 
@@ -109,11 +107,8 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
 
 def _limits(params: NetParams, c: "Candidates", group: bool) -> np.ndarray:
     """The score each candidate needs to be hidden."""
-    if not group:
-        return np.full(len(c.scores), params.threshold, np.float32)
-    side = np.minimum(c.boxes[:, 2] - c.boxes[:, 0], c.boxes[:, 3] - c.boxes[:, 1])
-    return np.where(side >= params.large_side, max(params.large_threshold, params.crowd_threshold),
-                    params.crowd_threshold).astype(np.float32)
+    return np.full(len(c.scores), params.crowd_threshold if group else params.threshold,
+                   np.float32)
 
 
 class FaceSearch:
