@@ -46,6 +46,7 @@ STICKER_DIR = Path(__file__).resolve().parent / "stickers"
 DEFAULT_STICKERS = ("smile", "wink", "cat", "flower")   # made by stickers/make_stickers.py
 MASKS = ("head", "box", "ellipse")
 DESTROY_CELLS = 4
+MIN_CORE_PX = 4.0   # box/ellipse masks: full cover at least this far beyond the box
 HEAD_MARGIN = 0.2   # default margin of the head mask         } chosen on the tune half of
 SMALL_SIDE = 48.0   # px: faces smaller than this get up to   } benchmarks/photos.py with
 SMALL_EXTRA = 0.3   # this much more margin (offsets of small } benchmarks/masktune.py
@@ -89,6 +90,16 @@ def _head_ellipse(box: Box, margin: float) -> tuple[float, float, float, float, 
     return cx, cy, ax, ay, ox, oy
 
 
+def _box_margin(box: Box, margin: float) -> float:
+    """The margin of a box or ellipse mask: `margin`, but wide enough that the fully hidden
+    part reaches MIN_CORE_PX beyond the box. The high-pass the self-check (and any
+    recogniser) looks through reaches a few pixels past a face's inner area; on a 12 px face
+    a 0.2 margin is 1 px of full cover, and the untouched surroundings' edges then read as
+    surviving detail."""
+    side = max(min(box[2] - box[0], box[3] - box[1]), 1e-3)
+    return max(margin, 2 * MIN_CORE_PX / side)
+
+
 def _full_region(box: Box, margin: float, mask: str = "box") -> tuple[int, int, int, int]:
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
@@ -96,6 +107,7 @@ def _full_region(box: Box, margin: float, mask: str = "box") -> tuple[int, int, 
         cx, cy, _, _, ox, oy = _head_ellipse(box, margin)
         return (int(np.floor(cx - ox)), int(np.floor(cy - oy)),
                 int(np.ceil(cx + ox)), int(np.ceil(cy + oy)))
+    margin = _box_margin(box, margin)
     return (int(np.floor(x1 - margin * w)), int(np.floor(y1 - 1.3 * margin * h)),
             int(np.ceil(x2 + margin * w)), int(np.ceil(y2 + margin * h)))
 
@@ -266,8 +278,9 @@ def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.
         if style.mask == "head":
             alpha = _head_alpha(box, style.margin, x1, y1, y2 - y1, x2 - x1)
         else:
-            ramp_x = 0.5 * style.margin * (box[2] - box[0])
-            ramp_y = 0.5 * style.margin * (box[3] - box[1])
+            margin = _box_margin(box, style.margin)
+            ramp_x = 0.5 * margin * (box[2] - box[0])
+            ramp_y = 0.5 * margin * (box[3] - box[1])
             alpha = _alpha(fy2 - fy1, fx2 - fx1, ramp_x, ramp_y, style.mask == "ellipse")
             alpha = np.ascontiguousarray(alpha[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1])
         roi[...] = cv2.blendLinear(hidden, np.ascontiguousarray(roi), alpha, 1.0 - alpha)
