@@ -135,3 +135,10 @@ def test_strengthening_covers_a_small_blurred_face_the_head_mask_left_readable(s
     leaks = still_visible(rgb, out, [other, face])
     out = redact(out, leaks, Style(mode="destroy", mask="box", margin=0.2))
     assert still_visible(rgb, out, [other, face]) == []
+
+
+def test_video_hides_with_the_box_mask_and_keeps_every_other_choice():
+    assert Style().for_video() == Style(mask="box", margin=0.35)
+    assert Style(mode="sticker", margin=0.5).for_video() == Style(mode="sticker", mask="box",
+                                                                  margin=0.5)
+    assert Style(mask="ellipse", margin=0.1).for_video() == Style(mask="ellipse", margin=0.1)
