@@ -45,6 +45,9 @@ i18n.register({
 MODES = ("destroy", "blur", "pixelate", "solid", "sticker")
 STICKER_DIR = Path(__file__).resolve().parent / "stickers"
 DEFAULT_STICKERS = ("smile", "wink", "cat", "flower")   # made by stickers/make_stickers.py
+STICKER_OVERLAP = 0.3   # a face box this much under an earlier sticker gets no sticker of its
+                        # own (it is destroyed all the same): crowds of detections otherwise
+                        # pile up stickers
 MASKS = ("head", "box", "ellipse")
 DESTROY_CELLS = 4
 VIDEO_MARGIN = 0.35 # box margin in video (Style.for_video)
@@ -224,7 +227,7 @@ def stickers(style: Style) -> list[np.ndarray]:
     return [load_sticker(str(STICKER_DIR / f"{name}.png")) for name in DEFAULT_STICKERS]
 
 
-def _paste_sticker(out: np.ndarray, sticker: np.ndarray, box: Box, margin: float) -> None:
+def _paste_sticker(out: np.ndarray, sticker: np.ndarray, box: Box, margin: float) -> Box:
     """Cover the head of `box` with `sticker`: scaled (aspect kept) so that it spans the
     head mask's outer ellipse in both directions, centred on it, clipped at the border."""
     cx, cy, _, _, ox, oy = _head_ellipse(box, margin)
@@ -235,13 +238,15 @@ def _paste_sticker(out: np.ndarray, sticker: np.ndarray, box: Box, margin: float
     height, width = out.shape[:2]
     x1, y1 = max(0, fx1), max(0, fy1)
     x2, y2 = min(width, fx1 + tw), min(height, fy1 + th)
+    drawn = (float(fx1), float(fy1), float(fx1 + tw), float(fy1 + th))
     if x2 <= x1 or y2 <= y1:
-        return
+        return drawn
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     fitted = cv2.resize(sticker, (tw, th), interpolation=interp)[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1]
     alpha = fitted[..., 3:4].astype(np.float32) / 255.0
     roi = out[y1:y2, x1:x2]
     roi[...] = np.round(fitted[..., :3] * alpha + roi * (1.0 - alpha)).astype(np.uint8)
+    return drawn
 
 
 def _inside(a: Box, b: Box) -> float:
@@ -263,12 +268,12 @@ def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.
         boxes = sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
         pictures = stickers(style)
         out = redact(rgb, boxes, Style("destroy", style.mask, style.margin))
-        pasted: list[Box] = []
+        pasted: list[Box] = []   # the squares stickers were drawn in
         for box in boxes:
-            if any(_inside(box, p) > 0.6 for p in pasted):
-                continue   # the same face found twice: one sticker
-            _paste_sticker(out, pictures[len(pasted) % len(pictures)], box, style.margin)
-            pasted.append(box)
+            if any(_inside(box, p) > STICKER_OVERLAP for p in pasted):
+                continue   # the same face found twice, or one mostly under a sticker already
+            pasted.append(_paste_sticker(out, pictures[len(pasted) % len(pictures)], box,
+                                         style.margin))
         return out
     out = rgb.copy()
     height, width = out.shape[:2]

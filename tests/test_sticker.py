@@ -72,6 +72,22 @@ def test_sticker_covers_the_head_and_the_face_is_destroyed_under_it(tmp_path, st
     assert np.array_equal(out[outside], img[outside])
 
 
+def test_a_face_under_an_earlier_sticker_gets_none_but_is_destroyed():
+    img = _textured(seed=7)
+    big, under = (100.0, 60.0, 200.0, 180.0), (190.0, 160.0, 230.0, 200.0)
+    out = redact(img, [under, big], Style(mode="sticker"))
+    alone = redact(img, [big], Style(mode="sticker"))
+    destroyed = redact(img, [under, big], Style(mode="destroy"))
+    assert still_visible(img, out, [big, under]) == []
+    # one sticker only: outside the big face's sticker square, exactly the destroyed pixels
+    hx, hy, _, _, ox, oy = _head_ellipse(big, Style().margin)
+    half = max(ox, oy) + 1
+    outside = np.ones(img.shape[:2], bool)
+    outside[int(hy - half):int(hy + half), int(hx - half):int(hx + half)] = False
+    assert np.array_equal(out[outside], destroyed[outside])
+    assert not np.array_equal(out, alone)   # the smaller face was destroyed too
+
+
 def test_one_sticker_for_a_face_found_twice_and_each_face_gets_the_next_picture():
     img = _textured(seed=4)
     a, a_again, b = (20.0, 40.0, 100.0, 140.0), (24.0, 44.0, 98.0, 136.0), (200.0, 40.0, 280.0, 140.0)
