@@ -9,9 +9,9 @@ may point the models at a shared folder (the test suite uses this).
 
     language = "sv"            # "sv" or "en"; default: from the locale
     detector = "centerface"    # see `blurkit process --help`
-    mode = "destroy"           # destroy | blur | pixelate | solid
-    mask = "box"               # box | ellipse
-    margin = 0.35              # fraction of the face box added on each side
+    mode = "destroy"           # destroy | blur | pixelate | solid | sticker
+    mask = "head"              # head | box | ellipse
+    margin = 0.2               # fraction of the face box added around it
     jpeg_quality = 92
     workers = 0                # 0 = one per CPU core
     purpose = "public"         # default purpose of outputs: public | internal
@@ -49,8 +49,8 @@ i18n.register({
     },
 })
 
-MODES = ("destroy", "blur", "pixelate", "solid")
-MASKS = ("box", "ellipse")
+MODES = ("destroy", "blur", "pixelate", "solid", "sticker")   # as blurkit.redact
+MASKS = ("head", "box", "ellipse")
 PURPOSES = ("public", "internal")
 
 
@@ -74,8 +74,8 @@ class Settings:
     language: str | None = None
     detector: str = "centerface"
     mode: str = "destroy"
-    mask: str = "box"
-    margin: float = 0.35
+    mask: str = "head"
+    margin: float = 0.2
     jpeg_quality: int = 92
     workers: int = 0
     purpose: str = "public"

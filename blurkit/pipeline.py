@@ -339,7 +339,7 @@ class Worker:
         timings["read"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        detections = self.detector.detect(photo.pixels)
+        detections, candidates = self.detector.detect_with_candidates(photo.pixels)
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -368,7 +368,8 @@ class Worker:
             shown=[{"person_id": d.person_id, "consent_id": d.consent_id}
                    for d in decisions if d.show and d.reason == "consent_valid"],
             notes=list(photo.notes) + notes, removed_metadata=list(photo.source_metadata),
-            timings={k: round(v, 4) for k, v in timings.items()})
+            timings={k: round(v, 4) for k, v in timings.items()},
+            extra={"candidates": [c.to_dict() for c in candidates]})
 
     def _video(self, job: Job) -> ItemResult:
         from blurkit.media.video import OUTPUT_SUFFIX

@@ -183,3 +183,59 @@ def test_the_edited_graph_is_kept_checked_and_remade_when_damaged(models_dir, tm
             assert not (tmp_path / DERIVED).exists()
     finally:
         os.chmod(tmp_path, stat.S_IRWXU)
+
+
+class _FixedNet:
+    """A network whose every pass returns the same boxes and scores (image coordinates of a
+    100 x 100 input, which stays one level and one tile)."""
+    name = "fixed"
+
+    def __init__(self, boxes, scores):
+        self.boxes = np.array(boxes, np.float32).reshape(-1, 4)
+        self.scores = np.array(scores, np.float32)
+
+    def infer(self, rgb, floor):
+        keep = self.scores > floor
+        return (self.boxes[keep].copy(), self.scores[keep].copy(),
+                np.zeros((int(keep.sum()), 5, 2), np.float32))
+
+
+def test_candidates_lie_below_the_threshold_above_the_floor_and_off_the_faces():
+    from blurkit.detect.search import FaceSearch, NetParams
+    boxes = [(10, 10, 40, 40),   # 0.9: a face
+             (12, 12, 40, 42),   # 0.3: the same face again, weaker: not a candidate
+             (60, 10, 90, 40),   # 0.3: a candidate
+             (60, 60, 90, 90),   # 0.1: under the review floor
+             (10, 60, 40, 90)]   # 0.35: a candidate, ranked first
+    net = _FixedNet(boxes, [0.9, 0.3, 0.3, 0.1, 0.35])
+    params = NetParams(floor=0.05, threshold=0.4, confident=0.95, crowd_threshold=0.05,
+                       review_floor=0.2)
+    search = FaceSearch([(net, params)], SearchParams(rotations=False, coarse_min_side=1000))
+    img = np.zeros((100, 100, 3), np.uint8)
+    kept, candidates = search.detect_with_candidates(img)
+    assert [d.box for d in kept] == [d.box for d in search.detect(img)]
+    assert [d.box for d in kept] == [(10, 10, 40, 40)]
+    assert [(d.box, round(d.score, 2)) for d in candidates] == [((10, 60, 40, 90), 0.35),
+                                                               ((60, 10, 90, 40), 0.3)]
+    assert [c.to_dict()["score"] for c in candidates] == [0.35, 0.3]
+
+
+def test_a_group_photo_hides_down_to_the_crowd_threshold_and_offers_nothing_else():
+    """Two clear faces make a group photo: everything down to the crowd threshold is hidden,
+    and nothing between the crowd threshold and the review floor is offered for review."""
+    from blurkit.detect.search import FaceSearch, NetParams
+    net = _FixedNet([(10, 10, 40, 40), (60, 10, 90, 40), (60, 60, 90, 90)], [0.9, 0.8, 0.3])
+    params = NetParams(floor=0.05, threshold=0.4, confident=0.5, crowd_threshold=0.25,
+                       review_floor=0.2)
+    search = FaceSearch([(net, params)], SearchParams(rotations=False, coarse_min_side=1000))
+    kept, candidates = search.detect_with_candidates(np.zeros((100, 100, 3), np.uint8))
+    assert len(kept) == 3 and candidates == []
+
+
+def test_real_detector_candidates_agree_with_detect(detector):
+    pixels = read_photo(SAMPLES / "group_photo.jpg").pixels
+    kept, candidates = detector.detect_with_candidates(pixels)
+    assert [d.box for d in kept] == [d.box for d in detector.detect(pixels)]
+    for c in candidates:
+        assert c.score < 0.4
+        assert c.score >= 0.2

@@ -18,7 +18,7 @@ from blurkit.config import MASKS, MODES, PURPOSES
 from blurkit.detect import DETECTORS
 from blurkit.fsutil import atomic_output
 from blurkit.pipeline import ItemResult, Options, default_workers, plan, run
-from blurkit.redact import Style
+from blurkit.redact import Style, load_sticker
 
 i18n.register({
     "cli.process.help": {
@@ -48,12 +48,29 @@ i18n.register({
         "sv": "Ansiktsdetektor: centerface (standard, MIT), scrfd eller ensemble (båda).",
     },
     "cli.process.opt.mode": {
-        "en": "How faces are hidden. destroy (default) is irreversible; blur and pixelate are "
+        "en": "How faces are hidden. destroy (default) is irreversible; sticker destroys the "
+              "face the same way and covers the head with a picture; blur and pixelate are "
               "lighter, for creative use, and can sometimes be partly undone.",
-        "sv": "Hur ansikten döljs. destroy (standard) går inte att återställa; blur och "
-              "pixelate är lättare, för kreativt bruk, och kan ibland delvis återställas.",
+        "sv": "Hur ansikten döljs. destroy (standard) går inte att återställa; sticker förstör "
+              "ansiktet på samma sätt och täcker huvudet med en bild; blur och pixelate är "
+              "lättare, för kreativt bruk, och kan ibland delvis återställas.",
     },
-    "cli.process.opt.mask": {"en": "Shape of the hidden area.", "sv": "Formen på det dolda området."},
+    "cli.process.opt.mask": {
+        "en": "Shape of the hidden area: head (default, an ellipse around the head), box or "
+              "ellipse (the older, larger shapes).",
+        "sv": "Formen på det dolda området: head (standard, en ellips runt huvudet), box eller "
+              "ellipse (de äldre, större formerna).",
+    },
+    "cli.process.opt.sticker": {
+        "en": "A picture (PNG, transparency kept) to put over each hidden head; implies "
+              "--mode sticker. Without it, sticker mode uses blurkit's own set of faces.",
+        "sv": "En bild (PNG, genomskinlighet behålls) att lägga över varje dolt huvud; "
+              "innebär --mode sticker. Utan den använder sticker-läget blurkits egna ansikten.",
+    },
+    "cli.process.sticker_mode": {
+        "en": "--sticker only goes with --mode sticker (not --mode {mode}).",
+        "sv": "--sticker fungerar bara med --mode sticker (inte --mode {mode}).",
+    },
     "cli.process.opt.margin": {
         "en": "Extra margin around each face box, as a fraction of its size (covers hair, ears).",
         "sv": "Extra marginal runt varje ansiktsruta, som andel av dess storlek (täcker hår, "
@@ -108,19 +125,27 @@ def _snapshot(settings):
 @click.option("--mask", type=click.Choice(MASKS), default=None, help=T("cli.process.opt.mask"))
 @click.option("--margin", type=click.FloatRange(0.0, 2.0), default=None,
               help=T("cli.process.opt.margin"))
+@click.option("--sticker", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help=T("cli.process.opt.sticker"))
 @click.option("--workers", type=click.IntRange(0, 256), default=None,
               help=T("cli.process.opt.workers"))
 @click.option("--jpeg-quality", type=click.IntRange(50, 100), default=None,
               help=T("cli.process.opt.quality"))
 @pass_context
-def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask, margin, workers,
-            jpeg_quality) -> None:
+def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask, margin, sticker,
+            workers, jpeg_quality) -> None:
     s = ctx.settings
+    if sticker is not None:
+        if (mode or "sticker") != "sticker":
+            raise click.UsageError(i18n.t("cli.process.sticker_mode", mode=mode))
+        mode = "sticker"
+        load_sticker(str(sticker.resolve()))   # a clear error now, not one per photo
     options = Options(
         models_dir=s.models_dir,
         detector=detector or s.detector,
         style=Style(mode=mode or s.mode, mask=mask or s.mask,
-                    margin=s.margin if margin is None else margin),
+                    margin=s.margin if margin is None else margin,
+                    sticker=None if sticker is None else str(sticker.resolve())),
         jpeg_quality=jpeg_quality or s.jpeg_quality,
         purpose=purpose or s.purpose,
         snapshot=_snapshot(s),
@@ -186,7 +211,7 @@ def _write_report(path: Path, results: list[ItemResult], skipped: list[Path], op
         "purpose": options.purpose,
         "detector": options.detector,
         "style": {"mode": options.style.mode, "mask": options.style.mask,
-                  "margin": options.style.margin},
+                  "margin": options.style.margin, "sticker": options.style.sticker},
         "summary": {"files": len(results), "ok": len(ok), "errors": len(results) - len(ok),
                     "skipped": len(skipped), "faces": sum(len(r.faces) for r in ok),
                     "hidden": sum(r.hidden for r in ok),

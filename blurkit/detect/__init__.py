@@ -28,8 +28,10 @@ i18n.register({
 # centerface 95.7% / 99.2%, 1 of 22, 4.8; scrfd 90.4% / 97.2%, 1 of 22, 5.1 (crowd 0.25:
 # 86.3% / 95.9%; 0.35: 81.3% / 94.8%); ensemble 96.0% / 99.2%, 2 of 22, 3.0.
 NET_PARAMS = {
-    "centerface": NetParams(floor=0.05, threshold=0.4, confident=0.5, crowd_threshold=0.05),
-    "scrfd": NetParams(floor=0.15, threshold=0.5, confident=0.6, crowd_threshold=0.15),
+    "centerface": NetParams(floor=0.05, threshold=0.4, confident=0.5, crowd_threshold=0.05,
+                            review_floor=0.2),
+    "scrfd": NetParams(floor=0.15, threshold=0.5, confident=0.6, crowd_threshold=0.15,
+                       review_floor=0.3),
 }
 # In video a face is seen in many frames, so a track fills the frames where its score dips:
 # the crowd threshold can be higher (fewer false tracks to hide), measured with

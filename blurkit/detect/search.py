@@ -45,6 +45,8 @@ class NetParams:
     threshold: float        # accepted anywhere
     confident: float        # a face this sure marks the image as one with people in it
     crowd_threshold: float  # accepted in images that have a confident face
+    review_floor: float = 1.0  # below the applied threshold but at least this: a candidate
+                               # for review (kept in the report, not hidden)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ class SearchParams:
     rotations: bool = True
     nms_iou: float = 0.3
     crowd_faces: int = 2        # clear faces that make a photo a group photo
+
+
+REVIEW_OVERLAP = 0.3  # a candidate with this much of its box inside a kept face is that face
+REVIEW_MAX = 20       # candidates kept per picture, best first
 
 
 @dataclass
@@ -97,6 +103,12 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.resize(image, size, interpolation=interp)
+
+
+def _limits(params: NetParams, c: "Candidates", group: bool) -> np.ndarray:
+    """The score each candidate needs to be hidden."""
+    return np.full(len(c.scores), params.crowd_threshold if group else params.threshold,
+                   np.float32)
 
 
 class FaceSearch:
@@ -176,19 +188,52 @@ class FaceSearch:
             boxes_a, np.concatenate(ranks)) >= self.params.crowd_faces
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
-        per_net = self.candidates(rgb)
+        """The faces to hide in `rgb`."""
+        return self._select(self.candidates(rgb), with_candidates=False)[0]
+
+    def detect_with_candidates(self, rgb: np.ndarray) -> tuple[list[Detection], list[Detection]]:
+        """The faces to hide, and the candidates for review: detections scoring below the
+        threshold that applied to this picture but at or above the network's `review_floor`,
+        that do not lie on a face already found (less than `REVIEW_OVERLAP` of the
+        candidate's box inside a kept detection), best first, at most `REVIEW_MAX`. They come
+        from the same passes: no extra inference."""
+        return self._select(self.candidates(rgb), with_candidates=True)
+
+    def _select(self, per_net: list[tuple[NetParams, Candidates]], with_candidates: bool):
         group = self._is_group([(p, c.boxes, c.scores) for p, c in per_net])
+        limits = [(p, _limits(p, c, group)) for p, c in per_net]
+        kept = self._pick(per_net, [s >= lim for (_, c), (_, lim) in zip(per_net, limits)
+                                    for s in [c.scores]])
+        if not with_candidates:
+            return kept, []
+        below = self._pick(per_net, [(c.scores < lim) & (c.scores >= p.review_floor)
+                                     for (p, c), (_, lim) in zip(per_net, limits)])
+        if kept and below:
+            kb = np.array([d.box for d in kept], np.float32)
+            cb = np.array([d.box for d in below], np.float32)
+            ix = np.clip(np.minimum(cb[:, None, 2], kb[None, :, 2])
+                         - np.maximum(cb[:, None, 0], kb[None, :, 0]), 0, None)
+            iy = np.clip(np.minimum(cb[:, None, 3], kb[None, :, 3])
+                         - np.maximum(cb[:, None, 1], kb[None, :, 1]), 0, None)
+            area = np.maximum((cb[:, 2] - cb[:, 0]) * (cb[:, 3] - cb[:, 1]), 1e-6)
+            inside = (ix * iy).max(axis=1) / area
+            below = [d for d, f in zip(below, inside) if f < REVIEW_OVERLAP]
+        return kept, below[:REVIEW_MAX]
+
+    def _pick(self, per_net: list[tuple[NetParams, Candidates]], accept) -> list[Detection]:
+        """Detections of all networks where `accept` (one mask per network) holds, after NMS."""
         boxes, scores, marks, rank, tags = [], [], [], [], []
-        for params, c in per_net:
-            keep = c.scores >= (params.crowd_threshold if group else params.threshold)
+        for (params, c), keep in zip(per_net, accept):
             boxes.append(c.boxes[keep])
             scores.append(c.scores[keep])
             marks.append(c.marks[keep])
             # detections of different networks compete on a common footing: score / threshold
             rank.append(c.scores[keep] / params.threshold)
             tags.extend(t for t, k in zip(c.tags, keep) if k)
-        boxes_a = np.concatenate(boxes)
-        scores_a, marks_a, rank_a = np.concatenate(scores), np.concatenate(marks), np.concatenate(rank)
+        boxes_a = np.concatenate(boxes).reshape(-1, 4)
+        scores_a = np.concatenate(scores)
+        marks_a = np.concatenate(marks).reshape(-1, 5, 2)
+        rank_a = np.concatenate(rank)
         keep = nms(boxes_a, rank_a, self.params.nms_iou)
         return [Detection(box=tuple(boxes_a[i].tolist()), score=float(scores_a[i]),
                           landmarks=None if np.isnan(marks_a[i]).any()
