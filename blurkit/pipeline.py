@@ -285,7 +285,7 @@ class Worker:
             identities = self.recognizer.identify(rgb, detections)
         return decide(detections, identities, self.options.snapshot, self.options.purpose)
 
-    def redact_checked(self, rgb, boxes, source: Path, shown=()):
+    def redact_checked(self, rgb, boxes, source: Path, shown=(), style: Style | None = None):
         """Hide `boxes` and check from the pixels that each is really hidden.
 
         A lighter style (pixelate, blur) can leave a small face recognisable, and rarely a
@@ -294,12 +294,13 @@ class Worker:
         shows detail after that (it never should).
         """
         notes: list[str] = []
-        out = redact(rgb, boxes, self.options.style)
+        style = style or self.options.style
+        out = redact(rgb, boxes, style)
         if shown:
             out = keep_shown(rgb, out, shown, boxes)
         leaks = still_visible(rgb, out, boxes)
         if leaks:
-            strong = Style(mode="destroy", mask="box", margin=self.options.style.margin)
+            strong = Style(mode="destroy", mask="box", margin=style.margin)
             out = redact(out, leaks, strong)
             if shown:
                 out = keep_shown(rgb, out, shown, boxes)

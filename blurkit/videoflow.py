@@ -531,6 +531,9 @@ class _Painter:
         self.seen = 0
         self.live: list[Track] = []
         self.frames_hidden = self.strengthened = 0
+        # video hides with the box mask (Style.for_video: the head mask's oval reads as a
+        # head to an independent detector when the box lags a moving face)
+        self.style = job.worker.options.style.for_video()
 
     def paint(self, frame):
         tracks = self.tracker.tracks
@@ -556,7 +559,8 @@ class _Painter:
         self.frames_hidden += 1
         rgb = frame.rgb
         if boxes:
-            rgb, notes = self.job.worker.redact_checked(rgb, boxes, self.job.src, shown=shown)
+            rgb, notes = self.job.worker.redact_checked(rgb, boxes, self.job.src, shown=shown,
+                                                        style=self.style)
             self.strengthened += bool(notes)
         if extra:        # drawn by a person: destroyed, even over a shown face
             rgb = self.job.worker.redact_regions(frame.rgb, rgb, extra, self.job.src)
