@@ -16,7 +16,8 @@ import pytest
 
 from blurkit.audit import AuditLog
 from conftest import SAMPLES
-from tests.webkit import LiveServer, WatcherThread, add_account, make_web, wait_for
+from tests.webkit import (LiveServer, WatcherThread, add_account, drop, make_web, pending,
+                          wait_for)
 from tests.webmedia import detail, load_rgb, missed_face_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,23 +45,6 @@ def screenshot(page, name: str, tmp_path: Path) -> None:
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, Path(keep) / name)
-
-
-def pending(web, n: int = 1):
-    def ready():
-        desk = web.desk()
-        try:
-            items = desk.pending()
-        finally:
-            desk.close()
-        return items if len(items) >= n else None
-    return wait_for(ready, what=f"{n} item(s) in review")
-
-
-def drop(web, src: Path, name: str) -> None:
-    tmp = web.watch.inbox / f".{name}.part"
-    shutil.copyfile(src, tmp)
-    os.rename(tmp, web.watch.inbox / name)
 
 
 def only_own_origin(seen: list[str], server) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from starlette.testclient import TestClient
 from blurkit.audit import AuditLog
 from blurkit.config import load_settings
 from conftest import ROOT, SAMPLES
-from tests.webkit import WatcherThread, csrf_of, make_web, wait_for
+from tests.webkit import WatcherThread, csrf_of, drop, make_web, pending, wait_for
 from tests.webmedia import detail, load_rgb, missed_face_photo
 
 LOCAL = "http://127.0.0.1:8470"
@@ -30,23 +29,6 @@ def served(data_dir, models_dir):
     web, app = make_web(data_dir)
     with WatcherThread(web), TestClient(app, base_url=LOCAL) as client:
         yield web, client
-
-
-def drop(web, src: Path, name: str) -> None:
-    tmp = web.watch.inbox / f".{name}.part"
-    shutil.copyfile(src, tmp)
-    os.rename(tmp, web.watch.inbox / name)
-
-
-def pending(web, n: int = 1):
-    def ready():
-        desk = web.desk()
-        try:
-            items = desk.pending()
-        finally:
-            desk.close()
-        return items if len(items) >= n else None
-    return wait_for(ready, what=f"{n} item(s) in review")
 
 
 def published(web, name: str) -> Path:

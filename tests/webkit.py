@@ -3,7 +3,9 @@ thread (for the browser), a watcher in a thread, logging in, reading CSRF tokens
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import socket
 import threading
 import time
@@ -115,3 +117,23 @@ def wait_for(predicate, timeout: float = 90.0, what: str = "condition"):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def drop(web, src: Path, name: str) -> None:
+    """Put a file into the watch folder's inbox the way a copy program does (complete, then
+    renamed into place)."""
+    tmp = web.watch.inbox / f".{name}.part"
+    shutil.copyfile(src, tmp)
+    os.rename(tmp, web.watch.inbox / name)
+
+
+def pending(web, n: int = 1):
+    """The items waiting in review, once there are at least `n`."""
+    def ready():
+        desk = web.desk()
+        try:
+            items = desk.pending()
+        finally:
+            desk.close()
+        return items if len(items) >= n else None
+    return wait_for(ready, what=f"{n} item(s) in review")

@@ -601,3 +601,20 @@ class Registry:
         finally:
             self._conn.execute("COMMIT")
         return Snapshot(today, persons, consents, templates)
+
+
+def registry_key(data_dir: Path) -> tuple:
+    """Changes whenever the registry's files change (a committed change touches the WAL
+    file) or the date changes (consent validity depends on the day): long-running readers
+    (the watcher, the web page) read the registry again when it changes."""
+    from datetime import date as _date
+
+    db = Path(data_dir) / REGISTRY_DB
+    key: list[object] = [_date.today().isoformat()]
+    for p in (db, Path(str(db) + "-wal")):
+        try:
+            st = p.stat()
+            key.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            key.append(None)
+    return tuple(key)

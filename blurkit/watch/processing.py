@@ -8,7 +8,7 @@ import json
 import logging
 import shutil
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -103,19 +103,9 @@ class Processor:
         return True
 
     def _registry_key(self) -> tuple:
-        """Changes whenever the consent registry's files change (a committed change touches
-        the WAL file) or the date changes (validity depends on the day)."""
-        from blurkit.consent.registry import REGISTRY_DB
+        from blurkit.consent.registry import registry_key
 
-        db = Path(self.settings.data_dir) / REGISTRY_DB
-        key: list[object] = [date.today().isoformat()]
-        for p in (db, Path(str(db) + "-wal")):
-            try:
-                st = p.stat()
-                key.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except OSError:
-                key.append(None)
-        return tuple(key)
+        return registry_key(self.settings.data_dir)
 
     def _load_snapshot(self):
         """The registry as of today, as `blurkit process` reads it; None when there is none."""

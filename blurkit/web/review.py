@@ -9,7 +9,6 @@ audit entry naming the reviewer and every decision.
 from __future__ import annotations
 
 import threading
-from datetime import date
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -38,17 +37,9 @@ class Registry:
         self._lock = threading.Lock()
 
     def _file_key(self):
-        from blurkit.consent.registry import REGISTRY_DB
+        from blurkit.consent.registry import registry_key
 
-        db = Path(self.settings.data_dir) / REGISTRY_DB
-        key: list[object] = [date.today().isoformat()]
-        for p in (db, Path(str(db) + "-wal")):
-            try:
-                st = p.stat()
-                key.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except OSError:
-                key.append(None)
-        return tuple(key)
+        return registry_key(self.settings.data_dir)
 
     def snapshot(self):
         from blurkit.consent.registry import REGISTRY_DB
@@ -235,24 +226,23 @@ def _file_response(path: Path, media_type: str, no_store: bool = True) -> Respon
     return FileResponse(path, media_type=media_type, headers=headers)
 
 
-@page("review")
-async def output(request: Request, ctx: Ctx) -> Response:
+async def _preview(request: Request, ctx: Ctx, size: str) -> Response:
     it = _item_or_404(ctx, int(request.path_params["item_id"]))
     if it is None or it.output is None or not it.output.is_file():
         return ctx.app.error_page(ctx, 404, "web.err.not_found")
     path = await run_in_threadpool(ctx.app.previews.get, it.id, it.output, it.out_sha256 or "",
-                                   it.kind, "display")
+                                   it.kind, size)
     return _file_response(path, "image/jpeg")
+
+
+@page("review")
+async def output(request: Request, ctx: Ctx) -> Response:
+    return await _preview(request, ctx, "display")
 
 
 @page("review")
 async def thumb(request: Request, ctx: Ctx) -> Response:
-    it = _item_or_404(ctx, int(request.path_params["item_id"]))
-    if it is None or it.output is None or not it.output.is_file():
-        return ctx.app.error_page(ctx, 404, "web.err.not_found")
-    path = await run_in_threadpool(ctx.app.previews.get, it.id, it.output, it.out_sha256 or "",
-                                   it.kind, "thumb")
-    return _file_response(path, "image/jpeg")
+    return await _preview(request, ctx, "thumb")
 
 
 @page("review")
@@ -387,17 +377,28 @@ def _rerender(ctx: Ctx, it, decisions: list[dict]):
         desk.close()
 
 
-async def _change(request: Request, ctx: Ctx, change) -> Response:
-    item_id = int(request.path_params["item_id"])
+async def edit_target(request: Request, ctx: Ctx, kind: str, current, change):
+    """(item, new decisions) for a correction of an item of `kind` waiting in review, or the
+    page that says why not (not found, changed meanwhile, not understood). `current(item)`
+    gives the decisions so far, `change(decisions, form)` the new list or None."""
     form = await request.form()
-    it = _item_or_404(ctx, item_id, in_review=True)
-    if it is None or it.kind != "photo":
-        return ctx.app.error_page(ctx, 404, "web.err.not_found")
+    it = _item_or_404(ctx, int(request.path_params["item_id"]), in_review=True)
+    if it is None or it.kind != kind:
+        return ctx.app.error_page(ctx, 404, "web.err.not_found"), None
     if _int(form, "revision") != it.revision:
-        return await render_item(request, ctx, ctx.t("web.err.changed"), 409)
-    decisions = change(list((it.report or {}).get("decisions", [])), form)
+        return await render_item(request, ctx, ctx.t("web.err.changed"), 409), None
+    decisions = change(current(it), form)
     if decisions is None:
-        return await render_item(request, ctx, ctx.t("web.err.bad_input"), 400)
+        return await render_item(request, ctx, ctx.t("web.err.bad_input"), 400), None
+    return it, decisions
+
+
+async def _change(request: Request, ctx: Ctx, change) -> Response:
+    it, decisions = await edit_target(
+        request, ctx, "photo", lambda it: list((it.report or {}).get("decisions", [])), change)
+    if decisions is None:
+        return it
+    item_id = it.id
     try:
         await run_in_threadpool(_rerender, ctx, it, decisions)
     except BlurkitError as exc:

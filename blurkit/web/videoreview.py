@@ -92,7 +92,7 @@ class Renders:
 
         def run():
             from blurkit.revise_video import render_video
-            from blurkit.web.review import _neighbours, _registry
+            from blurkit.web.review import _neighbours
 
             desk = web.desk()
             try:
@@ -174,18 +174,12 @@ def _form_decision(form, reviewer: str) -> dict | None:
 
 async def _change(request: Request, ctx: Ctx, change) -> Response:
     from blurkit.revise_video import check_video_decisions, machine_tracks
-    from blurkit.web.review import _int, _item_or_404, render_item
+    from blurkit.web.review import edit_target, render_item
 
-    item_id = int(request.path_params["item_id"])
-    form = await request.form()
-    it = _item_or_404(ctx, item_id, in_review=True)
-    if it is None or it.kind != "video":
-        return ctx.app.error_page(ctx, 404, "web.err.not_found")
-    if _int(form, "revision") != it.revision:
-        return await render_item(request, ctx, ctx.t("web.err.changed"), 409)
-    decisions = change(pending(ctx, it), form)
+    it, decisions = await edit_target(request, ctx, "video", lambda it: pending(ctx, it), change)
     if decisions is None:
-        return await render_item(request, ctx, ctx.t("web.err.bad_input"), 400)
+        return it
+    item_id = it.id
     r = it.report or {}
     try:
         decisions = check_video_decisions(decisions, machine_tracks(r), r.get("width") or 1,
