@@ -148,12 +148,13 @@ def measure(src: Path, out: Path, net: ScrfdNet, speaker: bool) -> dict:
             "visible_frames": visible_frames}
 
 
-def run_blurkit(root: Path, clips: list[Path], work: Path, data: Path) -> tuple[dict, float]:
+def run_blurkit(root: Path, clips: list[Path], work: Path, data: Path,
+                photos: list[str]) -> tuple[dict, float]:
     env = {**os.environ, "PYTHONPATH": str(root), "BLURKIT_LANG": "en"}
     py = sys.executable
     base = [py, "-m", "blurkit", "--data-dir", str(work / "data")]
     proc = subprocess.run([*base, "consent", "add", "Obama",
-                           *[a for p in OBAMA_PHOTOS for a in ("--photo", str(data / p))],
+                           *[a for p in photos for a in ("--photo", str(data / p))],
                            "--purpose", "public", "--signed", "2026-01-01", "--form-ref",
                            "BENCH-12"], cwd=root, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -181,8 +182,12 @@ def main() -> None:
     ap.add_argument("--no-talking", action="store_true")
     ap.add_argument("--no-pedestrians", action="store_true")
     ap.add_argument("--show-tracks", action="store_true", help="print every track's decision")
+    ap.add_argument("--photos", default=",".join(Path(p).name for p in OBAMA_PHOTOS),
+                    help="which of the Obama photos to register him with (e.g. obama2.jpg "
+                         "alone: registered from one portrait)")
     args = ap.parse_args()
     print(f"machine: {machine()}", flush=True)
+    print(f"Obama registered from: {args.photos}", flush=True)
     net = ScrfdNet(modelstore.model_path(load_settings().models_dir, "scrfd"), threads=2)
     with tempfile.TemporaryDirectory(prefix="blurkit-video-consent-") as tmp:
         tmp = Path(tmp)
@@ -201,7 +206,8 @@ def main() -> None:
         runs = [("this", ROOT)] + ([("baseline", args.baseline)] if args.baseline else [])
         results = {}
         for label, root in runs:
-            items, seconds = run_blurkit(root.resolve(), clips, tmp / label, args.data)
+            photos = [str(Path(OBAMA_PHOTOS[0]).parent / n) for n in args.photos.split(",")]
+            items, seconds = run_blurkit(root.resolve(), clips, tmp / label, args.data, photos)
             rows = {}
             for src in clips:
                 item = items[src.name]

@@ -53,8 +53,9 @@ def test_anyone_else_in_the_track_hides_it_however_many_clear_votes():
 
 def test_too_few_or_too_rarely_clear_or_a_disagreeing_mean_hides():
     assert decide_votes(votes(CLEAR, CLEAR, "blur", "blur"), 7).reason == "too_few_clear_frames"
-    assert decide_votes(votes(CLEAR, CLEAR, CLEAR, "near", "near"), 7).reason == \
-        "too_many_unclear_frames"
+    assert decide_votes(votes(CLEAR, CLEAR, CLEAR, "near", "near", "near", "near"), 7).reason \
+        == "too_many_unclear_frames"
+    assert decide_votes(votes(CLEAR, CLEAR, CLEAR, "near", "near", "near"), 7).show
     assert decide_votes(votes(CLEAR, CLEAR, CLEAR), None).reason == "ambiguous"
     assert not decide_votes([], None).show
 
