@@ -87,4 +87,6 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM),
             "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run", "--disable-quic"]}
+                     "--disable-sync", "--no-first-run", "--disable-quic",
+                     # the register page's camera: Chromium's moving test pattern, no prompt
+                     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]}

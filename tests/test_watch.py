@@ -506,7 +506,8 @@ def test_the_registry_is_read_again_when_it_changes_or_the_day_changes(data_dir,
         def today(cls):
             return date.today() + timedelta(days=1)
 
-    monkeypatch.setattr(processingmod, "date", Tomorrow)
+    import blurkit.consent.registry as registrymod
+    monkeypatch.setattr(registrymod, "date", Tomorrow)
     drop(w, "d.jpg", b"4")
     w.run_until_idle()
     assert len(FakeWorker.snapshots) == 3 and FakeWorker.snapshots[-1][0] == "set"

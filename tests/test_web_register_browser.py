@@ -29,12 +29,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
 from test_web_register import PASSWORD, SIGNED, Site, person_ids, photos, process  # noqa: E402,F401
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]}
+# Chromium's launch arguments (with the fake camera) are set once for the session in
+# tests/conftest.py: the browser is shared by every browser test.
 
 
 @pytest.fixture()

@@ -607,10 +607,8 @@ def registry_key(data_dir: Path) -> tuple:
     """Changes whenever the registry's files change (a committed change touches the WAL
     file) or the date changes (consent validity depends on the day): long-running readers
     (the watcher, the web page) read the registry again when it changes."""
-    from datetime import date as _date
-
     db = Path(data_dir) / REGISTRY_DB
-    key: list[object] = [_date.today().isoformat()]
+    key: list[object] = [date.today().isoformat()]
     for p in (db, Path(str(db) + "-wal")):
         try:
             st = p.stat()
