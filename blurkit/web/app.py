@@ -111,7 +111,7 @@ def reason_text(reason: str | None, lang: str) -> str:
     from blurkit import i18n
 
     catalog = i18n.catalog()
-    for key in (f"web.reason.{reason}", f"identify.reason.{reason}",
+    for key in (f"web.reason.{reason}", f"video.reason.{reason}", f"identify.reason.{reason}",
                 f"consent.reason.{reason}"):
         if key in catalog:
             try:

@@ -21,6 +21,8 @@ from blurkit.errors import BlurkitError
 from blurkit.web.context import Ctx, page
 
 PAGE_SIZE = 60
+# video tracks hidden because the machine was not sure (not because they are someone else)
+UNSURE_TRACK = ("ambiguous", "too_few_clear_frames", "too_many_unclear_frames")
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -122,7 +124,7 @@ def flags(item) -> list[str]:
                 and f.get("similarity") is not None and f["similarity"] < 0.96:
             out.append("web.flag.low_margin")
             break
-    if item.kind == "video" and any(f.get("reason") == "ambiguous" for f in faces):
+    if item.kind == "video" and any(f.get("reason") in UNSURE_TRACK for f in faces):
         out.append("web.flag.ambiguous_track")
     return out
 
