@@ -199,6 +199,12 @@ def test_upload_streams_into_the_inbox_with_clean_names(local):
     assert not (web.watch.inbox.parent / "outside.jpg").exists()
     leftovers = [p for p in web.watch.inbox.rglob("*") if p.name.endswith(".part")]
     assert leftovers == []
+    # a folder in the inbox that links elsewhere is never written through
+    outside = web.watch.inbox.parent / "elsewhere"
+    outside.mkdir()
+    (web.watch.inbox / "link").symlink_to(outside, target_is_directory=True)
+    r = client.put("/upload/file?path=link/x.jpg", content=b"x", headers={"x-csrf-token": token})
+    assert r.status_code >= 400 and not list(outside.iterdir())
 
 
 def test_upload_without_javascript(local):

@@ -61,6 +61,10 @@ class Sink:
         self.rel = rel
         self.folder = (inbox / rel).parent
         self.folder.mkdir(parents=True, exist_ok=True)
+        # a folder in the inbox may be a link someone made (a network share): never write
+        # through it to somewhere else
+        if not self.folder.resolve().is_relative_to(Path(inbox).resolve()):
+            raise PermissionError(13, "outside the inbox", str(self.folder))
         self.tmp = self.folder / f".{secrets.token_hex(6)}.upload.part"
         self.fh = open(self.tmp, "xb")
         self.size = 0
@@ -95,7 +99,11 @@ async def put_file(request: Request, ctx: Ctx) -> Response:
     rel = clean_rel(request.query_params.get("path", ""))
     if rel is None:
         return JSONResponse({"error": ctx.t("web.upload.bad_name")}, 400)
-    sink = await run_in_threadpool(Sink, _inbox(ctx), rel)
+    try:
+        sink = await run_in_threadpool(Sink, _inbox(ctx), rel)
+    except OSError as exc:
+        return JSONResponse({"error": ctx.t("web.upload.failed", reason=exc.strerror or exc)},
+                            507 if exc.errno == 28 else 400)
     try:
         async for chunk in request.stream():
             if chunk:
@@ -123,7 +131,11 @@ async def upload_page(request: Request, ctx: Ctx) -> Response:
             if rel is None:
                 errors.append(ctx.t("web.upload.bad_name_named", name=upload.filename or "?"))
                 continue
-            sink = await run_in_threadpool(Sink, _inbox(ctx), rel)
+            try:
+                sink = await run_in_threadpool(Sink, _inbox(ctx), rel)
+            except OSError as exc:
+                errors.append(ctx.t("web.upload.failed", reason=exc.strerror or exc))
+                continue
             try:
                 while chunk := await upload.read(1 << 20):
                     await run_in_threadpool(sink.write, chunk)
