@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import sys
 import threading
 import webbrowser
@@ -132,6 +133,14 @@ def serve(ctx: Context, host, port, open_browser, cert, key, no_watch, **watch_o
         app, host=host, port=port, ssl_certfile=str(cert) if cert else None,
         ssl_keyfile=str(key) if key else None, log_level="warning", server_header=False,
         proxy_headers=False, access_log=False))
+    # uvicorn stops on SIGINT/SIGTERM and then passes the signal on to the handler that was
+    # there before it: this one, which stops the watcher cleanly (its item goes back to the
+    # queue) instead of the default action, which would end the process at once
+    def stop(signum, frame) -> None:
+        watcher.request_stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     try:
         server.run()
     finally:
