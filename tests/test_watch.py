@@ -40,16 +40,11 @@ from blurkit.watch import (AlreadyRunning, InlineWorker, NOTE_SUFFIX, ProcessWor
 
 import mediafactory as mf
 from watch_fakes import FakeWorker
-from watch_helpers import ROOT, Drop, soak, verify
+from watch_helpers import ROOT, Drop, SimulatedCrash, crash_at, drop, folders_of, soak, verify
 
 # The issue asks for at least 200 items under SIGKILL; each mode runs that many here (about a
 # minute each on two shared cores); benchmarks/watch_soak.py repeats it with more kills.
 SOAK_ITEMS = 200
-
-
-class SimulatedCrash(BaseException):
-    """What kill -9 does to the watcher at a chosen point (not an Exception: nothing in the
-    watcher catches it)."""
 
 
 @pytest.fixture(autouse=True)
@@ -83,29 +78,6 @@ def make_watcher(data_dir: Path, worker=None, real=None, **cfg) -> Watcher:
     w = Watcher(config, settings, options, worker=worker)
     w.open()
     return w
-
-
-def drop(w: Watcher, rel: str, data: bytes) -> None:
-    p = w.config.inbox / rel
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_bytes(data)
-    w._next_scan = 0.0
-
-
-def folders_of(w: Watcher) -> dict[str, Path]:
-    c = w.config
-    return {"inbox": c.inbox, "ready": c.ready, "originals": c.originals, "failed": c.failed}
-
-
-def crash_at(point: str, nth: int = 1):
-    seen = {"n": 0}
-
-    def hook(name: str) -> None:
-        if name == point:
-            seen["n"] += 1
-            if seen["n"] == nth:
-                raise SimulatedCrash(point)
-    return hook
 
 
 def corpus() -> list[Drop]:
@@ -562,7 +534,7 @@ def test_service_install_writes_a_user_unit(data_dir, tmp_path, monkeypatch):
     assert CliRunner().invoke(cli, args + ["--force", "--no-web", "--port", "9000"]).exit_code == 0
     assert f"-m blurkit --data-dir {data_dir} watch" in unit.read_text()
     assert CliRunner().invoke(cli, args + ["--force", "--port", "9000"]).exit_code == 0
-    assert f"serve --port 9000 --inbox" in unit.read_text()
+    assert "serve --port 9000 --inbox" in unit.read_text()
 
 
 def test_service_install_system_unit(data_dir):

@@ -26,11 +26,7 @@ from blurkit.watch import (InlineWorker, ProcessWorker, ReviewConflict, ReviewDe
 
 import mediafactory as mf
 from watch_fakes import FakeWorker
-from watch_helpers import Drop, verify
-
-
-class SimulatedCrash(BaseException):
-    """kill -9 at a chosen point (nothing in the watcher catches a BaseException)."""
+from watch_helpers import Drop, SimulatedCrash, crash_at, drop, folders_of, verify
 
 
 @pytest.fixture(autouse=True)
@@ -68,29 +64,6 @@ def make_watcher(data_dir: Path, worker=None, **cfg) -> Watcher:
     w = Watcher(config, settings, options, worker=worker or InlineWorker(FakeWorker))
     w.open()
     return w
-
-
-def drop(w: Watcher, rel: str, data: bytes) -> None:
-    p = w.config.inbox / rel
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_bytes(data)
-    w._next_scan = 0.0
-
-
-def folders_of(w: Watcher) -> dict[str, Path]:
-    c = w.config
-    return {"inbox": c.inbox, "ready": c.ready, "originals": c.originals, "failed": c.failed}
-
-
-def crash_at(point: str, nth: int = 1):
-    seen = {"n": 0}
-
-    def hook(name: str) -> None:
-        if name == point:
-            seen["n"] += 1
-            if seen["n"] == nth:
-                raise SimulatedCrash(point)
-    return hook
 
 
 def ready_files(w: Watcher) -> list[Path]:

@@ -16,8 +16,8 @@ import pytest
 
 from blurkit.audit import AuditLog
 from conftest import SAMPLES
-from tests.webkit import (LiveServer, WatcherThread, add_account, drop, make_web, pending,
-                          wait_for)
+from tests.webkit import (LiveServer, WatcherThread, add_account, drop, in_ready, make_web,
+                          pending, wait_for)
 from tests.webmedia import detail, load_rgb, missed_face_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -90,7 +90,7 @@ def test_upload_draw_over_a_missed_face_and_approve(site, page, requests_seen, t
 
     page.keyboard.press("a")                      # approve
     page.wait_for_url(AFTER_VERDICT)
-    out = wait_for(lambda: next(iter(web.watch.ready.rglob("kalas.jpg")), None),
+    out = wait_for(lambda: in_ready(web, "kalas.jpg"),
                    what="the published copy")
     assert detail(load_rgb(out), box) < 0.25 * detail(load_rgb(src), box)
     with AuditLog.open(web.settings) as audit:
@@ -124,7 +124,7 @@ def test_keyboard_only_review_and_the_english_switch(site, page, requests_seen, 
     screenshot(page, "photo.png", tmp_path)
     page.keyboard.press("a")
     page.wait_for_url(AFTER_VERDICT)
-    assert wait_for(lambda: next(iter(web.watch.ready.rglob("portratt.jpg")), None),
+    assert wait_for(lambda: in_ready(web, "portratt.jpg"),
                     what="the published copy")
 
     page.click("text=English")
@@ -204,7 +204,7 @@ def test_unhide_show_from_a_suggestion_and_the_original(site, page, requests_see
     assert r.status == 404
     page.keyboard.press("a")
     page.wait_for_url(AFTER_VERDICT)
-    out = wait_for(lambda: next(iter(web.watch.ready.rglob("grupp.jpg")), None),
+    out = wait_for(lambda: in_ready(web, "grupp.jpg"),
                    what="the published copy")
     with AuditLog.open(web.settings) as audit:
         entry = [e for e in audit.entries() if e.kind == "photo"][-1]
@@ -246,7 +246,7 @@ def test_video_tracks_shown_and_hidden(site, page, requests_seen, tmp_path):
         page.keyboard.press("a")
         page.wait_for_url(re.compile(r".*/render$"))
         page.wait_for_selector("#render-done", timeout=300_000)
-        out = wait_for(lambda: next(iter(web.watch.ready.rglob(src.name)), None), what=src.name)
+        out = wait_for(lambda: in_ready(web, src.name), what=src.name)
         before = {f.index: f.rgb for f in read_frames(src, probe_video(src))}
         after = {f.index: f.rgb for f in read_frames(out, probe_video(out))}
         ratios = [detail(after[i], truth[i][0]) / detail(before[i], truth[i][0])

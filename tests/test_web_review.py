@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from blurkit.audit import AuditLog
 from blurkit.config import load_settings
 from conftest import ROOT, SAMPLES
-from tests.webkit import WatcherThread, csrf_of, drop, make_web, pending, wait_for
+from tests.webkit import WatcherThread, csrf_of, drop, in_ready, make_web, pending, wait_for
 from tests.webmedia import detail, load_rgb, missed_face_photo
 
 LOCAL = "http://127.0.0.1:8470"
@@ -32,7 +32,7 @@ def served(data_dir, models_dir):
 
 
 def published(web, name: str) -> Path:
-    return wait_for(lambda: next(iter(web.watch.ready.rglob(name)), None),
+    return wait_for(lambda: in_ready(web, name),
                     what=f"{name} in ready/")
 
 

@@ -17,7 +17,7 @@ from blurkit.audit import AuditLog
 from blurkit.media.video import probe_video, read_frames
 from conftest import ROOT, SAMPLES
 from facevideo import make_face_clip
-from tests.webkit import WatcherThread, csrf_of, make_web, wait_for
+from tests.webkit import WatcherThread, csrf_of, in_ready, make_web, wait_for
 from tests.webmedia import detail
 
 pytestmark = pytest.mark.slow
@@ -76,7 +76,7 @@ def approve_and_wait(web, client, item):
     page = wait_for(lambda: (lambda t: t if ("Klart" in t or "kunde inte" in t) else None)(
         client.get(f"/review/{item.id}/render").text), timeout=300, what="the render")
     assert "Klart" in page, page
-    return wait_for(lambda: next(iter(web.watch.ready.rglob("scen.mp4")), None), timeout=120,
+    return wait_for(lambda: in_ready(web, "scen.mp4"), timeout=120,
                     what="the published clip")
 
 

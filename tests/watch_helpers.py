@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -648,3 +648,33 @@ def verify(data_dir: Path, folders: dict[str, Path], drops: list[Drop], keep_day
     stats["audit_entries"] = len(entries)
     stats["problems"] = problems
     return stats
+
+
+class SimulatedCrash(BaseException):
+    """What kill -9 does to the watcher at a chosen point (not an Exception: nothing in the
+    watcher catches it)."""
+
+
+def drop(w, rel: str, data: bytes) -> None:
+    """A file appears in the watcher's inbox; the next step scans for it."""
+    p = w.config.inbox / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(data)
+    w._next_scan = 0.0
+
+
+def folders_of(w) -> dict:
+    c = w.config
+    return {"inbox": c.inbox, "ready": c.ready, "originals": c.originals, "failed": c.failed}
+
+
+def crash_at(point: str, nth: int = 1):
+    """A crash hook that 'kills' the watcher the nth time it reaches `point`."""
+    seen = {"n": 0}
+
+    def hook(name: str) -> None:
+        if name == point:
+            seen["n"] += 1
+            if seen["n"] == nth:
+                raise SimulatedCrash(point)
+    return hook

@@ -137,3 +137,10 @@ def pending(web, n: int = 1):
             desk.close()
         return items if len(items) >= n else None
     return wait_for(ready, what=f"{n} item(s) in review")
+
+
+def in_ready(web, name: str):
+    """The published copy `ready/NAME`, or None (files being staged in ready's hidden work
+    folder do not count: the final name appears only when the copy is complete)."""
+    path = web.watch.ready / name
+    return path if path.is_file() else None

@@ -408,22 +408,31 @@ async def _change(request: Request, ctx: Ctx, change) -> Response:
     return RedirectResponse(f"/review/{item_id}", 303)
 
 
+def appending(make):
+    """A change that adds the decision `make(form)` makes (None: not understood)."""
+    def add(decisions, form):
+        d = make(form)
+        return None if d is None else decisions + [d]
+    return add
+
+
+def dropping(decisions, form):
+    """A change that takes back decision number `index` of the form."""
+    k = _int(form, "index")
+    if k is None or not 0 <= k < len(decisions):
+        return None
+    return decisions[:k] + decisions[k + 1:]
+
+
 @page("review")
 async def decide(request: Request, ctx: Ctx) -> Response:
-    def add(decisions, form):
-        d = decision_from_form(form, ctx.user_name)
-        return None if d is None else decisions + [d]
-    return await _change(request, ctx, add)
+    return await _change(request, ctx,
+                         appending(lambda form: decision_from_form(form, ctx.user_name)))
 
 
 @page("review")
 async def undo(request: Request, ctx: Ctx) -> Response:
-    def drop(decisions, form):
-        k = _int(form, "index")
-        if k is None or not 0 <= k < len(decisions):
-            return None
-        return decisions[:k] + decisions[k + 1:]
-    return await _change(request, ctx, drop)
+    return await _change(request, ctx, dropping)
 
 
 async def _verdict(request: Request, ctx: Ctx, approve: bool) -> Response:

@@ -200,22 +200,17 @@ async def _change(request: Request, ctx: Ctx, change) -> Response:
 
 @page("review")
 async def decide(request: Request, ctx: Ctx) -> Response:
-    def add(decisions, form):
-        d = _form_decision(form, ctx.user_name)
-        return None if d is None else decisions + [d]
-    return await _change(request, ctx, add)
+    from blurkit.web.review import appending
+
+    return await _change(request, ctx,
+                         appending(lambda form: _form_decision(form, ctx.user_name)))
 
 
 @page("review")
 async def undo(request: Request, ctx: Ctx) -> Response:
-    from blurkit.web.review import _int
+    from blurkit.web.review import dropping
 
-    def drop(decisions, form):
-        k = _int(form, "index")
-        if k is None or not 0 <= k < len(decisions):
-            return None
-        return decisions[:k] + decisions[k + 1:]
-    return await _change(request, ctx, drop)
+    return await _change(request, ctx, dropping)
 
 
 def approve_video(ctx: Ctx, it, revision: int | None) -> Response | None:
