@@ -531,6 +531,7 @@ class _Painter:
         self.seen = 0
         self.live: list[Track] = []
         self.frames_hidden = self.strengthened = 0
+        self._part_of: dict[tuple, bool] = {}
         # video hides with the box mask (Style.for_video: the head mask's oval reads as a
         # head to an independent detector when the box lags a moving face)
         self.style = job.worker.options.style.for_video()
@@ -542,17 +543,17 @@ class _Painter:
         self.seen = len(tracks)
         self.live = [t for t in self.live
                      if t.last + self.pad + self.tracker.max_gap >= frame.index]
-        boxes, shown = [], []
+        hidden, shown = [], []
         for t in self.live:
             box = box_at(t, frame.index, self.hold, self.step)
             if box is not None:
                 # beyond a cut or a split the box is not surely this face: it only hides
                 show = not self.hidden(t) and vouched(t, frame.index)
-                (shown if show else boxes).append(box)
-        if shown:
-            boxes = [b for b in boxes
-                     if not any(inside_share(b, s) >= NESTED
-                                and _area(s) >= NESTED_AREA * _area(b) for s in shown)]
+                (shown if show else hidden).append((t, box))
+        boxes = [b for t, b in hidden
+                 if not any(inside_share(b, s) >= NESTED and _area(s) >= NESTED_AREA * _area(b)
+                            and self.part_of(t, u) for u, s in shown)]
+        shown = [s for _, s in shown]
         extra = list(self.job.extra_boxes(frame))
         if not boxes and not extra:
             return frame.rgb
@@ -565,6 +566,22 @@ class _Painter:
         if extra:        # drawn by a person: destroyed, even over a shown face
             rgb = self.job.worker.redact_regions(frame.rgb, rgb, extra, self.job.src)
         return rgb
+
+    def part_of(self, t: Track, u: Track) -> bool:
+        """Is hidden track `t` the shown face `u` found again (another scale of the search)?
+        Only when `t` was never cut or split, lives within `u`'s life, and lay inside `u`'s
+        box in every frame both were detected. A face that crosses in front of `u` was
+        somewhere else before or after, so it stays hidden (fail-safe: a consenting face
+        blotted once costs little; a stranger shown is a breach)."""
+        key = (t.id, u.id, len(t.frames), len(u.frames))
+        known = self._part_of.get(key)
+        if known is None:
+            boxes_u = dict(zip(u.frames, u.boxes))
+            common = [(b, boxes_u[f]) for f, b in zip(t.frames, t.boxes) if f in boxes_u]
+            known = (t.lo is None and t.hi is None and u.first <= t.first and t.last <= u.last
+                     and bool(common) and all(inside_share(b, ub) >= NESTED for b, ub in common))
+            self._part_of[key] = known
+        return known
 
     def stats(self, frames: int) -> dict:
         return {"frames": frames, "frames_with_hidden_faces": self.frames_hidden,
