@@ -135,6 +135,19 @@ def final_faces(machine: dict, decisions: list[dict], snapshot, purpose: str) ->
                                   purpose=purpose, reason=reason)
             f.update(action="shown", reason="reviewer_consent_valid", person_id=d["person_id"],
                      consent_id=verdict.consent_id)
+    # a detection shown only as part of a shown face (the same face found again at another
+    # scale) is hidden once no shown face of that person holds it any more
+    from blurkit.decide import NESTED, inside_share
+
+    hosts = [f for f in faces if f.get("action") == "shown"
+             and f.get("reason") != "part_of_shown_face"]
+    for f in faces:
+        if f.get("action") == "shown" and f.get("reason") == "part_of_shown_face" and not any(
+                h.get("person_id") == f.get("person_id")
+                and inside_share(f["box"], h["box"]) >= NESTED for h in hosts):
+            for key in ("person_id", "consent_id"):
+                f.pop(key, None)
+            f.update(action="hidden", reason="reviewer_hidden")
     return faces
 
 
