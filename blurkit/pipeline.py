@@ -240,6 +240,17 @@ class Options:
     threads: int = 1              # inference threads per worker
 
 
+def watch_options(settings, purpose: str) -> Options:
+    """The options of a long-running service (the watch folder, the web page's renders):
+    the settings' detector and style, the run's language, every core for inference (one
+    file at a time)."""
+    s = settings
+    return Options(models_dir=s.models_dir, detector=s.detector,
+                   style=Style(mode=s.mode, mask=s.mask, margin=s.margin),
+                   jpeg_quality=s.jpeg_quality, purpose=purpose, language=i18n.language(),
+                   threads=default_workers())
+
+
 def _anyone_may_be_shown(snapshot: Snapshot | None, purpose: str) -> bool:
     if snapshot is None or not snapshot.templates:
         return False

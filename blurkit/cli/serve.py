@@ -102,7 +102,7 @@ def is_loopback(host: str) -> bool:
 @click.option("--no-watch", is_flag=True, help=T("cli.serve.opt.no_watch"))
 @_watch_options
 @pass_context
-def serve(ctx: Context, host, port, open_browser, cert, key, no_watch, **watch_options) -> None:
+def serve(ctx: Context, host, port, open_browser, cert, key, no_watch, **folder_options) -> None:
     import uvicorn
 
     from blurkit.web.accounts import Accounts
@@ -116,8 +116,8 @@ def serve(ctx: Context, host, port, open_browser, cert, key, no_watch, **watch_o
         if lan and not accounts.any():
             click.echo(T("cli.error", message=T("cli.serve.need_accounts", host=host)), err=True)
             sys.exit(2)
-    setup_logging(watch_options.get("log_file"))
-    watcher, config = _make_watcher(ctx, watch_options)
+    setup_logging(folder_options.get("log_file"))
+    watcher, config = _make_watcher(ctx, folder_options)
     web = WebApp(settings=s, watch=config, lan=lan, https=cert is not None, port=port)
     app = create_app(web)
     thread = None
@@ -150,8 +150,7 @@ def serve(ctx: Context, host, port, open_browser, cert, key, no_watch, **watch_o
 
 
 def _make_watcher(ctx: Context, o: dict):
-    from blurkit.pipeline import Options, default_workers
-    from blurkit.redact import Style
+    from blurkit.pipeline import watch_options
     from blurkit.watch import Watcher, make_config
 
     s = ctx.settings
@@ -161,11 +160,7 @@ def _make_watcher(ctx: Context, o: dict):
     originals, failed = o.pop("originals"), o.pop("failed")
     purpose = o.pop("purpose") or s.purpose
     config = make_config(s, inbox, ready, originals, failed, purpose=purpose, **o)
-    options = Options(models_dir=s.models_dir, detector=s.detector,
-                      style=Style(mode=s.mode, mask=s.mask, margin=s.margin),
-                      jpeg_quality=s.jpeg_quality, purpose=config.purpose,
-                      language=i18n.language(), threads=default_workers())
-    return Watcher(config, s, options), config
+    return Watcher(config, s, watch_options(s, config.purpose)), config
 
 
 # --------------------------------------------------------------------------- users

@@ -294,8 +294,7 @@ def setup_logging(log_file: Path | None) -> None:
 @pass_context
 def watch(ctx: Context, inbox, ready, originals, failed, purpose, poll, rescan, settle,
           keep_days, min_free_mb, max_attempts, log_file, review) -> None:
-    from blurkit.pipeline import Options, default_workers
-    from blurkit.redact import Style
+    from blurkit.pipeline import watch_options
     from blurkit.watch import Watcher, make_config
 
     s = ctx.settings
@@ -303,11 +302,7 @@ def watch(ctx: Context, inbox, ready, originals, failed, purpose, poll, rescan, 
     config = make_config(s, inbox, ready, originals, failed, purpose=purpose or s.purpose,
                          poll=poll, rescan=rescan, settle=settle, keep_days=keep_days,
                          min_free_mb=min_free_mb, max_attempts=max_attempts, review=review)
-    options = Options(models_dir=s.models_dir, detector=s.detector,
-                      style=Style(mode=s.mode, mask=s.mask, margin=s.margin),
-                      jpeg_quality=s.jpeg_quality, purpose=config.purpose,
-                      language=i18n.language(), threads=default_workers())
-    watcher = Watcher(config, s, options)
+    watcher = Watcher(config, s, watch_options(s, config.purpose))
 
     def stop(signum, frame):
         watcher.request_stop()

@@ -18,8 +18,9 @@ def known_watches(data_dir: Path) -> list[Path]:
     return sorted(d for d in root.iterdir() if (d / JOURNAL_DB).is_file())
 
 
-def watch_status(state_dir: Path, n_errors: int = 5) -> dict:
-    """What `blurkit status` shows about one inbox (read while the watcher runs)."""
+def watch_status(state_dir: Path, n_errors: int = 5, lang: str | None = None) -> dict:
+    """What `blurkit status` shows about one inbox (read while the watcher runs), its
+    reasons in `lang` (default: the run's language)."""
     holder = FileLock.holder(state_dir / "watch.lock")
     j = Journal.open_existing(state_dir / JOURNAL_DB)
     if j is None:
@@ -30,7 +31,7 @@ def watch_status(state_dir: Path, n_errors: int = 5) -> dict:
         oldest = j.oldest_waiting()
         current = j.current()
         failed = j.last_failed(n_errors)
-        lang = i18n.language()
+        lang = lang or i18n.language()
         out = {
             "state_dir": str(state_dir),
             "inbox": j.inbox,
@@ -49,7 +50,7 @@ def watch_status(state_dir: Path, n_errors: int = 5) -> dict:
                              "moved_to": r["dest_rel"]} for r in failed],
         }
         if rt.get("paused_key") and holder is not None:
-            out["paused"] = T(rt["paused_key"], **(rt.get("paused_params") or {}))
+            out["paused"] = T(rt["paused_key"], lang, **(rt.get("paused_params") or {}))
         return out
     finally:
         j.close()

@@ -15,17 +15,11 @@ from blurkit.web.context import Ctx, page
 
 
 def gather(ctx: Ctx) -> dict:
-    from blurkit import i18n
     from blurkit.cli.watch import _models_state
     from blurkit.watch import watch_status
 
     web = ctx.app
-    before = i18n.language()
-    i18n.set_language(ctx.lang)       # watch_status words reasons in the current language
-    try:
-        st = watch_status(Path(web.watch.state_dir), n_errors=20)
-    finally:
-        i18n.set_language(before)
+    st = watch_status(Path(web.watch.state_dir), n_errors=20, lang=ctx.lang)
     disks = []
     for label, folder in (("inbox", web.watch.inbox), ("ready", web.watch.ready)):
         try:

@@ -70,18 +70,12 @@ class Renders:
         self._worker = None
 
     def worker(self, settings, purpose: str, snapshot):
-        from blurkit import i18n
-        from blurkit.pipeline import Options, Worker, default_workers
-        from blurkit.redact import Style
-
-        if self._worker is None:
-            s = settings
-            self._worker = Worker(Options(
-                models_dir=s.models_dir, detector=s.detector,
-                style=Style(mode=s.mode, mask=s.mask, margin=s.margin),
-                jpeg_quality=s.jpeg_quality, purpose=purpose, language=i18n.language(),
-                threads=default_workers()))
         import dataclasses
+
+        from blurkit.pipeline import Worker, watch_options
+
+        if self._worker is None:       # the models, loaded once for the app
+            self._worker = Worker(watch_options(settings, purpose))
         self._worker.options = dataclasses.replace(self._worker.options, purpose=purpose)
         self._worker.set_snapshot(snapshot)
         return self._worker
