@@ -616,3 +616,11 @@ def registry_key(data_dir: Path) -> tuple:
         except OSError:
             key.append(None)
     return tuple(key)
+
+
+def load_snapshot(settings) -> "Snapshot | None":
+    """The registry as of today, as `blurkit process` reads it; None when there is none."""
+    if not (Path(settings.data_dir) / REGISTRY_DB).exists():
+        return None
+    with Registry.open(settings) as reg:
+        return reg.snapshot()

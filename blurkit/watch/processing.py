@@ -108,15 +108,9 @@ class Processor:
         return registry_key(self.settings.data_dir)
 
     def _load_snapshot(self):
-        """The registry as of today, as `blurkit process` reads it; None when there is none."""
-        from blurkit.consent.registry import REGISTRY_DB
+        from blurkit.consent.registry import load_snapshot
 
-        if not (Path(self.settings.data_dir) / REGISTRY_DB).exists():
-            return None
-        from blurkit.consent import Registry
-
-        with Registry.open(self.settings) as reg:
-            return reg.snapshot()
+        return load_snapshot(self.settings)
 
     def _wait_result(self, timeout: float) -> None:
         item_id, started, deadline = self.busy

@@ -44,19 +44,13 @@ class Registry:
         return registry_key(self.settings.data_dir)
 
     def snapshot(self):
-        from blurkit.consent.registry import REGISTRY_DB
+        from blurkit.consent.registry import load_snapshot
 
         with self._lock:
             key = self._file_key()
             if key != self._key:
                 self._recognizer = None
-                if not (Path(self.settings.data_dir) / REGISTRY_DB).exists():
-                    self._snapshot = None
-                else:
-                    from blurkit.consent import Registry as Reg
-
-                    with Reg.open(self.settings) as reg:
-                        self._snapshot = reg.snapshot()
+                self._snapshot = load_snapshot(self.settings)
                 self._key = key
             return self._snapshot
 
@@ -85,11 +79,15 @@ class Registry:
             return self._recognizer
 
 
-def _registry(ctx: Ctx) -> Registry:
-    web = ctx.app
+def registry_of(web) -> Registry:
+    """The app's one view of the consent register."""
     if not hasattr(web, "registry"):
         web.registry = Registry(web.settings)
     return web.registry
+
+
+def _registry(ctx: Ctx) -> Registry:
+    return registry_of(ctx.app)
 
 
 def _item_or_404(ctx: Ctx, item_id: int, desk=None, in_review: bool = False):

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from blurkit.fsutil import fsync_dir
+from blurkit.fsutil import free_name, fsync_dir
 from blurkit.web.context import Ctx, page
 
 MAX_DEPTH = 8
@@ -39,18 +39,6 @@ def clean_rel(name: str) -> str | None:
         if p == ".." or p.startswith(".") or _BAD.search(p) or len(p.encode()) > 200:
             return None
     return PurePosixPath(*parts).as_posix()
-
-
-def free_target(inbox: Path, rel: str) -> Path:
-    dest = inbox / rel
-    if not os.path.lexists(dest):
-        return dest
-    stem, suffix = dest.stem, dest.suffix
-    for n in range(2, 10_000):
-        cand = dest.with_name(f"{stem} ({n}){suffix}")
-        if not os.path.lexists(cand):
-            return cand
-    raise FileExistsError(dest)
 
 
 class Sink:
@@ -77,7 +65,7 @@ class Sink:
         self.fh.flush()
         os.fsync(self.fh.fileno())
         self.fh.close()
-        dest = free_target(self.inbox, self.rel)
+        dest = self.inbox / free_name(self.inbox, self.rel)
         os.link(self.tmp, dest)          # never replaces a file that appeared meanwhile
         os.unlink(self.tmp)
         fsync_dir(dest.parent)

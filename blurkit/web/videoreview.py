@@ -86,12 +86,13 @@ class Renders:
 
         def run():
             from blurkit.revise_video import render_video
-            from blurkit.web.review import _neighbours
+            from blurkit.web.accounts import Accounts
+            from blurkit.web.review import _neighbours, registry_of
 
             desk = web.desk()
             try:
                 with self.one:
-                    snap = _registry_for(web).snapshot()
+                    snap = registry_of(web).snapshot()
                     worker = self.worker(web.settings, item.purpose, snap)
 
                     def progress(phase, done, total):
@@ -104,8 +105,8 @@ class Renders:
                     new = desk.replace_output(item.id, dest, report, item.revision)
                     _, job.next_id = _neighbours(desk, item.id)
                     desk.approve(item.id, reviewer, report["decisions"], new.revision)
-                    with web_conn(web) as conn:
-                        set_pending(conn, item.id, new.revision, [])
+                    with Accounts(web.settings.data_dir) as accounts:
+                        set_pending(accounts.conn, item.id, new.revision, [])
             except BlurkitError as exc:
                 job.error, job.error_en = exc.message(lang), exc.message("en")
             except Exception as exc:   # shown on the page; the item stays in review
@@ -115,26 +116,6 @@ class Renders:
                 desk.close()
         threading.Thread(target=run, name=f"blurkit-render-{item.id}", daemon=True).start()
         return job
-
-
-def _registry_for(web):
-    from blurkit.web.review import Registry
-
-    if not hasattr(web, "registry"):
-        web.registry = Registry(web.settings)
-    return web.registry
-
-
-class web_conn:
-    def __init__(self, web) -> None:
-        from blurkit.web.accounts import Accounts
-        self.accounts = Accounts(web.settings.data_dir)
-
-    def __enter__(self):
-        return self.accounts.conn
-
-    def __exit__(self, *exc) -> None:
-        self.accounts.close()
 
 
 def renders(web) -> Renders:
@@ -168,7 +149,7 @@ def _form_decision(form, reviewer: str) -> dict | None:
 
 async def _change(request: Request, ctx: Ctx, change) -> Response:
     from blurkit.revise_video import check_video_decisions, machine_tracks
-    from blurkit.web.review import edit_target, render_item
+    from blurkit.web.review import edit_target, registry_of, render_item
 
     it, decisions = await edit_target(request, ctx, "video", lambda it: pending(ctx, it), change)
     if decisions is None:
@@ -178,7 +159,7 @@ async def _change(request: Request, ctx: Ctx, change) -> Response:
     try:
         decisions = check_video_decisions(decisions, machine_tracks(r), r.get("width") or 1,
                                           r.get("height") or 1, r.get("duration"))
-        snap = _registry_for(ctx.app).snapshot()
+        snap = registry_of(ctx.app).snapshot()
         for d in decisions:
             if d["action"] == "show_track":
                 verdict = snap.decide(d["person_id"], it.purpose) if snap else None
