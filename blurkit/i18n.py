@@ -64,6 +64,11 @@ def t(key: str, lang: str | None = None, **params: object) -> str:
     return texts[lang or language()].format(**params)
 
 
+def known(key: str) -> bool:
+    """Is there a message `key`? (Cheap: no copy of the catalogue.)"""
+    return key in _catalog
+
+
 def catalog() -> dict[str, dict[str, str]]:
     """A copy of every registered message (for tests that check both languages)."""
     return {k: dict(v) for k, v in _catalog.items()}

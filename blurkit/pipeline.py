@@ -381,7 +381,8 @@ class Worker:
                    for d in decisions if d.show and d.reason == "consent_valid"],
             notes=list(photo.notes) + notes, removed_metadata=list(photo.source_metadata),
             timings={k: round(v, 4) for k, v in timings.items()},
-            extra={"candidates": [c.to_dict() for c in candidates]})
+            extra={"candidates": [c.to_dict() for c in candidates],
+                   **({"hidden_again": len(notes)} if notes else {})})
 
     def _video(self, job: Job) -> ItemResult:
         from blurkit.media.video import OUTPUT_SUFFIX

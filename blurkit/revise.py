@@ -199,4 +199,6 @@ def render_photo(original: Path, report: dict, decisions: list[dict], dest: Path
                      + len(hidden_candidates) + len(regions))
     new["decisions"] = decisions
     new["notes"] = [n for n in report.get("notes", []) if n not in notes] + notes
+    if leaks:
+        new.setdefault("extra", {})["hidden_again"] = len(leaks)
     return new

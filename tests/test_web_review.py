@@ -180,3 +180,22 @@ def test_an_original_is_never_cached_and_every_view_is_recorded(served, tmp_path
     assert len(views) == 1 and views[0].details["item"] == item.id
     out = client.get(f"/review/{item.id}/output")
     assert out.status_code == 200 and "no-store" in out.headers["cache-control"]
+
+
+def test_flags_come_from_the_report():
+    from types import SimpleNamespace
+
+    from blurkit.web.review import flags
+
+    def item(kind="photo", **report):
+        return SimpleNamespace(kind=kind, report=report)
+
+    assert flags(item()) == []
+    assert flags(item(extra={"hidden_again": 2})) == ["web.flag.self_check"]
+    assert flags(item("video", extra={"frames_hidden_again": 1})) == ["web.flag.self_check"]
+    assert flags(item(extra={"candidates": [{"box": [0, 0, 9, 9], "score": 0.3}]})) == \
+        ["web.flag.candidates"]
+    assert flags(item(faces=[{"action": "shown", "reason": "consent_valid",
+                              "similarity": 0.945}])) == ["web.flag.low_margin"]
+    assert flags(item("video", faces=[{"action": "hidden", "reason": "too_few_clear_frames"}])) \
+        == ["web.flag.ambiguous_track"]

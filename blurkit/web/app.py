@@ -110,10 +110,9 @@ def reason_text(reason: str | None, lang: str) -> str:
         return "–"
     from blurkit import i18n
 
-    catalog = i18n.catalog()
     for key in (f"web.reason.{reason}", f"video.reason.{reason}", f"identify.reason.{reason}",
                 f"consent.reason.{reason}"):
-        if key in catalog:
+        if i18n.known(key):
             try:
                 return i18n.t(key, lang)
             except (KeyError, IndexError, ValueError):

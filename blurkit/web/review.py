@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from blurkit import i18n
 from blurkit.audit import AuditLog, utc_now
 from blurkit.errors import BlurkitError
 from blurkit.web.context import Ctx, page
@@ -98,8 +97,7 @@ def _item_or_404(ctx: Ctx, item_id: int, desk=None, in_review: bool = False):
     finally:
         if own:
             desk.close()
-    if item is None or (in_review and item.state != "review") or item.output is None \
-            and in_review:
+    if item is None or (in_review and (item.state != "review" or item.output is None)):
         return None
     return item
 
@@ -112,9 +110,8 @@ def flags(item) -> list[str]:
     candidates = machine.get("candidates", (report.get("extra") or {}).get("candidates", []))
     if candidates:
         out.append("web.flag.candidates")
-    notes = " ".join(report.get("notes", []))
-    if any(k in notes for k in (i18n.t("pipeline.note.strengthened", "en", n="")[:20],
-                                i18n.t("pipeline.note.strengthened", "sv", n="")[:20])):
+    extra = report.get("extra") or {}
+    if extra.get("hidden_again") or extra.get("frames_hidden_again"):    # photo / video
         out.append("web.flag.self_check")
     faces = report.get("faces", [])
     for f in faces:
