@@ -37,18 +37,41 @@ class Previews:
 
     def get(self, item_id: int, output: Path, sha256: str, kind: str, size: str) -> Path:
         """The preview file (made now if it does not exist yet)."""
-        dest = self.path(item_id, sha256, size)
+        def make() -> Image.Image:
+            im = frame_of(output, kind)
+            limit = THUMB if size == "thumb" else DISPLAY
+            im.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+            return im
+        return self._once(self.path(item_id, sha256, size), make,
+                          quality=85 if size == "thumb" else 90)
+
+    def track_still(self, item_id: int, output: Path, sha256: str, track: dict) -> Path:
+        """A still of an anonymized video around a face track's largest box (its frame
+        `box_frame`), with a box's width and height of context on each side."""
+        def make() -> Image.Image:
+            image = frame_of(output, "video",
+                             index=int(track.get("box_frame", track.get("first_frame", 0))))
+            x1, y1, x2, y2 = track["box"]
+            w, h = x2 - x1, y2 - y1
+            crop = image.crop((max(0, x1 - w), max(0, y1 - h), min(image.width, x2 + w),
+                               min(image.height, y2 + h)))
+            crop.thumbnail((240, 240), Image.Resampling.LANCZOS)
+            return crop
+        return self._once(self.folder / f"{item_id}-{sha256[:16]}-t{track['id']}.jpg", make,
+                          quality=85)
+
+    def _once(self, dest: Path, make, quality: int) -> Path:
+        """`dest`, made by `make()` the first time it is asked for (one maker at a time per
+        file; written atomically)."""
         if dest.is_file():
             return dest
         with self._lock(dest.name):
             if dest.is_file():
                 return dest
-            im = frame_of(output, kind)
-            limit = THUMB if size == "thumb" else DISPLAY
-            im.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+            im = make()
             self.folder.mkdir(parents=True, exist_ok=True)
             with atomic_output(dest) as tmp:
-                im.save(tmp, "JPEG", quality=85 if size == "thumb" else 90)
+                im.save(tmp, "JPEG", quality=quality)
             return dest
 
     def forget(self, item_id: int) -> None:
@@ -56,17 +79,19 @@ class Previews:
             p.unlink(missing_ok=True)
 
 
-def frame_of(path: Path, kind: str) -> Image.Image:
-    """An RGB picture of an output: the photo itself, or a video's frame at one second."""
+def frame_of(path: Path, kind: str, index: int | None = None) -> Image.Image:
+    """An RGB picture of an output: the photo itself, or a video's frame number `index`
+    (default: the frame at one second)."""
     if kind == "video":
         import av
 
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             chosen = None
-            for frame in container.decode(stream):
+            for k, frame in enumerate(container.decode(stream)):
                 chosen = frame
-                if frame.time is not None and frame.time >= 1.0:
+                if (k >= index if index is not None
+                        else frame.time is not None and frame.time >= 1.0):
                     break
             if chosen is None:
                 raise ValueError(f"{path}: no video frame")

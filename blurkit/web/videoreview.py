@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -224,34 +223,6 @@ async def track_thumb(request: Request, ctx: Ctx) -> Response:
     track = next((t for t in (it.report or {}).get("faces", []) if t.get("id") == tid), None)
     if track is None or "box" not in track:
         return ctx.app.error_page(ctx, 404, "web.err.not_found")
-    path = await run_in_threadpool(_track_still, ctx.app, it, track)
+    path = await run_in_threadpool(ctx.app.previews.track_still, it.id, it.output,
+                                   it.out_sha256 or "", track)
     return FileResponse(path, media_type="image/jpeg", headers={"cache-control": "no-store"})
-
-
-def _track_still(web, it, track) -> Path:
-    import av
-    from PIL import Image
-
-    from blurkit.fsutil import atomic_output
-
-    dest = web.previews.folder / f"{it.id}-{(it.out_sha256 or '')[:16]}-t{track['id']}.jpg"
-    if dest.is_file():
-        return dest
-    wanted = int(track.get("box_frame", track.get("first_frame", 0)))
-    with av.open(str(it.output)) as container:
-        image = None
-        for k, frame in enumerate(container.decode(container.streams.video[0])):
-            image = frame.to_image()
-            if k >= wanted:
-                break
-    if image is None:
-        raise FileNotFoundError(it.output)
-    x1, y1, x2, y2 = track["box"]
-    w, h = x2 - x1, y2 - y1
-    crop = image.crop((max(0, x1 - w), max(0, y1 - h), min(image.width, x2 + w),
-                       min(image.height, y2 + h))).convert("RGB")
-    crop.thumbnail((240, 240), Image.Resampling.LANCZOS)
-    web.previews.folder.mkdir(parents=True, exist_ok=True)
-    with atomic_output(dest) as tmp:
-        crop.save(tmp, "JPEG", quality=85)
-    return dest
