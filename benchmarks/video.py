@@ -15,7 +15,8 @@ visible in at least 90% of the other frames, while the other speakers' clips sta
 (Registered from photos and filmed elsewhere, and stage-like copies: benchmarks/video_consent.py.)
 
 Then the output is checked: an independent detector (SCRFD at full resolution on every
-frame; blurkit uses CenterFace) must find no face >= 32 px (benchmarks/leakcheck.py); audio
+frame; blurkit uses CenterFace) must find no face >= 32 px where the input frame has one
+(benchmarks/leakcheck.py `judge`; a face-like pattern the hiding made is listed apart); audio
 must be present with the duration within 0.1 s; ffprobe must show no location, creation
 time, make, model or encoder tag and no data, subtitle or attachment stream.
 """
@@ -35,7 +36,7 @@ from blurkit import modelstore
 from blurkit.config import load_settings
 from blurkit.detect.scrfd import ScrfdNet
 from blurkit.media.video import probe_video, transcode_plain
-from leakcheck import faces_per_frame
+from leakcheck import faces_per_frame, judge_video
 
 CLIPS = {
     "pedestrians": ["video_facenet_pytorch_pedestrians/video.mp4"],
@@ -124,8 +125,12 @@ def main() -> None:
                 result = out / (src.stem + ".mp4")
                 leaks = None
                 if net is not None:
-                    found = faces_per_frame(result, net, 32)
-                    leaks = (sum(map(len, found)), sum(1 for f in found if f), len(found))
+                    judged = judge_video(result, src, net, 32)
+                    leaks = (sum(len(f) for f, _ in judged), sum(1 for f, _ in judged if f),
+                             len(judged))
+                    artefacts = [(i, a) for i, (_, a) in enumerate(judged) if a]
+                    if artefacts:
+                        print(f"{src.name}: artefacts (no face in the input there): {artefacts}")
                 problems = container_problems(result, src)
                 rows.append((src.name, f"{info.width}x{info.height}", frames, fps, leaks, problems))
                 print(f"{src.name}: " + ", ".join(f"{k} {v:.1f} fps" for k, v in fps.items())

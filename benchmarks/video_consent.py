@@ -26,7 +26,9 @@ for another checkout of blurkit (e.g. the main branch, to see what a change did)
      is also reported for the 6 frames after each cut (cuts found by ffmpeg's scene score
      > 0.3 on the original montage: all 7 of SOURCE.md);
    * leaks: SCRFD on every output frame finds no face >= 32 px, except, in the Obama clips,
-     his own face (the box of the input's largest face).
+     his own face (the box of the input's largest face); a face it finds where the input
+     frame has nothing face-like even at score 0.2 is listed as an artefact of the hiding,
+     not counted as a leak (benchmarks/leakcheck.py `judge`).
 
 The stage-like copies (ffmpeg, libx264 crf 20, audio copied):
   * "stage": scale to 640x360 (his face ~150-190 px), darken (eq brightness -0.10,
@@ -56,6 +58,7 @@ from blurkit.detect.common import nms
 from blurkit.detect.scrfd import ScrfdNet
 from blurkit.media.video import read_frames
 from blurkit.redact import HIDDEN_LIMIT, detail_correlation
+from leakcheck import input_faces, judge
 
 CROSS = "video_cross_recording_obama"
 OBAMA_PHOTOS = [f"identity_face_recognition_examples/images/obama/{n}" for n in
@@ -124,7 +127,7 @@ _INPUT_FACES: dict[Path, list] = {}
 def measure(src: Path, out: Path, net: ScrfdNet, speaker: bool) -> dict:
     """Per clip: frames with a face, frames with a face visible, leaked frames."""
     frames = judged = visible = leaked = 0
-    visible_frames = []
+    visible_frames, artefacts = [], []
     if src not in _INPUT_FACES:       # the input's faces: once per clip, for every run
         _INPUT_FACES[src] = [faces(net, a.rgb, LEAK_MIN) for a in read_frames(src)]
     for a, b, found in zip(read_frames(src), read_frames(out), _INPUT_FACES[src]):
@@ -142,10 +145,13 @@ def measure(src: Path, out: Path, net: ScrfdNet, speaker: bool) -> dict:
                 if any(detail_correlation(a.rgb, b.rgb, f) >= HIDDEN_LIMIT for f in found):
                     visible += 1
                     visible_frames.append(a.index)
-        leaks = [f for f in faces(net, b.rgb, LEAK_MIN) if his is None or _iou(f, his) < 0.3]
+        flagged = [f for f in faces(net, b.rgb, LEAK_MIN) if his is None or _iou(f, his) < 0.3]
+        leaks, odd = judge(flagged, input_faces(net, a.rgb)) if flagged else ([], [])
         leaked += bool(leaks)
+        if odd:
+            artefacts.append((a.index, [tuple(round(v) for v in f) for f in odd]))
     return {"frames": frames, "judged": judged, "visible": visible, "leaked": leaked,
-            "visible_frames": visible_frames}
+            "visible_frames": visible_frames, "artefacts": artefacts}
 
 
 def run_blurkit(root: Path, clips: list[Path], work: Path, data: Path,
@@ -218,7 +224,9 @@ def main() -> None:
                 rows[src.name]["tracks"] = item["faces"]
                 r = rows[src.name]
                 print(f"[{label}] {src.name}: visible {r['visible']}/{r['judged']}, leaked "
-                      f"frames {r['leaked']}/{r['frames']}", flush=True)
+                      f"frames {r['leaked']}/{r['frames']}"
+                      + (f"; artefacts (no face in the input there): {r['artefacts']}"
+                         if r["artefacts"] else ""), flush=True)
                 if args.show_tracks:
                     for t in item["faces"]:
                         kinds = {}
