@@ -232,23 +232,6 @@ def test_a_group_photo_hides_down_to_the_crowd_threshold_and_offers_nothing_else
     assert len(kept) == 3 and candidates == []
 
 
-def test_a_weak_large_box_in_a_group_photo_needs_the_large_crowd_threshold():
-    """In a group photo a weak small box is hidden (a face at the back of the crowd), a weak
-    box taller than `crowd_large` is not (a torso or a box over two people): large faces
-    score higher than that when they are faces."""
-    from blurkit.detect.search import FaceSearch, NetParams
-    boxes = [(10, 10, 40, 40), (60, 10, 90, 40),   # two clear faces: a group photo
-             (120, 10, 140, 30),                   # 20 px at 0.08: hidden
-             (120, 60, 200, 160),                  # 100 px at 0.08: not hidden
-             (10, 100, 90, 190)]                   # 90 px at 0.2: hidden (>= 0.15)
-    net = _FixedNet(boxes, [0.9, 0.8, 0.08, 0.08, 0.2])
-    params = NetParams(floor=0.05, threshold=0.4, confident=0.5, crowd_threshold=0.05,
-                       crowd_large=48, crowd_large_threshold=0.15)
-    search = FaceSearch([(net, params)], SearchParams(rotations=False, coarse_min_side=1000))
-    kept = {d.box for d in search.detect(np.zeros((200, 220, 3), np.uint8))}
-    assert kept == {(10, 10, 40, 40), (60, 10, 90, 40), (120, 10, 140, 30), (10, 100, 90, 190)}
-
-
 def test_real_detector_candidates_agree_with_detect(detector):
     pixels = read_photo(SAMPLES / "group_photo.jpg").pixels
     kept, candidates = detector.detect_with_candidates(pixels)

@@ -29,7 +29,7 @@ i18n.register({
 # 86.3% / 95.9%; 0.35: 81.3% / 94.8%); ensemble 96.0% / 99.2%, 2 of 22, 3.0.
 NET_PARAMS = {
     "centerface": NetParams(floor=0.05, threshold=0.4, confident=0.5, crowd_threshold=0.05,
-                            review_floor=0.2, crowd_large=48, crowd_large_threshold=0.15),
+                            review_floor=0.2),
     "scrfd": NetParams(floor=0.15, threshold=0.5, confident=0.6, crowd_threshold=0.15,
                        review_floor=0.3),
 }

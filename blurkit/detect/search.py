@@ -16,16 +16,10 @@ as a pyramid:
 Scores: recall beats precision, but a landscape should not come out with blurred rocks and a
 portrait not with a blurred flag and shoulder. A candidate is accepted when its score
 reaches `threshold`; in a photo of a group — at least `crowd_faces` different clear faces
-(score >= `confident`) — candidates down to `crowd_threshold` are accepted too, when they
-are smaller than `crowd_large` px tall; larger ones need `crowd_large_threshold`.
-Low-scoring true faces are overwhelmingly small, blurred or occluded faces in crowds next
-to clear ones, while false alarms come from face-free scenes and from the clothes and
-background of portraits. A face of 48 px or more that the network scores under 0.15 is
-rare, while weak large boxes are common around a crowd (a whole torso, a 500-px box over a
-couple) and each hides a big patch: on the tune half the size rule took collateral from
-2.21x to 1.98x of the face area at the cost of 3 faces of 16-31 px out of ~1,000
-(`benchmarks/masktune.py`). The numbers were chosen by measurement on the tune half
-(`benchmarks/masktune.py`, `benchmarks/photos.py`).
+(score >= `confident`) — candidates down to `crowd_threshold` are accepted too. Low-scoring
+true faces are overwhelmingly small, blurred or occluded faces in crowds next to clear ones,
+while false alarms come from face-free scenes and from the clothes and background of
+portraits. The numbers were chosen by measurement (`benchmarks/photos.py`).
 """
 
 from __future__ import annotations
@@ -53,8 +47,6 @@ class NetParams:
     crowd_threshold: float  # accepted in images that have a confident face
     review_floor: float = 1.0  # below the applied threshold but at least this: a candidate
                                # for review (kept in the report, not hidden)
-    crowd_large: float = 10 ** 9          # px (original image): candidates this tall or taller
-    crowd_large_threshold: float = 1.0    # need this in a group photo instead of crowd_threshold
 
 
 @dataclass(frozen=True)
@@ -115,11 +107,8 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
 
 def _limits(params: NetParams, c: "Candidates", group: bool) -> np.ndarray:
     """The score each candidate needs to be hidden."""
-    if not group:
-        return np.full(len(c.scores), params.threshold, np.float32)
-    large = (c.boxes[:, 3] - c.boxes[:, 1]) >= params.crowd_large
-    crowd_large = min(params.crowd_large_threshold, params.threshold)
-    return np.where(large, crowd_large, params.crowd_threshold).astype(np.float32)
+    return np.full(len(c.scores), params.crowd_threshold if group else params.threshold,
+                   np.float32)
 
 
 class FaceSearch:
