@@ -1,0 +1,199 @@
+"""Where the time of `blurkit process DIR -o OUT` goes on photos, stage by stage.
+
+    .venv/bin/python benchmarks/photo_profile.py [--half tune] [--data ../shared/data]
+        [--cprofile FILE] [--wall-rounds 1]
+
+The photos are one half of the benchmark split (benchmarks/photosplit.py: the WIDER subset
+and the negatives; choices are made on the *tune* half), copied to a temporary folder.
+
+1. CPU per stage: the whole `blurkit process` command (the CLI's own code: settings, plan,
+   audit log, the report) runs inside this process, pinned to one core, so that the run is
+   single-threaded (one inference thread, as in each worker of a default run) and its CPU
+   time is one core's work. Every stage function is wrapped with a CPU-time counter
+   (time.process_time; nested stages are counted once, in the innermost one); what no
+   stage claims is start-up (imports, settings, models) and the rest. CPU time, not wall
+   time: on a shared machine it is far less disturbed by other processes.
+2. Wall time of the real command as a user runs it (default workers: one process per core),
+   in a child process, with its start-up: first the command on one photo (start-up and one
+   photo), then on the whole half.
+
+`--cprofile FILE` also writes a cProfile of part 1 (CPU-time clock) for pstats/snakeviz; it
+slows pure-Python code (the JSON report, per-face loops) far more than native code, so
+quote the table of a run without it.
+The machine and its load are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import DEFAULT_DATA, ROOT, machine
+from photosplit import half
+
+# (stage, module, attribute): the functions timed; nested ones are subtracted from callers
+STAGES = [
+    ("read: decode", "blurkit.pipeline", "read_photo"),
+    ("read: hash input / output", "blurkit.pipeline", "sha256_file"),
+    ("detect: network (onnxruntime)", "onnxruntime", "InferenceSession.run"),
+    ("detect: search (pyramid, tiles, decoding, selection)", "blurkit.detect.search",
+     "FaceSearch.detect_with_candidates"),
+    ("identify + decide", "blurkit.pipeline", "Worker.decide"),
+    ("redact: hide (masks, destroy)", "blurkit.pipeline", "redact"),
+    ("redact: keep shown", "blurkit.pipeline", "keep_shown"),
+    ("self-check (still_visible)", "blurkit.pipeline", "still_visible"),
+    ("write: encode", "blurkit.media.image", "_encode"),
+    ("write: verify (re-read, metadata, decode)", "blurkit.media.image", "_verify"),
+    ("write: fsync + rename", "blurkit.fsutil", "commit"),
+    ("write: rest (array to image, checks)", "blurkit.pipeline", "write_photo"),
+    ("audit log append", "blurkit.audit", "AuditLog.append"),
+    ("report (JSON)", "blurkit.cli.process", "_write_report"),
+]
+
+
+class StageClock:
+    """Exclusive CPU time per stage: a stage's time minus the stages called inside it."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._stack: list[list] = []   # [stage, start, child time]
+
+    def wrap(self, stage: str, fn):
+        clock = self
+
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            clock._stack.append([stage, time.process_time(), 0.0])
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                name, start, child = clock._stack.pop()
+                spent = time.process_time() - start
+                clock.totals[name] = clock.totals.get(name, 0.0) + spent - child
+                clock.calls[name] = clock.calls.get(name, 0) + 1
+                if clock._stack:
+                    clock._stack[-1][2] += spent
+        return timed
+
+    def install(self) -> None:
+        import importlib
+        for stage, module, attr in STAGES:
+            owner = importlib.import_module(module)
+            *path, name = attr.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            setattr(owner, name, self.wrap(stage, getattr(owner, name)))
+
+
+def copy_half(data: Path, which: str, dest: Path) -> list[Path]:
+    wider = data / "wider_face_val_subset"
+    boxes = json.loads((wider / "boxes_detailed.json").read_text())["images"]
+    files = [wider / rel for rel in sorted(boxes)]
+    files += sorted((data / "negatives_no_faces").glob("*.jpg"))
+    dest.mkdir(parents=True)
+    out = []
+    for i, p in enumerate(f for f in files if half(f) == which):
+        out.append(dest / f"{i:04d}_{p.name}")
+        shutil.copy(p, out[-1])
+    return out
+
+
+def cpu_profile(src: Path, work: Path, cprofile_to: Path | None) -> None:
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})   # one core: one thread
+    start = time.process_time()
+    from blurkit import cli
+    clock = StageClock()
+    clock.install()
+    argv = ["blurkit", "--data-dir", str(work / "data-cpu"), "process", str(src),
+            "-o", str(work / "out-cpu"), "--report", str(work / "report-cpu.json")]
+    profiler = cProfile.Profile(time.process_time) if cprofile_to else None
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        if profiler:
+            profiler.enable()
+        try:
+            cli.main()
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise
+    finally:
+        sys.argv = saved
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(str(cprofile_to))
+    total = time.process_time() - start
+    claimed = sum(clock.totals.values())
+    rows = [(s, clock.totals.get(s, 0.0), clock.calls.get(s, 0)) for s, _, _ in STAGES]
+    rows.append(("start-up (imports, settings, models) and the rest", total - claimed, 1))
+    print(f"\n== CPU time per stage, one core, {len(list(src.iterdir()))} photos "
+          f"(`blurkit process`, in-process, single-threaded)")
+    print(f"{'stage':56} {'CPU s':>8} {'share':>7} {'calls':>7}")
+    for stage, secs, calls in rows:
+        print(f"{stage:56} {secs:8.2f} {secs / total * 100:6.1f}% {calls:7d}")
+    det = sum(v for k, v in clock.totals.items() if k.startswith("detect:"))
+    print(f"{'total':56} {total:8.2f} {100:6.1f}%")
+    print(f"detector (network + search): {det / total * 100:.1f}%; everything else: "
+          f"{(total - det) / total * 100:.1f}%")
+
+
+def wall_run(src: Path, out: Path, data_dir: Path) -> tuple[float, dict]:
+    report = out.with_suffix(".json")
+    cmd = [sys.executable, "-m", "blurkit", "--data-dir", str(data_dir), "process", str(src),
+           "-o", str(out), "--report", str(report)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    seconds = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"blurkit failed:\n{proc.stderr[-2000:]}")
+    return seconds, json.loads(report.read_text())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--half", default="tune", choices=("tune", "check"))
+    ap.add_argument("--cprofile", type=Path, default=None)
+    ap.add_argument("--wall-rounds", type=int, default=1)
+    ap.add_argument("--no-cpu", action="store_true", help="only the wall-time runs")
+    ap.add_argument("--no-wall", action="store_true", help="only the CPU table")
+    args = ap.parse_args()
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="blurkit-profile-") as tmp:
+        tmp = Path(tmp)
+        files = copy_half(args.data, args.half, tmp / "in")
+        one = tmp / "one"
+        one.mkdir()
+        shutil.copy(files[0], one / files[0].name)
+        print(f"{args.half} half: {len(files)} photos")
+        for rnd in range(0 if args.no_wall else args.wall_rounds):
+            t1, _ = wall_run(one, tmp / f"out-one-{rnd}", tmp / f"data-one-{rnd}")
+            tn, report = wall_run(tmp / "in", tmp / f"out-{rnd}", tmp / f"data-{rnd}")
+            sums: dict[str, float] = {}
+            for f in report["files"]:
+                for k, v in f.get("timings", {}).items():
+                    sums[k] = sums.get(k, 0.0) + v
+            print(f"\n== wall time, default workers ({report['machine']['cores']} cores), "
+                  f"round {rnd + 1}: one photo (start-up + 1 photo) {t1:.2f} s; "
+                  f"{len(files)} photos {tn:.2f} s = {len(files) / tn:.2f} photos/s "
+                  f"(load average now {os.getloadavg()[0]:.2f})")
+            print("   per-stage wall time summed over the workers: "
+                  + ", ".join(f"{k} {v:.2f} s" for k, v in sums.items()))
+        if not args.no_cpu:
+            cpu_profile(tmp / "in", tmp, args.cprofile)
+
+
+if __name__ == "__main__":
+    main()
