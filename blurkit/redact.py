@@ -415,7 +415,7 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     crops = int(((rects[:, 2] - rects[:, 0] + 2 * pad) * (rects[:, 3] - rects[:, 1] + 2 * pad)).sum())
     if crops < (ex - ox) * (ey - oy) * 0.6:
         # few, small faces in a large picture: look at each face on its own
-        stats = [_box_stats(*_detail_pair(original, output, box)) for box, _ in inner]
+        stats = [_crop_stats(original, output, r, pad) for _, r in inner]
         sa, sb, corr = (np.array(v) for v in zip(*stats))
     else:
         sa, sb, corr = _region_stats(original, output, rects, (ox, oy, ex, ey))
@@ -423,11 +423,26 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     return [box for (box, _), v in zip(inner, bad) if v]
 
 
-def _box_stats(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    sa, sb = float(a.std()), float(b.std())
+def _crop_stats(original: np.ndarray, output: np.ndarray, inner: tuple[int, int, int, int],
+                pad: int) -> tuple[float, float, float]:
+    """Detail strength of original and output and their correlation over the rectangle
+    `inner`: the same high-pass as `_detail_pair` (on the rectangle padded by `pad`, clipped
+    to the picture), both images in one two-channel pass and the statistics in float64 by
+    OpenCV, at half the cost of numpy's per-array reductions on these small crops."""
+    height, width = original.shape[:2]
+    ix1, iy1, ix2, iy2 = inner
+    cx1, cy1 = max(0, ix1 - pad), max(0, iy1 - pad)
+    cx2, cy2 = min(width, ix2 + pad), min(height, iy2 + pad)
+    both = cv2.merge([_gray(original[cy1:cy2, cx1:cx2]),
+                      _gray(output[cy1:cy2, cx1:cx2])]).astype(np.float32)
+    detail = both - cv2.GaussianBlur(both, (0, 0), 2.0)
+    roi = detail[iy1 - cy1:iy2 - cy1, ix1 - cx1:ix2 - cx1]
+    mean, std = cv2.meanStdDev(roi)
+    sa, sb = float(std[0, 0]), float(std[1, 0])
     if sa < 1e-6 or sb < 1e-6:
         return sa, sb, 0.0
-    return sa, sb, float(((a - a.mean()) * (b - b.mean())).mean()) / (sa * sb)
+    product = cv2.mean(cv2.multiply(roi[..., 0], roi[..., 1], dtype=cv2.CV_64F))[0]
+    return sa, sb, (product - float(mean[0, 0]) * float(mean[1, 0])) / (sa * sb)
 
 
 def _region_stats(original, output, rects, bounds):
