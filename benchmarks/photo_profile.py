@@ -12,7 +12,8 @@ and the negatives; choices are made on the *tune* half), copied to a temporary f
    time is one core's work. Every stage function is wrapped with a CPU-time counter
    (time.process_time; nested stages are counted once, in the innermost one); what no
    stage claims is start-up (imports, settings, models) and the rest. CPU time, not wall
-   time: on a shared machine it is far less disturbed by other processes.
+   time: on a shared machine it is far less disturbed by other processes. The network's
+   time is also split by kind of pass (finest pyramid level, coarser levels, rotated).
 2. Wall time of the real command as a user runs it (default workers: one process per core),
    in a child process, with its start-up: first the command on one photo (start-up and one
    photo), then on the whole half.
@@ -108,10 +109,51 @@ def copy_half(data: Path, which: str, dest: Path) -> list[Path]:
     return out
 
 
+def count_passes() -> dict[str, list[float]]:
+    """Network CPU time, passes and input pixels by kind of pass: the pyramid's finest
+    level, its coarser levels, the rotated passes (blurkit/detect/search.py)."""
+    import onnxruntime
+    from blurkit.detect import search
+
+    passes: dict[str, list[float]] = {}
+    state: dict[str, object] = {"first": None, "level": None}
+    pyramid, tiled, run = (search.FaceSearch.pyramid, search.FaceSearch._tiled,
+                           onnxruntime.InferenceSession.run)
+
+    def pyramid_seen(self, rgb):
+        levels = pyramid(self, rgb)
+        state["first"] = levels[0].shape
+        return levels
+
+    def tiled_seen(self, net, floor, level):
+        state["level"] = "finest level" if level.shape == state["first"] else "coarser levels"
+        try:
+            return tiled(self, net, floor, level)
+        finally:
+            state["level"] = None
+
+    def run_seen(self, names, feed, *args, **kwargs):
+        start = time.process_time()
+        try:
+            return run(self, names, feed, *args, **kwargs)
+        finally:
+            kind = str(state["level"] or "rotated passes (90 and 270 degrees)")
+            row = passes.setdefault(kind, [0.0, 0, 0])
+            shape = next(iter(feed.values())).shape
+            row[0] += time.process_time() - start
+            row[1] += 1
+            row[2] += int(shape[-1]) * int(shape[-2])
+
+    search.FaceSearch.pyramid, search.FaceSearch._tiled = pyramid_seen, tiled_seen
+    onnxruntime.InferenceSession.run = run_seen
+    return passes
+
+
 def cpu_profile(src: Path, work: Path, cprofile_to: Path | None) -> None:
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})   # one core: one thread
     start = time.process_time()
     from blurkit import cli
+    passes = count_passes()
     clock = StageClock()
     clock.install()
     argv = ["blurkit", "--data-dir", str(work / "data-cpu"), "process", str(src),
@@ -145,6 +187,11 @@ def cpu_profile(src: Path, work: Path, cprofile_to: Path | None) -> None:
     print(f"{'total':56} {total:8.2f} {100:6.1f}%")
     print(f"detector (network + search): {det / total * 100:.1f}%; everything else: "
           f"{(total - det) / total * 100:.1f}%")
+    print(f"\n-- the detector network by kind of pass (padded network input)")
+    print(f"{'pass':40} {'CPU s':>8} {'share':>7} {'passes':>7} {'Mpx in':>8} {'us/px':>6}")
+    for kind, (secs, n, px) in sorted(passes.items()):
+        print(f"{kind:40} {secs:8.2f} {secs / total * 100:6.1f}% {n:7d} {px / 1e6:8.1f} "
+              f"{secs / max(px, 1) * 1e6:6.3f}")
 
 
 def wall_run(src: Path, out: Path, data_dir: Path) -> tuple[float, dict]:
