@@ -21,7 +21,8 @@ and the negatives; choices are made on the *tune* half), copied to a temporary f
 `--cprofile FILE` also writes a cProfile of part 1 (CPU-time clock) for pstats/snakeviz; it
 slows pure-Python code (the JSON report, per-face loops) far more than native code, so
 quote the table of a run without it.
-The machine and its load are printed.
+`--large K` profiles K 12-megapixel mosaics of the half's photos (as photos.py makes them
+from the check half) instead of the photos themselves. The machine and its load are printed.
 """
 
 from __future__ import annotations
@@ -216,11 +217,19 @@ def main() -> None:
     ap.add_argument("--wall-rounds", type=int, default=1)
     ap.add_argument("--no-cpu", action="store_true", help="only the wall-time runs")
     ap.add_argument("--no-wall", action="store_true", help="only the CPU table")
+    ap.add_argument("--large", type=int, default=0,
+                    help="profile K 12-MP mosaics of the half's photos instead (photos.py)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="blurkit-profile-") as tmp:
         tmp = Path(tmp)
         files = copy_half(args.data, args.half, tmp / "in")
+        if args.large:
+            from photos import load_sets, make_large
+            shutil.rmtree(tmp / "in")
+            (tmp / "in").mkdir()
+            faces = load_sets(args.data, None)[args.half][0]
+            files = sorted(make_large(faces, args.large, tmp / "in"))
         one = tmp / "one"
         one.mkdir()
         shutil.copy(files[0], one / files[0].name)

@@ -387,6 +387,7 @@ def detail_correlation(original: np.ndarray, output: np.ndarray, box: Box) -> fl
 HIDDEN_LIMIT = 0.3   # detail correlation below which a face counts as hidden
 DETAIL_LIMIT = 0.2   # ... or output detail weaker than this fraction of the original's
 DETAIL_FLOOR = 2.0   # original detail (std of the high-pass, 0-255 scale) below this is noise
+REGION_MAX_PX = 4_000_000  # the self-check's summed-area tables only over smaller regions
 CHECK_MIN_SIDE = 12  # px: smaller boxes are below what identifies anyone, and below the
                      # high-pass's reach (its sigma-2 kernel mixes in the surroundings)
 
@@ -413,8 +414,11 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     ex = min(original.shape[1], int(rects[:, 2].max()) + pad)
     ey = min(original.shape[0], int(rects[:, 3].max()) + pad)
     crops = int(((rects[:, 2] - rects[:, 0] + 2 * pad) * (rects[:, 3] - rects[:, 1] + 2 * pad)).sum())
-    if crops < (ex - ox) * (ey - oy) * 0.6:
-        # few, small faces in a large picture: look at each face on its own
+    area = (ex - ox) * (ey - oy)
+    if crops < area * 0.6 or area > REGION_MAX_PX:
+        # few, small faces in a large picture, or a region too large for the summed-area
+        # tables to pay (float64 tables of a 12-MP picture cost more than each face on its
+        # own, even in a crowd): look at each face on its own
         stats = [_crop_stats(original, output, r, pad) for _, r in inner]
         sa, sb, corr = (np.array(v) for v in zip(*stats))
     else:
