@@ -14,9 +14,14 @@ and the negatives; choices are made on the *tune* half), copied to a temporary f
    stage claims is start-up (imports, settings, models) and the rest. CPU time, not wall
    time: on a shared machine it is far less disturbed by other processes. The network's
    time is also split by kind of pass (finest pyramid level, coarser levels, rotated).
-2. Wall time of the real command as a user runs it (default workers: one process per core),
-   in a child process, with its start-up: first the command on one photo (start-up and one
-   photo), then on the whole half.
+2. The real command as a user runs it (default workers: one process per core), in a child
+   process, start-up included: its wall time and its CPU time (the command and its worker
+   processes); with `--compare DIR` an older source tree too ("before", e.g. from `git
+   archive`), with `--deface` deface as photos.py runs it, in alternating order per round.
+   The CPU ratio is much less disturbed by other work on a shared machine than the wall
+   ratio, but it flatters blurkit: deface creates its onnxruntime session with the default
+   options, whose inference threads spin while they wait, and spinning counts as CPU time.
+   The figure to quote is photos.py's wall ratio; the CPU figures say where blurkit stands.
 
 `--cprofile FILE` also writes a cProfile of part 1 (CPU-time clock) for pstats/snakeviz; it
 slows pure-Python code (the JSON report, per-face loops) far more than native code, so
@@ -32,6 +37,7 @@ import cProfile
 import functools
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -195,17 +201,63 @@ def cpu_profile(src: Path, work: Path, cprofile_to: Path | None) -> None:
               f"{secs / max(px, 1) * 1e6:6.3f}")
 
 
-def wall_run(src: Path, out: Path, data_dir: Path) -> tuple[float, dict]:
-    report = out.with_suffix(".json")
-    cmd = [sys.executable, "-m", "blurkit", "--data-dir", str(data_dir), "process", str(src),
-           "-o", str(out), "--report", str(report)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def timed(cmd: list[str], **kwargs) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the command and every process it
+    waited for: blurkit's workers) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
-    seconds = time.perf_counter() - t
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
-        raise SystemExit(f"blurkit failed:\n{proc.stderr[-2000:]}")
-    return seconds, json.loads(report.read_text())
+        raise SystemExit(f"{cmd[0]} failed:\n{proc.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def run_tool(tool: str, src: Path, work: Path, compare: Path | None) -> tuple[float, float, dict]:
+    if tool == "deface":
+        from common import deface_bin
+        wall, cpu = timed([str(deface_bin()), *sorted(str(p) for p in src.iterdir())])
+        return wall, cpu, {}
+    code = compare if tool == "before" else ROOT
+    report = work / "report.json"
+    cmd = [sys.executable, "-m", "blurkit", "--data-dir", str(work / "data"), "process",
+           str(src), "-o", str(work / "out"), "--report", str(report)]
+    wall, cpu = timed(cmd, cwd=code, env={**os.environ, "PYTHONPATH": str(code)})
+    return wall, cpu, json.loads(report.read_text())
+
+
+def wall_rounds(files: list[Path], tmp: Path, rounds: int, compare: Path | None,
+                deface: bool) -> None:
+    tools = ["blurkit"] + (["before"] if compare else []) + (["deface"] if deface else [])
+    totals = {tool: [0.0, 0.0] for tool in tools}
+    for rnd in range(rounds):
+        for tool in (tools if rnd % 2 == 0 else tools[::-1]):
+            work = tmp / f"wall-{tool}-{rnd}"
+            (work / "in").mkdir(parents=True)
+            for f in files:
+                shutil.copy(f, work / "in" / f.name)
+            wall, cpu, report = run_tool(tool, work / "in", work, compare)
+            totals[tool][0] += wall
+            totals[tool][1] += cpu
+            line = (f"  round {rnd + 1} {tool:8}: {len(files)} photos, wall {wall:6.2f} s, "
+                    f"CPU {cpu:6.2f} s (load average now {os.getloadavg()[0]:.2f})")
+            if report:
+                sums: dict[str, float] = {}
+                for f in report["files"]:
+                    for k, v in f.get("timings", {}).items():
+                        sums[k] = sums.get(k, 0.0) + v
+                line += ("; per-stage wall summed over workers: "
+                         + ", ".join(f"{k} {v:.1f}" for k, v in sums.items()))
+            print(line, flush=True)
+    print(f"\n== the real command (default workers), {rounds} round(s), start-up included")
+    for tool, (wall, cpu) in totals.items():
+        print(f"{tool:8} wall {wall:7.2f} s  CPU {cpu:7.2f} s")
+    if deface:
+        for tool in tools[:-1]:
+            print(f"speed ratio {tool}/deface: wall {totals['deface'][0] / totals[tool][0]:.2f}, "
+                  f"CPU {totals['deface'][1] / totals[tool][1]:.2f}")
 
 
 def main() -> None:
@@ -215,6 +267,9 @@ def main() -> None:
     ap.add_argument("--half", default="tune", choices=("tune", "check"))
     ap.add_argument("--cprofile", type=Path, default=None)
     ap.add_argument("--wall-rounds", type=int, default=1)
+    ap.add_argument("--compare", type=Path, default=None,
+                    help="also run the blurkit source tree in this folder (label 'before')")
+    ap.add_argument("--deface", action="store_true", help="also run deface (photos.py's)")
     ap.add_argument("--no-cpu", action="store_true", help="only the wall-time runs")
     ap.add_argument("--no-wall", action="store_true", help="only the CPU table")
     ap.add_argument("--large", type=int, default=0,
@@ -230,23 +285,9 @@ def main() -> None:
             (tmp / "in").mkdir()
             faces = load_sets(args.data, None)[args.half][0]
             files = sorted(make_large(faces, args.large, tmp / "in"))
-        one = tmp / "one"
-        one.mkdir()
-        shutil.copy(files[0], one / files[0].name)
         print(f"{args.half} half: {len(files)} photos")
-        for rnd in range(0 if args.no_wall else args.wall_rounds):
-            t1, _ = wall_run(one, tmp / f"out-one-{rnd}", tmp / f"data-one-{rnd}")
-            tn, report = wall_run(tmp / "in", tmp / f"out-{rnd}", tmp / f"data-{rnd}")
-            sums: dict[str, float] = {}
-            for f in report["files"]:
-                for k, v in f.get("timings", {}).items():
-                    sums[k] = sums.get(k, 0.0) + v
-            print(f"\n== wall time, default workers ({report['machine']['cores']} cores), "
-                  f"round {rnd + 1}: one photo (start-up + 1 photo) {t1:.2f} s; "
-                  f"{len(files)} photos {tn:.2f} s = {len(files) / tn:.2f} photos/s "
-                  f"(load average now {os.getloadavg()[0]:.2f})")
-            print("   per-stage wall time summed over the workers: "
-                  + ", ".join(f"{k} {v:.2f} s" for k, v in sums.items()))
+        if not args.no_wall:
+            wall_rounds(files, tmp, args.wall_rounds, args.compare, args.deface)
         if not args.no_cpu:
             cpu_profile(tmp / "in", tmp, args.cprofile)
 
