@@ -403,8 +403,8 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     strongest outline whose correlation can read high although almost nothing is left.
     When the faces crowd a region of at most REGION_MAX_PX pixels, the high-pass is computed
     once over that region (summed-area tables give each face's statistics); otherwise each
-    face is looked at on its own. Either way a face is judged as `detail_correlation` (the
-    benchmarks' measure) judges it (tests/test_redact.py).
+    face is looked at on its own. Both ways compute the same statistics up to float
+    rounding; tests/test_redact.py checks the verdicts of both.
     """
     boxes = [b for b in boxes if min(b[2] - b[0], b[3] - b[1]) >= CHECK_MIN_SIDE]
     inner = [(box, _inner(box, *original.shape[:2])) for box in boxes]
