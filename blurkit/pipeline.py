@@ -559,7 +559,7 @@ def _pool_round(jobs: list[Job], options: Options, workers: int,
     progress_queue = ctx.Queue() if on_progress is not None else None
     pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                   initargs=(options, progress_queue))
-    futures = {pool.submit(_run_job, job): job for job in jobs}
+    futures = {pool.submit(_run_job, job): job for job in _largest_first(jobs)}
     pending = set(futures)
 
     def drain() -> None:
@@ -590,6 +590,17 @@ def _pool_round(jobs: list[Job], options: Options, workers: int,
     if lost:
         _cleanup(lost)
     return lost
+
+
+def _largest_first(jobs: list[Job]) -> list[Job]:
+    """Videos, then photos from the largest file down: the workers take jobs in this order,
+    so the batch does not end with one worker busy on a large file while the others idle."""
+    def size(job: Job) -> int:
+        try:
+            return job.source.stat().st_size
+        except OSError:
+            return 0   # reported as an error by the worker
+    return sorted(jobs, key=lambda job: (job.kind != "video", -size(job)))
 
 
 def _cleanup(jobs: Iterable[Job]) -> None:

@@ -227,3 +227,29 @@ def test_failures_keep_their_parameters_and_a_full_disk_has_its_own_key(tmp_path
     assert "disken är full" in result.error_message("sv")
     assert "disk is full" in result.error_message("en")
     assert _failure(job, FileExistsError("b.jpg"))[0] == "pipeline.exists"
+
+
+def test_the_report_is_the_same_json_with_one_line_per_file():
+    from blurkit.cli.process import report_json
+
+    data = {"blurkit": "0", "summary": {"files": 2, "ok": 1}, "skipped": [],
+            "files": [{"source": "å/ä ö.jpg", "faces": [{"box": [1.5, 2, 3, 4]}]},
+                      {"source": "b.png", "error": "line\nbreak \"quoted\""}]}
+    text = report_json(data)
+    assert json.loads(text) == data
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}"
+    assert sum(line.startswith('  {"source"') for line in lines) == 2   # one line per file
+    assert "å/ä ö.jpg" in text                                           # readable, not \u-escaped
+
+
+def test_batches_hand_out_videos_first_then_the_largest_photos(tmp_path):
+    from blurkit.pipeline import _largest_first
+
+    for name, size in (("small.jpg", 10), ("large.jpg", 1000), ("clip.mp4", 5), ("mid.png", 100)):
+        (tmp_path / name).write_bytes(b"x" * size)
+    jobs = plan([tmp_path], tmp_path / "out").jobs
+    order = [job.source.name for job in _largest_first(jobs)]
+    assert order == ["clip.mp4", "large.jpg", "mid.png", "small.jpg"]
+    (tmp_path / "mid.png").unlink()     # gone before its turn: last, its worker reports it
+    assert [job.source.name for job in _largest_first(jobs)][-1] == "mid.png"

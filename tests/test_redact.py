@@ -65,6 +65,28 @@ def test_still_visible_catches_an_untouched_face():
     assert detail_correlation(img, img, (50, 50, 120, 120)) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("spread", ["few faces in a large picture", "a crowd"])
+def test_still_visible_catches_every_face_left_unhidden_among_hidden_ones(spread):
+    """The check looks at each face on its own when faces are few and far apart, and at
+    the whole crowd at once otherwise: either way exactly the faces left untouched (and one only
+    dimmed) are caught, and the hidden ones pass."""
+    if spread == "a crowd":
+        img = _textured(240, 320, seed=5)
+        boxes = [(float(x), float(y), x + 36.0, y + 40.0)
+                 for y in range(10, 200, 50) for x in range(10, 290, 45)]
+    else:
+        img = _textured(1600, 2400, seed=5)
+        boxes = [(float(x), float(y), x + 40.0, y + 44.0)
+                 for x, y in ((100, 100), (1800, 300), (900, 1300), (2200, 1450), (30, 1500))]
+    left, dimmed = boxes[1], boxes[3]
+    out = redact(img, [b for b in boxes if b not in (left, dimmed)])
+    x1, y1, x2, y2 = (int(v) for v in dimmed)
+    out[y1:y2, x1:x2] = (out[y1:y2, x1:x2].astype(np.int16) * 3 // 4 + 20).astype(np.uint8)
+    assert still_visible(img, out, boxes) == [left, dimmed]
+    for box in boxes:    # the same verdict as the benchmarks' measure of each face
+        assert (detail_correlation(img, out, box) >= 0.3) == (box in (left, dimmed))
+
+
 def test_margins_of_hidden_faces_never_cover_a_shown_face():
     from blurkit.redact import keep_shown
 

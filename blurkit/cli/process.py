@@ -221,4 +221,23 @@ def _write_report(path: Path, results: list[ItemResult], skipped: list[Path], op
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(report_json(data), encoding="utf-8")
+
+
+def report_json(data: dict) -> str:
+    """`data` as JSON with one line per top-level key and one line per file.
+
+    json's `indent` makes every value its own line and switches to the pure-Python encoder:
+    for a batch of crowd photos (thousands of faces with landmarks) that was ~4x the time
+    of the compact C encoder, spent after every photo is done. Same content either way."""
+    def dumps(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            inner = ",\n  ".join(dumps(item) for item in value)
+            lines.append(f" {dumps(key)}: [\n  {inner}\n ]")
+        else:
+            lines.append(f" {dumps(key)}: {dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
