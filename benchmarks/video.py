@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/video.py [--data ../shared/data] [--clips pedestrians,talking]
                                          [--rounds 1] [--no-deface] [--no-leakcheck]
+                                         [--profile]
 
 For each clip, in the same run and on the same machine:
 
@@ -9,6 +10,9 @@ For each clip, in the same run and on the same machine:
   processing (`media.video.transcode_plain`) — what no anonymizer can beat;
 * blurkit: `blurkit process CLIP -o OUT` end to end (start-up included);
 * deface: `deface CLIP --keep-audio` (deface==1.5.0 in its own virtual environment).
+
+With --profile: after the timed runs, where the time goes in each clip: CPU per stage with
+every codec and inference on one thread, and the flow as shipped (benchmarks/videoprofile.py).
 
 With --consent: each talking-head speaker in turn is enrolled from stills and must stay
 visible in at least 90% of the other frames, while the other speakers' clips stay hidden.
@@ -91,6 +95,8 @@ def main() -> None:
     ap.add_argument("--no-leakcheck", action="store_true")
     ap.add_argument("--consent", action="store_true",
                     help="also: an enrolled talking-head speaker stays visible, others hidden")
+    ap.add_argument("--profile", action="store_true",
+                    help="also: CPU per stage of each clip (benchmarks/videoprofile.py)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     net = None if args.no_leakcheck else ScrfdNet(
@@ -144,6 +150,13 @@ def main() -> None:
               f"{fps['blurkit'] / fps['floor']:.2f} | - | ", end="")
         print(f"{'-' if leaks is None else f'{leaks[0]} in {leaks[1]}/{leaks[2]} frames'} | "
               f"{'clean' if not problems else '; '.join(problems)} |")
+    if args.profile:
+        from videoprofile import profile_clip
+        print(f"\n### Where the time goes (machine: {machine()})")
+        with tempfile.TemporaryDirectory(prefix="blurkit-video-profile-") as tmp:
+            for group in args.clips.split(","):
+                for rel in CLIPS[group]:
+                    print(profile_clip(args.data / rel, Path(tmp)), flush=True)
 
 
 
