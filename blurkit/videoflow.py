@@ -260,7 +260,8 @@ class VideoJob:
         phase = "analyse"
         cuts = SceneCuts()
         # recognition needs the full-resolution picture; detection alone a small copy
-        frames = (read_frames(self.src, info, prefetch=3) if recognizer is not None else
+        frames = (read_frames(self.src, info, prefetch=3, small_every=step, small_side=max_side)
+                  if recognizer is not None else
                   read_sampled(self.src, info, every=step, max_side=max_side, prefetch=3))
         for frame in frames:
             if recognizer is not None and cuts.is_cut(frame.rgb):
@@ -435,7 +436,8 @@ class VideoJob:
         detector.start()
         try:
             with VideoWriter(self.src, self.dest, info) as out:
-                for frame in read_frames(self.src, info, prefetch=3):
+                for frame in read_frames(self.src, info, prefetch=3, small_every=step,
+                                         small_side=max_side):
                     state.frames = frame.index + 1
                     state.times.append(frame.time)
                     if frame.index % step == 0:
