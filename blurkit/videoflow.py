@@ -108,7 +108,7 @@ class VideoSettings:
     larger (small clips); detection runs on every `step`-th frame and tracks fill the frames
     between. Chosen with benchmarks/video.py: no face >= 32 px found by the independent leak
     check."""
-    detect_side: int = 256
+    detect_side: int = 192
     min_scale: float = 0.4
     step: int = 3
 
