@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/video.py [--data ../shared/data] [--clips pedestrians,talking]
                                          [--rounds 1] [--no-deface] [--no-leakcheck]
-                                         [--profile]
+                                         [--profile] [--compare DIR]
 
 For each clip, in the same run and on the same machine:
 
@@ -10,6 +10,10 @@ For each clip, in the same run and on the same machine:
   processing (`media.video.transcode_plain`) — what no anonymizer can beat;
 * blurkit: `blurkit process CLIP -o OUT` end to end (start-up included);
 * deface: `deface CLIP --keep-audio` (deface==1.5.0 in its own virtual environment).
+
+With --compare DIR: the blurkit found in DIR (an export of an older commit:
+`git archive COMMIT | tar -x -C /tmp/before`) also runs in every round, right after this one,
+so before and after meet the same machine load; its ratio to the floor is printed beside.
 
 With --profile: after the timed runs, where the time goes in each clip: CPU per stage with
 every codec and inference on one thread, and the flow as shipped (benchmarks/videoprofile.py).
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -95,6 +100,8 @@ def main() -> None:
     ap.add_argument("--no-leakcheck", action="store_true")
     ap.add_argument("--consent", action="store_true",
                     help="also: an enrolled talking-head speaker stays visible, others hidden")
+    ap.add_argument("--compare", type=Path, default=None,
+                    help="also time the blurkit in DIR (an older build) in every round")
     ap.add_argument("--profile", action="store_true",
                     help="also: CPU per stage of each clip (benchmarks/videoprofile.py)")
     args = ap.parse_args()
@@ -112,16 +119,23 @@ def main() -> None:
                 src = args.data / rel
                 info = probe_video(src)
                 frames = info.frame_count or round(info.duration * info.fps)
-                t = {"floor": 0.0, "blurkit": 0.0, "deface": 0.0}
+                t = {"floor": 0.0, "blurkit": 0.0, "before": 0.0, "deface": 0.0}
                 for rnd in range(args.rounds):
                     work = tmp / f"{src.stem}-{rnd}"
                     work.mkdir()
                     t["floor"] += timed(lambda: transcode_plain(src, work / "floor.mp4"))
                     out = work / "blurkit"
-                    t["blurkit"] += timed(lambda: subprocess.run(
-                        [sys.executable, "-m", "blurkit", "--data-dir", str(work / "data"),
-                         "process", str(src), "-o", str(out)], check=True, cwd=ROOT,
-                        capture_output=True))
+                    runs = {"blurkit": (ROOT, out, os.environ.get("PYTHONPATH"))}
+                    if args.compare is not None:
+                        runs["before"] = (args.compare, work / "before", str(args.compare))
+                    # alternate the order, so neither build always meets the same load
+                    for tool in (list(runs) if rnd % 2 == 0 else list(runs)[::-1]):
+                        cwd, dest, path = runs[tool]
+                        env = {**os.environ, **({"PYTHONPATH": path} if path else {})}
+                        t[tool] += timed(lambda: subprocess.run(
+                            [sys.executable, "-m", "blurkit", "--data-dir",
+                             str(work / f"data-{tool}"), "process", str(src), "-o", str(dest)],
+                            check=True, cwd=cwd, capture_output=True, env=env))
                     if not args.no_deface:
                         t["deface"] += timed(lambda: subprocess.run(
                             [str(deface_bin()), str(src), "--keep-audio", "-o",
@@ -138,18 +152,21 @@ def main() -> None:
                       + (f"; leaks {leaks[0]} faces in {leaks[1]}/{leaks[2]} frames" if leaks else "")
                       + (f"; problems: {problems}" if problems else "; container clean"),
                       flush=True)
+    before = args.compare is not None
     print("\n| clip | size | frames | floor fps | blurkit fps | deface fps | blurkit/floor | "
-          "blurkit/deface | faces >= 32 px found in output | container |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          + ("before/floor | " if before else "")
+          + "blurkit/deface | faces >= 32 px found in output | container |")
+    print("|---|---|---|---|---|---|---|---|---|---|" + ("---|" if before else ""))
     for name, size, frames, fps, leaks, problems in rows:
         d = fps.get("deface")
-        print(f"| {name} | {size} | {frames} | {fps['floor']:.1f} | {fps['blurkit']:.1f} | "
-              f"{d:.1f} | {fps['blurkit'] / fps['floor']:.2f} | "
-              f"{fps['blurkit'] / d:.2f} | " if d else
-              f"| {name} | {size} | {frames} | {fps['floor']:.1f} | {fps['blurkit']:.1f} | - | "
-              f"{fps['blurkit'] / fps['floor']:.2f} | - | ", end="")
-        print(f"{'-' if leaks is None else f'{leaks[0]} in {leaks[1]}/{leaks[2]} frames'} | "
-              f"{'clean' if not problems else '; '.join(problems)} |")
+        cells = [name, size, str(frames), f"{fps['floor']:.1f}", f"{fps['blurkit']:.1f}",
+                 f"{d:.1f}" if d else "-", f"{fps['blurkit'] / fps['floor']:.2f}"]
+        if before:
+            cells.append(f"{fps['before'] / fps['floor']:.2f}")
+        cells.append(f"{fps['blurkit'] / d:.2f}" if d else "-")
+        cells.append("-" if leaks is None else f"{leaks[0]} in {leaks[1]}/{leaks[2]} frames")
+        cells.append("clean" if not problems else "; ".join(problems))
+        print("| " + " | ".join(cells) + " |")
     if args.profile:
         from videoprofile import profile_clip
         print(f"\n### Where the time goes (machine: {machine()})")
