@@ -421,18 +421,19 @@ class VideoJob:
         painting: deque = deque()    # (frame, future painted pixels), in frame order
         total = info.frame_count or 0
 
-        def paint(frame):
+        def paint(frame, out):
             detector.wait_for(frame.index + lookahead)
-            return painter.paint(frame)
+            return out.to_yuv(painter.paint(frame))
 
         def write(out, keep: int) -> None:
             while len(painting) > keep:
                 frame, pixels = painting.popleft()
-                out.write(frame, pixels.result())
+                out.write_yuv(frame, pixels.result())
                 self.progress("stream", frame.index + 1, max(total, frame.index + 1))
 
         # one painting thread: frames are painted in order (the painter keeps the live
-        # tracks), while this thread encodes the frames painted before
+        # tracks) and converted for the encoder, while this thread encodes the frames
+        # painted before (x264 is the critical path: nothing else runs on this thread)
         painter_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blurkit-paint")
         detector.start()
         try:
@@ -446,12 +447,12 @@ class VideoJob:
                     held.append(frame)
                     while held and held[0].index + lookahead <= frame.index:
                         ready = held.popleft()
-                        painting.append((ready, painter_thread.submit(paint, ready)))
+                        painting.append((ready, painter_thread.submit(paint, ready, out)))
                     write(out, keep=PAINT_AHEAD)
                 detector.finish()
                 while held:
                     ready = held.popleft()
-                    painting.append((ready, painter_thread.submit(paint, ready)))
+                    painting.append((ready, painter_thread.submit(paint, ready, out)))
                 write(out, keep=0)
         finally:
             detector.stop()          # a painting still waiting for detections gives up

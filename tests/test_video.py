@@ -663,6 +663,10 @@ def test_writer_rejects_bad_calls(clips, tmp_path):
         out.write(frames[1], frames[1].rgb)
         with pytest.raises(ValueError):
             out.write(frames[0], frames[0].rgb)           # out of order
+        with pytest.raises(ValueError):                   # not the encoder's I420 size
+            out.write_yuv(frames[2], out.to_yuv(frames[2].rgb)[:-2])
+        out.write_yuv(frames[2], out.to_yuv(frames[2].rgb))   # converted elsewhere, in order
+        assert out.frames_written == 2
         out.abort()
     assert list(tmp_path.iterdir()) == []
 

@@ -1060,21 +1060,34 @@ class VideoWriter:
 
     def write(self, frame: Frame, rgb: np.ndarray) -> None:
         """Encode `rgb` (the anonymised picture of `frame`) at `frame`'s source timestamp."""
-        if self._closed:
-            raise RuntimeError("VideoWriter is closed")
+        self.write_yuv(frame, self.to_yuv(rgb))
+
+    def to_yuv(self, rgb: np.ndarray) -> np.ndarray:
+        """The encoder's input for the picture `rgb` (checked; odd edge cropped; BT.601
+        limited-range I420). Reads nothing but the clip's size, so another thread may
+        convert the next pictures while this one encodes (`write_yuv`)."""
         h, w = self.info.height, self.info.width
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[:2] != (h, w):
             raise ValueError(f"expected a ({h}, {w}, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
-        if frame.index <= self._last_index:
-            raise ValueError(f"frames must be written in order ({frame.index} after {self._last_index})")
-        import av
         import cv2
         oh, ow = self.info.out_height, self.info.out_width
         if (oh, ow) != (h, w):
             rgb = rgb[:oh, :ow]
         if not rgb.flags.c_contiguous:
             rgb = np.ascontiguousarray(rgb)
-        yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+
+    def write_yuv(self, frame: Frame, yuv: np.ndarray) -> None:
+        """Encode `yuv` (from `to_yuv`) as the picture of `frame`."""
+        if self._closed:
+            raise RuntimeError("VideoWriter is closed")
+        oh, ow = self.info.out_height, self.info.out_width
+        if yuv.dtype != np.uint8 or yuv.shape != (oh * 3 // 2, ow):
+            raise ValueError(f"expected a ({oh * 3 // 2}, {ow}) uint8 I420 array, got "
+                             f"{yuv.shape} {yuv.dtype}")
+        if frame.index <= self._last_index:
+            raise ValueError(f"frames must be written in order ({frame.index} after {self._last_index})")
+        import av
         vf = av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
         self._last_index = frame.index
         self._guarded(self._encode, vf, frame.pts, frame.duration)
