@@ -108,7 +108,9 @@ class VideoSettings:
     larger (small clips); detection runs on every `step`-th frame and tracks fill the frames
     between. Chosen with benchmarks/video.py: no face >= 32 px found by the independent leak
     check (every 4th frame left 2 pedestrian frames with a face). `detect_side` only lifts
-    clips under 480 px (it was 256, which ran a 512x512 clip at 0.5 for no measured gain)."""
+    clips under 480 px (it was 256: a 512x512 clip ran at 0.5, a quarter more network work
+    than the 0.4 that keeps a 32-px face at ~13 px; faces under 32 px in such clips are not
+    measured by the leak check either way)."""
     detect_side: int = 192
     min_scale: float = 0.4
     step: int = 3
