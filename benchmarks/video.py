@@ -2,13 +2,25 @@
 
     .venv/bin/python benchmarks/video.py [--data ../shared/data] [--clips pedestrians,talking]
                                          [--rounds 1] [--no-deface] [--no-leakcheck]
+                                         [--profile] [--compare DIR]
 
 For each clip, in the same run and on the same machine:
 
 * floor: decoding and re-encoding the clip with blurkit's own encoder settings and no
   processing (`media.video.transcode_plain`) — what no anonymizer can beat;
-* blurkit: `blurkit process CLIP -o OUT` end to end (start-up included);
+* blurkit: `blurkit process CLIP -o OUT` end to end (start-up included: Python, imports,
+  models), with Python's bytecode cache on as in an installed package (pip compiles it at
+  install; a shell with PYTHONDONTWRITEBYTECODE=1 would otherwise make every run compile
+  blurkit's sources again, ~0.1 s): the cache goes to a temporary folder, filled once by
+  `bytecode_env` before the timed runs;
 * deface: `deface CLIP --keep-audio` (deface==1.5.0 in its own virtual environment).
+
+With --compare DIR: the blurkit found in DIR (an export of an older commit:
+`git archive COMMIT | tar -x -C /tmp/before`) also runs in every round, right after this one,
+so before and after meet the same machine load; its ratio to the floor is printed beside.
+
+With --profile: after the timed runs, where the time goes in each clip: CPU per stage with
+every codec and inference on one thread, and the flow as shipped (benchmarks/videoprofile.py).
 
 With --consent: each talking-head speaker in turn is enrolled from stills and must stay
 visible in at least 90% of the other frames, while the other speakers' clips stay hidden.
@@ -25,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -76,6 +89,22 @@ def container_problems(path: Path, src: Path) -> list[str]:
     return problems
 
 
+def bytecode_env(cache: Path, root: Path, pythonpath: str | None) -> dict:
+    """The environment for a timed blurkit run from `root`: bytecode cached in `cache`
+    (never in the repository), filled now by importing what `blurkit process` imports."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    subprocess.run([sys.executable, "-c",
+                    "import av, cv2, onnxruntime, blurkit.cli, blurkit.pipeline, "
+                    "blurkit.videoflow, blurkit.media.video, blurkit.detect.centerface"],
+                   check=True, cwd=root, env=env, capture_output=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "blurkit")],
+                   check=True, cwd=root, env=env, capture_output=True)
+    return env
+
+
 def timed(fn) -> float:
     t = time.perf_counter()
     fn()
@@ -92,6 +121,10 @@ def main() -> None:
     ap.add_argument("--no-leakcheck", action="store_true")
     ap.add_argument("--consent", action="store_true",
                     help="also: an enrolled talking-head speaker stays visible, others hidden")
+    ap.add_argument("--compare", type=Path, default=None,
+                    help="also time the blurkit in DIR (an older build) in every round")
+    ap.add_argument("--profile", action="store_true",
+                    help="also: CPU per stage of each clip (benchmarks/videoprofile.py)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     net = None if args.no_leakcheck else ScrfdNet(
@@ -99,6 +132,9 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="blurkit-video-bench-") as tmp:
         tmp = Path(tmp)
+        envs = {"blurkit": bytecode_env(tmp / "pyc", ROOT, os.environ.get("PYTHONPATH"))}
+        if args.compare is not None:
+            envs["before"] = bytecode_env(tmp / "pyc", args.compare, str(args.compare))
         if args.consent:
             consent_check(args.data, tmp, net or ScrfdNet(
                 modelstore.model_path(load_settings().models_dir, "scrfd"), threads=2))
@@ -107,16 +143,22 @@ def main() -> None:
                 src = args.data / rel
                 info = probe_video(src)
                 frames = info.frame_count or round(info.duration * info.fps)
-                t = {"floor": 0.0, "blurkit": 0.0, "deface": 0.0}
+                t = {"floor": 0.0, "blurkit": 0.0, "before": 0.0, "deface": 0.0}
                 for rnd in range(args.rounds):
                     work = tmp / f"{src.stem}-{rnd}"
                     work.mkdir()
                     t["floor"] += timed(lambda: transcode_plain(src, work / "floor.mp4"))
                     out = work / "blurkit"
-                    t["blurkit"] += timed(lambda: subprocess.run(
-                        [sys.executable, "-m", "blurkit", "--data-dir", str(work / "data"),
-                         "process", str(src), "-o", str(out)], check=True, cwd=ROOT,
-                        capture_output=True))
+                    runs = {"blurkit": (ROOT, out, envs["blurkit"])}
+                    if args.compare is not None:
+                        runs["before"] = (args.compare, work / "before", envs["before"])
+                    # alternate the order, so neither build always meets the same load
+                    for tool in (list(runs) if rnd % 2 == 0 else list(runs)[::-1]):
+                        cwd, dest, env = runs[tool]
+                        t[tool] += timed(lambda: subprocess.run(
+                            [sys.executable, "-m", "blurkit", "--data-dir",
+                             str(work / f"data-{tool}"), "process", str(src), "-o", str(dest)],
+                            check=True, cwd=cwd, capture_output=True, env=env))
                     if not args.no_deface:
                         t["deface"] += timed(lambda: subprocess.run(
                             [str(deface_bin()), str(src), "--keep-audio", "-o",
@@ -137,18 +179,28 @@ def main() -> None:
                       + (f"; leaks {leaks[0]} faces in {leaks[1]}/{leaks[2]} frames" if leaks else "")
                       + (f"; problems: {problems}" if problems else "; container clean"),
                       flush=True)
+    before = args.compare is not None
     print("\n| clip | size | frames | floor fps | blurkit fps | deface fps | blurkit/floor | "
-          "blurkit/deface | faces >= 32 px found in output | container |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          + ("before/floor | " if before else "")
+          + "blurkit/deface | faces >= 32 px found in output | container |")
+    print("|---|---|---|---|---|---|---|---|---|---|" + ("---|" if before else ""))
     for name, size, frames, fps, leaks, problems in rows:
         d = fps.get("deface")
-        print(f"| {name} | {size} | {frames} | {fps['floor']:.1f} | {fps['blurkit']:.1f} | "
-              f"{d:.1f} | {fps['blurkit'] / fps['floor']:.2f} | "
-              f"{fps['blurkit'] / d:.2f} | " if d else
-              f"| {name} | {size} | {frames} | {fps['floor']:.1f} | {fps['blurkit']:.1f} | - | "
-              f"{fps['blurkit'] / fps['floor']:.2f} | - | ", end="")
-        print(f"{'-' if leaks is None else f'{leaks[0]} in {leaks[1]}/{leaks[2]} frames'} | "
-              f"{'clean' if not problems else '; '.join(problems)} |")
+        cells = [name, size, str(frames), f"{fps['floor']:.1f}", f"{fps['blurkit']:.1f}",
+                 f"{d:.1f}" if d else "-", f"{fps['blurkit'] / fps['floor']:.2f}"]
+        if before:
+            cells.append(f"{fps['before'] / fps['floor']:.2f}")
+        cells.append(f"{fps['blurkit'] / d:.2f}" if d else "-")
+        cells.append("-" if leaks is None else f"{leaks[0]} in {leaks[1]}/{leaks[2]} frames")
+        cells.append("clean" if not problems else "; ".join(problems))
+        print("| " + " | ".join(cells) + " |")
+    if args.profile:
+        from videoprofile import profile_clip
+        print(f"\n### Where the time goes (machine: {machine()})")
+        with tempfile.TemporaryDirectory(prefix="blurkit-video-profile-") as tmp:
+            for group in args.clips.split(","):
+                for rel in CLIPS[group]:
+                    print(profile_clip(args.data / rel, Path(tmp)), flush=True)
 
 
 

@@ -180,11 +180,48 @@ def _alpha(h: int, w: int, ramp_x: float, ramp_y: float, ellipse: bool) -> np.nd
         inner = 1.0 - max(ramp_x / (w / 2), ramp_y / (h / 2))
         inner = max(inner, 0.82)
         return np.clip((1.0 - r) / max(1.0 - inner, 1e-6), 0.0, 1.0).astype(np.float32)
+    ay, ax = _ramps(h, w, ramp_x, ramp_y)
+    return np.minimum(ay[:, None], ax[None, :]).astype(np.float32)
+
+
+def _ramps(h: int, w: int, ramp_x: float, ramp_y: float) -> tuple[np.ndarray, np.ndarray]:
+    """The box mask's opacity along its rows and columns (the mask is their minimum)."""
+    ys = np.arange(h, dtype=np.float32) + 0.5
+    xs = np.arange(w, dtype=np.float32) + 0.5
     dy = np.minimum(ys, h - ys)
     dx = np.minimum(xs, w - xs)
     ay = np.clip(dy / ramp_y, 0.0, 1.0) if ramp_y > 0.5 else np.ones_like(dy)
     ax = np.clip(dx / ramp_x, 0.0, 1.0) if ramp_x > 0.5 else np.ones_like(dx)
-    return np.minimum(ay[:, None], ax[None, :]).astype(np.float32)
+    return ay.astype(np.float32), ax.astype(np.float32)
+
+
+def _span(a: np.ndarray) -> tuple[int, int]:
+    """First and end index of the run where `a` (rising, then falling) reaches 1."""
+    full = np.flatnonzero(a >= 1.0)
+    return (int(full[0]), int(full[-1]) + 1) if len(full) else (0, 0)
+
+
+def _blend_box(roi: np.ndarray, hidden: np.ndarray, ay: np.ndarray, ax: np.ndarray):
+    """`roi` := blend of `hidden` over `roi` with the box mask min(ay, ax), in place; returns
+    the fully hidden rectangle (r0, r1, c0, c1) of `roi`. The same pixels as one blendLinear
+    over the whole region, but only the soft edge is blended: the core is copied (weight 1)."""
+    h, w = roi.shape[:2]
+    r0, r1 = _span(ay)
+    c0, c1 = _span(ax)
+    if r1 <= r0 or c1 <= c0:
+        r0 = r1 = c0 = c1 = 0
+        strips = [((0, h), (0, w))]
+    else:
+        roi[r0:r1, c0:c1] = hidden[r0:r1, c0:c1]
+        strips = [((0, r0), (0, w)), ((r1, h), (0, w)), ((r0, r1), (0, c0)), ((r0, r1), (c1, w))]
+    for (ya, yb), (xa, xb) in strips:
+        if yb <= ya or xb <= xa:
+            continue
+        alpha = np.minimum(ay[ya:yb, None], ax[None, xa:xb])
+        roi[ya:yb, xa:xb] = cv2.blendLinear(np.ascontiguousarray(hidden[ya:yb, xa:xb]),
+                                            np.ascontiguousarray(roi[ya:yb, xa:xb]),
+                                            alpha, 1.0 - alpha)
+    return r0, r1, c0, c1
 
 
 def _head_alpha(box: Box, margin: float, fx1: int, fy1: int, h: int, w: int) -> np.ndarray:
@@ -298,7 +335,13 @@ def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.
             margin = _box_margin(box, style.margin)
             ramp_x = 0.5 * margin * (box[2] - box[0])
             ramp_y = 0.5 * margin * (box[3] - box[1])
-            alpha = _alpha(fy2 - fy1, fx2 - fx1, ramp_x, ramp_y, style.mask == "ellipse")
+            if style.mask == "box":     # separable: blend the soft edge, copy the core
+                ay, ax = _ramps(fy2 - fy1, fx2 - fx1, ramp_x, ramp_y)
+                r0, r1, c0, c1 = _blend_box(roi, hidden, ay[y1 - fy1:y2 - fy1],
+                                            ax[x1 - fx1:x2 - fx1])
+                done[y1 + r0:y1 + r1, x1 + c0:x1 + c1] = True
+                continue
+            alpha = _alpha(fy2 - fy1, fx2 - fx1, ramp_x, ramp_y, True)
             alpha = np.ascontiguousarray(alpha[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1])
         roi[...] = cv2.blendLinear(hidden, np.ascontiguousarray(roi), alpha, 1.0 - alpha)
         done[y1:y2, x1:x2] |= alpha >= 1.0

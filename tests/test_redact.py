@@ -164,3 +164,31 @@ def test_video_hides_with_the_box_mask_and_keeps_every_other_choice():
     assert Style(mode="sticker", margin=0.5).for_video() == Style(mode="sticker", mask="box",
                                                                   margin=0.5)
     assert Style(mask="ellipse", margin=0.1).for_video() == Style(mask="ellipse", margin=0.1)
+
+
+def test_box_mask_blends_like_one_blend_over_the_region():
+    """The box mask copies its fully hidden core and blends only the soft edge; the pixels
+    are those of one blendLinear of the hidden region over the whole region with the full
+    mask (the old way), for boxes inside, across and beyond the image border."""
+    import cv2
+    from blurkit import redact as r
+
+    rng = np.random.default_rng(7)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), np.uint8), (0, 0), 1.5)
+    boxes = [(40.3, 50.8, 120.1, 150.6), (-20.0, -10.0, 30.0, 60.0), (290.5, 200.2, 340.0, 260.0),
+             (150.0, 100.0, 156.0, 104.0), (10.0, 10.0, 310.0, 230.0)]
+    for margin in (0.0, 0.2, 0.35, 0.6):
+        for box in boxes:
+            style = Style(mode="destroy", mask="box", margin=margin)
+            fx1, fy1, fx2, fy2 = r._full_region(box, margin, "box")
+            x1, y1 = max(0, fx1), max(0, fy1)
+            x2, y2 = min(320, fx2), min(240, fy2)
+            expect = img.copy()
+            roi = expect[y1:y2, x1:x2]
+            hidden = r._destroy(roi)
+            m = r._box_margin(box, margin)
+            alpha = r._alpha(fy2 - fy1, fx2 - fx1, 0.5 * m * (box[2] - box[0]),
+                             0.5 * m * (box[3] - box[1]), False)
+            alpha = np.ascontiguousarray(alpha[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1])
+            roi[...] = cv2.blendLinear(hidden, np.ascontiguousarray(roi), alpha, 1.0 - alpha)
+            assert np.array_equal(redact(img, [box], style), expect), (margin, box)

@@ -663,6 +663,10 @@ def test_writer_rejects_bad_calls(clips, tmp_path):
         out.write(frames[1], frames[1].rgb)
         with pytest.raises(ValueError):
             out.write(frames[0], frames[0].rgb)           # out of order
+        with pytest.raises(ValueError):                   # not the encoder's I420 size
+            out.write_yuv(frames[2], out.to_yuv(frames[2].rgb)[:-2])
+        out.write_yuv(frames[2], out.to_yuv(frames[2].rgb))   # converted elsewhere, in order
+        assert out.frames_written == 2
         out.abort()
     assert list(tmp_path.iterdir()) == []
 
@@ -993,3 +997,31 @@ def test_shared_images_are_not_videos(shared_data):
                 "exif_immich_test_assets/formats/avif/8bit-sRGB.avif",
                 "exif_photoprism_examples/IMG_4120.JPG"):
         assert not video.is_video(shared_data / rel), rel
+
+
+@pytest.mark.parametrize("rotate", [0, 90])
+def test_reduced_copies_made_while_decoding_match_scaling_the_frame(clips, rotate):
+    """read_frames(small_every, small_side): every small_every-th frame carries the copy
+    Frame.small returns (upright, the same size and factor as scaling the RGB frame down,
+    and nearly the same pixels); the other frames are scaled when asked."""
+    import cv2
+
+    clip = make_clip(clips / f"reduced{rotate}.mp4", n=7, rotate=rotate, width=320, height=240)
+    info = video.probe_video(clip.path)
+    frames = list(video.read_frames(clip.path, info, small_every=3, small_side=128))
+    assert [f.reduced is not None for f in frames] == [i % 3 == 0 for i in range(7)]
+    for f in frames:
+        small, factor = f.small(128)
+        h, w = f.rgb.shape[:2]
+        assert max(small.shape[:2]) == 128
+        assert small.shape[:2] == (round(h * 128 / max(h, w)), round(w * 128 / max(h, w)))
+        assert factor == pytest.approx(w / small.shape[1])
+        scaled = cv2.resize(f.rgb, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+        assert np.abs(small.astype(int) - scaled).mean() < 4
+    tl, tr = corner_colours(cv2.resize(frames[0].small(128)[0], (320, 240)))
+    assert is_red(tl) and is_blue(tr), (tl, tr)        # upright like Frame.rgb
+    # another size than the one made while decoding: scaled from the RGB frame
+    small, factor = frames[0].small(100)
+    assert max(small.shape[:2]) == 100 and factor == pytest.approx(320 / small.shape[1])
+    # a frame already small enough comes back as is
+    assert frames[0].small(400)[0] is frames[0].rgb

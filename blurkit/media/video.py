@@ -220,17 +220,24 @@ class Frame:
     rgb: np.ndarray          # (H, W, 3) uint8, upright (rotation applied), display size
     time_base: Fraction = Fraction(1, 90000)
     duration: int = 0        # source frame duration in time_base units (0 = unknown)
+    # (max_side, image, factor): the reduced copy `small(max_side)` gives, made while
+    # decoding (read_frames' `small_every`), or None
+    reduced: tuple[int, np.ndarray, float] | None = None
 
     def small(self, max_side: int) -> tuple[np.ndarray, float]:
         """A copy at most `max_side` pixels on its longer side, for detection.
 
         Returns (image, factor): multiply coordinates found in `image` by `factor` to get
         coordinates in `rgb`. A frame already small enough is returned as is (factor 1.0).
+        A copy made while decoding (from the decoded picture, like `read_sampled`) is used
+        when there is one for this size; else the RGB picture is scaled down here.
         """
         h, w = self.rgb.shape[:2]
         longest = max(h, w)
         if longest <= max_side:
             return self.rgb, 1.0
+        if self.reduced is not None and self.reduced[0] == max_side:
+            return self.reduced[1], self.reduced[2]
         import cv2
         scale = max_side / longest
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -591,26 +598,32 @@ def _decode(info: VideoInfo) -> Iterator[tuple[int, object, int, int]]:
                              expected=info.video_end - info.start)
 
 
-def read_frames(path, info: VideoInfo | None = None, *, prefetch: int = 0) -> Iterator[Frame]:
+def read_frames(path, info: VideoInfo | None = None, *, prefetch: int = 0,
+                small_every: int = 0, small_side: int = 0) -> Iterator[Frame]:
     """Every picture of the video as an upright RGB `Frame`, in presentation order.
 
     `info` may be passed to skip a second probe. `prefetch` > 0 decodes and converts that many
     frames ahead in a background thread (FFmpeg and numpy release the GIL, so decoding overlaps
     with the caller's detection and encoding on multi-core machines).
+    With `small_every` > 0, every `small_every`-th frame also carries the copy that
+    `Frame.small(small_side)` returns, converted from the decoded picture at the reduced size
+    as `read_sampled` does (a quarter of the cost of scaling the RGB picture down, and done
+    in the decoding thread).
     Raises `InputError` for a damaged or truncated clip (see the module docstring).
     """
     if info is None:
         info = probe_video(path)
-    frames = _frames(info)
+    frames = _frames(info, small_every, small_side)
     if prefetch <= 0:
         yield from frames
         return
     yield from _prefetched(frames, prefetch)
 
 
-def _frames(info: VideoInfo) -> Iterator[Frame]:
+def _frames(info: VideoInfo, small_every: int = 0, small_side: int = 0) -> Iterator[Frame]:
     from av.video.reformatter import VideoReformatter
     reformatter = VideoReformatter()   # reused: building a swscale context per frame is slow
+    reducer = VideoReformatter()       # its own context for the reduced size
     op = _op_for(info)
     tb = info.time_base
     origin = _origin_ticks(info)
@@ -620,8 +633,23 @@ def _frames(info: VideoInfo) -> Iterator[Frame]:
             args = _colorspace_args(frame)
         rgb = reformatter.reformat(frame, format="rgb24", threads=1, **args).to_ndarray()
         rgb = _apply_orientation(rgb, op)
+        reduced = None
+        if small_every > 0 and index % small_every == 0 and max(rgb.shape[:2]) > small_side:
+            small = _reduced(reducer, frame, small_side, args, op)
+            reduced = (small_side, small, rgb.shape[1] / small.shape[1])
         yield Frame(index=index, time=float((pts - origin) * tb), pts=pts, rgb=rgb,
-                    time_base=tb, duration=dur)
+                    time_base=tb, duration=dur, reduced=reduced)
+
+
+def _reduced(reformatter, frame, max_side: int, args: dict, op: str) -> np.ndarray:
+    """The decoded picture as upright RGB, at most `max_side` on its longer side, converted
+    at that size (swscale's area filter)."""
+    from av.video.reformatter import Interpolation
+    scale = min(1.0, max_side / max(frame.width, frame.height))
+    w, h = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
+    rgb = reformatter.reformat(frame, format="rgb24", width=w, height=h, threads=1,
+                               interpolation=Interpolation.AREA, **args).to_ndarray()
+    return _apply_orientation(rgb, op)
 
 
 @dataclass(frozen=True, eq=False)
@@ -643,7 +671,7 @@ def read_sampled(path, info: VideoInfo, *, every: int, max_side: int,
 
 
 def _samples(info: VideoInfo, every: int, max_side: int) -> Iterator[Sample]:
-    from av.video.reformatter import Interpolation, VideoReformatter
+    from av.video.reformatter import VideoReformatter
     reformatter = VideoReformatter()
     op = _op_for(info)
     args = None
@@ -653,11 +681,7 @@ def _samples(info: VideoInfo, every: int, max_side: int) -> Iterator[Sample]:
             continue
         if args is None:
             args = _colorspace_args(frame)
-        scale = min(1.0, max_side / max(frame.width, frame.height))
-        w, h = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
-        rgb = reformatter.reformat(frame, format="rgb24", width=w, height=h, threads=1,
-                                   interpolation=Interpolation.AREA, **args).to_ndarray()
-        rgb = _apply_orientation(rgb, op)
+        rgb = _reduced(reformatter, frame, max_side, args, op)
         yield Sample(index, rgb, max(info.width, info.height) / max(rgb.shape[:2]))
 
 
@@ -1036,21 +1060,34 @@ class VideoWriter:
 
     def write(self, frame: Frame, rgb: np.ndarray) -> None:
         """Encode `rgb` (the anonymised picture of `frame`) at `frame`'s source timestamp."""
-        if self._closed:
-            raise RuntimeError("VideoWriter is closed")
+        self.write_yuv(frame, self.to_yuv(rgb))
+
+    def to_yuv(self, rgb: np.ndarray) -> np.ndarray:
+        """The encoder's input for the picture `rgb` (checked; odd edge cropped; BT.601
+        limited-range I420). Reads nothing but the clip's size, so another thread may
+        convert the next pictures while this one encodes (`write_yuv`)."""
         h, w = self.info.height, self.info.width
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[:2] != (h, w):
             raise ValueError(f"expected a ({h}, {w}, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
-        if frame.index <= self._last_index:
-            raise ValueError(f"frames must be written in order ({frame.index} after {self._last_index})")
-        import av
         import cv2
         oh, ow = self.info.out_height, self.info.out_width
         if (oh, ow) != (h, w):
             rgb = rgb[:oh, :ow]
         if not rgb.flags.c_contiguous:
             rgb = np.ascontiguousarray(rgb)
-        yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+
+    def write_yuv(self, frame: Frame, yuv: np.ndarray) -> None:
+        """Encode `yuv` (from `to_yuv`) as the picture of `frame`."""
+        if self._closed:
+            raise RuntimeError("VideoWriter is closed")
+        oh, ow = self.info.out_height, self.info.out_width
+        if yuv.dtype != np.uint8 or yuv.shape != (oh * 3 // 2, ow):
+            raise ValueError(f"expected a ({oh * 3 // 2}, {ow}) uint8 I420 array, got "
+                             f"{yuv.shape} {yuv.dtype}")
+        if frame.index <= self._last_index:
+            raise ValueError(f"frames must be written in order ({frame.index} after {self._last_index})")
+        import av
         vf = av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
         self._last_index = frame.index
         self._guarded(self._encode, vf, frame.pts, frame.duration)
