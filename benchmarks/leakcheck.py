@@ -46,23 +46,36 @@ def models_dir() -> Path:
     return load_settings().models_dir
 
 
+def frame_faces(net: ScrfdNet, rgb: np.ndarray, score: float = SCORE,
+                min_height: float = 0.0) -> list[tuple[tuple, float]]:
+    """[(box, score), ...]: SCRFD at full resolution on one picture, after NMS, scoring above
+    `score` and at least `min_height` px tall. Greedy NMS keeps the same boxes above a score
+    whatever weaker ones it was also given, so `strong(frame_faces(net, rgb, ARTEFACT_SCORE))`
+    equals `frame_faces(net, rgb)`: one inference serves both bars."""
+    boxes, scores, _ = net.infer(rgb, score)
+    keep = nms(boxes, scores, 0.4) if len(boxes) else []
+    return [(tuple(float(v) for v in boxes[i]), float(scores[i])) for i in keep
+            if boxes[i][3] - boxes[i][1] >= min_height]
+
+
+def strong(found: list[tuple[tuple, float]], min_height: float = 0.0) -> list[tuple[tuple, float]]:
+    """The faces of `found` above SCORE and at least `min_height` px tall."""
+    return [(b, s) for b, s in found if s > SCORE and b[3] - b[1] >= min_height]
+
+
+def _rounded(found: list[tuple[tuple, float]]) -> list[tuple[tuple, float]]:
+    return [(tuple(round(v, 1) for v in b), round(s, 3)) for b, s in found]
+
+
 def faces_per_frame(path: Path, net: ScrfdNet, min_height: float) -> list[list[tuple]]:
     """[(box, score), ...] per frame: SCRFD at full resolution, faces >= min_height px."""
-    out = []
-    for frame in read_frames(path):
-        boxes, scores, _ = net.infer(frame.rgb, SCORE)
-        keep = nms(boxes, scores, 0.4) if len(boxes) else []
-        found = [(tuple(round(float(v), 1) for v in boxes[i]), round(float(scores[i]), 3))
-                 for i in keep if boxes[i][3] - boxes[i][1] >= min_height]
-        out.append(found)
-    return out
+    return [_rounded(frame_faces(net, frame.rgb, SCORE, min_height))
+            for frame in read_frames(path)]
 
 
-def input_faces(net: ScrfdNet, rgb: np.ndarray) -> list[tuple]:
-    """Every face-like detection of the input frame, of any size, down to ARTEFACT_SCORE."""
-    boxes, scores, _ = net.infer(rgb, ARTEFACT_SCORE)
-    keep = nms(boxes, scores, 0.4) if len(boxes) else []
-    return [tuple(float(v) for v in boxes[i]) for i in keep]
+def input_faces(net: ScrfdNet, rgb: np.ndarray) -> list[tuple[tuple, float]]:
+    """Every face-like detection of an input frame, of any size, down to ARTEFACT_SCORE."""
+    return frame_faces(net, rgb, ARTEFACT_SCORE)
 
 
 def _overlaps(a, b) -> bool:
@@ -70,17 +83,21 @@ def _overlaps(a, b) -> bool:
 
 
 def judge(found: list[tuple], in_faces: list[tuple]) -> tuple[list, list]:
-    """Split the faces found in an output frame into (leaks, artefacts); see the module text."""
-    leaks = [f for f in found if any(_overlaps(f[0] if isinstance(f[0], tuple) else f, g)
-                                     for g in in_faces)]
+    """Split the faces found in an output frame into (leaks, artefacts); see the module text.
+    Both lists hold boxes or (box, score) pairs (`input_faces`)."""
+    def box(f):
+        return f[0] if isinstance(f[0], tuple) else f
+    leaks = [f for f in found if any(_overlaps(box(f), box(g)) for g in in_faces)]
     return leaks, [f for f in found if f not in leaks]
 
 
-def judge_video(output: Path, reference: Path, net: ScrfdNet,
-                min_height: float) -> list[tuple[list, list]]:
-    """(leaks, artefacts) per frame of `output`, judged against the same frame of `reference`."""
+def judge_video(output: Path, reference: Path, net: ScrfdNet, min_height: float,
+                inputs: list[list[tuple]] | None = None) -> list[tuple[list, list]]:
+    """(leaks, artefacts) per frame of `output`, judged against the same frame of `reference`
+    (`inputs`: its `input_faces` per frame, when the caller has them already)."""
     found = faces_per_frame(output, net, min_height)
-    inputs = [input_faces(net, frame.rgb) for frame in read_frames(reference)]
+    if inputs is None:
+        inputs = [input_faces(net, frame.rgb) for frame in read_frames(reference)]
     if len(inputs) != len(found):
         raise SystemExit(f"{output}: {len(found)} frames, but {len(inputs)} in {reference}")
     return [judge(f, g) for f, g in zip(found, inputs)]
@@ -106,11 +123,12 @@ def main() -> None:
     args = ap.parse_args()
     net = ScrfdNet(modelstore.model_path(models_dir(), "scrfd"), threads=os.cpu_count() or 1)
     if args.reference:
-        ref = faces_per_frame(args.reference, net, args.min_height)
+        inputs = [input_faces(net, frame.rgb) for frame in read_frames(args.reference)]
+        ref = [strong(f, args.min_height) for f in inputs]
         print(f"input: {sum(map(len, ref))} faces >= {args.min_height:g} px in "
               f"{sum(1 for f in ref if f)} of {len(ref)} frames")
         print("output: " + summary(judge_video(args.video, args.reference, net,
-                                               args.min_height)))
+                                               args.min_height, inputs)))
         return
     leaks = faces_per_frame(args.video, net, args.min_height)
     bad = [(i, f) for i, f in enumerate(leaks) if f]

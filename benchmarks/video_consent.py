@@ -54,11 +54,10 @@ import numpy as np
 from common import DEFAULT_DATA, ROOT, machine
 from blurkit import modelstore
 from blurkit.config import load_settings
-from blurkit.detect.common import nms
 from blurkit.detect.scrfd import ScrfdNet
 from blurkit.media.video import read_frames
 from blurkit.redact import HIDDEN_LIMIT, detail_correlation
-from leakcheck import input_faces, judge
+from leakcheck import SCORE, frame_faces, input_faces, judge, strong
 
 CROSS = "video_cross_recording_obama"
 OBAMA_PHOTOS = [f"identity_face_recognition_examples/images/obama/{n}" for n in
@@ -93,10 +92,7 @@ def degrade(src: Path, kind: str, dest: Path) -> Path:
 
 
 def faces(net: ScrfdNet, rgb: np.ndarray, min_height: float) -> list[tuple]:
-    boxes, scores, _ = net.infer(rgb, 0.5)
-    keep = nms(boxes, scores, 0.4) if len(boxes) else []
-    return [tuple(float(v) for v in boxes[i]) for i in keep
-            if boxes[i][3] - boxes[i][1] >= min_height]
+    return [box for box, _ in frame_faces(net, rgb, SCORE, min_height)]
 
 
 def _iou(a, b) -> float:
@@ -128,9 +124,10 @@ def measure(src: Path, out: Path, net: ScrfdNet, speaker: bool) -> dict:
     """Per clip: frames with a face, frames with a face visible, leaked frames."""
     frames = judged = visible = leaked = 0
     visible_frames, artefacts = [], []
-    if src not in _INPUT_FACES:       # the input's faces: once per clip, for every run
-        _INPUT_FACES[src] = [faces(net, a.rgb, LEAK_MIN) for a in read_frames(src)]
-    for a, b, found in zip(read_frames(src), read_frames(out), _INPUT_FACES[src]):
+    if src not in _INPUT_FACES:       # the input's detections: once per clip, for every run
+        _INPUT_FACES[src] = [input_faces(net, a.rgb) for a in read_frames(src)]
+    for a, b, weak in zip(read_frames(src), read_frames(out), _INPUT_FACES[src]):
+        found = [box for box, _ in strong(weak, LEAK_MIN)]
         frames += 1
         his = None
         if speaker:
@@ -146,7 +143,7 @@ def measure(src: Path, out: Path, net: ScrfdNet, speaker: bool) -> dict:
                     visible += 1
                     visible_frames.append(a.index)
         flagged = [f for f in faces(net, b.rgb, LEAK_MIN) if his is None or _iou(f, his) < 0.3]
-        leaks, odd = judge(flagged, input_faces(net, a.rgb)) if flagged else ([], [])
+        leaks, odd = judge(flagged, weak)
         leaked += bool(leaks)
         if odd:
             artefacts.append((a.index, [tuple(round(v) for v in f) for f in odd]))
