@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 from common import DEFAULT_DATA, ROOT, machine
-from photosplit import half
+from photos import load_sets, make_large
 
 # (stage, module, attribute): the functions timed; nested ones are subtracted from callers
 STAGES = [
@@ -103,14 +103,15 @@ class StageClock:
             setattr(owner, name, self.wrap(stage, getattr(owner, name)))
 
 
-def copy_half(data: Path, which: str, dest: Path) -> list[Path]:
-    wider = data / "wider_face_val_subset"
-    boxes = json.loads((wider / "boxes_detailed.json").read_text())["images"]
-    files = [wider / rel for rel in sorted(boxes)]
-    files += sorted((data / "negatives_no_faces").glob("*.jpg"))
+def half_files(data: Path, which: str, dest: Path, large: int = 0) -> list[Path]:
+    """The half's photos (its WIDER images, then its negatives) copied into `dest` under
+    photos.py's names, or, with `large`, that many 12-MP mosaics of its WIDER images."""
+    faces, negatives = load_sets(data, None)[which]
     dest.mkdir(parents=True)
+    if large:
+        return sorted(make_large(faces, large, dest))
     out = []
-    for i, p in enumerate(f for f in files if half(f) == which):
+    for i, p in enumerate([*faces, *negatives]):
         out.append(dest / f"{i:04d}_{p.name}")
         shutil.copy(p, out[-1])
     return out
@@ -278,13 +279,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="blurkit-profile-") as tmp:
         tmp = Path(tmp)
-        files = copy_half(args.data, args.half, tmp / "in")
-        if args.large:
-            from photos import load_sets, make_large
-            shutil.rmtree(tmp / "in")
-            (tmp / "in").mkdir()
-            faces = load_sets(args.data, None)[args.half][0]
-            files = sorted(make_large(faces, args.large, tmp / "in"))
+        files = half_files(args.data, args.half, tmp / "in", args.large)
         print(f"{args.half} half: {len(files)} photos")
         if not args.no_wall:
             wall_rounds(files, tmp, args.wall_rounds, args.compare, args.deface)
