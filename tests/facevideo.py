@@ -28,21 +28,38 @@ def _face_crop(name: str, height: int) -> np.ndarray:
         pad_x * scale, pad_y * scale)
 
 
+def _gradient(width: int, height: int) -> np.ndarray:
+    """The clips' plain background: a smooth blue-green gradient."""
+    yy, xx = np.mgrid[:height, :width]
+    return np.stack([60 + 100 * xx / width, 90 + 60 * yy / height,
+                     120 + 0 * xx], -1).astype(np.uint8)
+
+
+def _h264(path: Path, fps: int, width: int, height: int):
+    """An MP4 container with one H.264 stream (crf 18) of the given size: (container, stream)."""
+    out = av.open(str(path), "w", format="mp4")
+    vs = out.add_stream("libx264", rate=fps)
+    vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+    vs.options = {"crf": "18"}
+    return out, vs
+
+
+def _encode(out, stream, frame) -> None:
+    """Encode `frame` (None: flush the stream) and mux what comes out."""
+    for packet in stream.encode(frame):
+        out.mux(packet)
+
+
 def make_face_clip(path: Path, *, n: int = 40, fps: int = 20, width: int = 480,
                    height: int = 272, tags: bool = True) -> list[list[tuple]]:
     """Write the clip; returns, per frame, the face boxes (x1, y1, x2, y2)."""
     faces = [(_face_crop("portrait_exif_gps_thumbnail.jpg", 90), 4, 40),
              (_face_crop("portrait_text_chunks.png", 60), -3, 150)]
-    yy, xx = np.mgrid[:height, :width]
-    background = np.stack([60 + 100 * xx / width, 90 + 60 * yy / height,
-                           120 + 0 * xx], -1).astype(np.uint8)
-    out = av.open(str(path), "w", format="mp4")
+    background = _gradient(width, height)
+    out, vs = _h264(path, fps, width, height)
     if tags:
         out.metadata.update({"location": "+59.3293+018.0686/", "creation_time":
                              "2024-05-17T10:11:12.000000Z", "make": "Apple", "model": "iPhone"})
-    vs = out.add_stream("libx264", rate=fps)
-    vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
-    vs.options = {"crf": "18"}
     au = out.add_stream("aac", rate=44100)
     au.layout = "mono"
     truth = []
@@ -59,9 +76,7 @@ def make_face_clip(path: Path, *, n: int = 40, fps: int = 20, width: int = 480,
             img[y:y + h, x:x + w] = crop
             boxes.append((x + px, y + py, x + w - px, y + h - py))
         truth.append(boxes)
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-        for packet in vs.encode(frame):
-            out.mux(packet)
+        _encode(out, vs, av.VideoFrame.from_ndarray(img, format="rgb24"))
     samples_total = int(44100 * n / fps)
     t = np.arange(samples_total) / 44100
     tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
@@ -71,11 +86,9 @@ def make_face_clip(path: Path, *, n: int = 40, fps: int = 20, width: int = 480,
         af.sample_rate = 44100
         af.pts = start
         af.time_base = Fraction(1, 44100)
-        for packet in au.encode(af):
-            out.mux(packet)
+        _encode(out, au, af)
     for stream in (vs, au):
-        for packet in stream.encode(None):
-            out.mux(packet)
+        _encode(out, stream, None)
     out.close()
     return truth
 
@@ -98,14 +111,10 @@ def make_swap_clip(path: Path, *, mode: str = "cut", first: int = 45, n: int = 9
     if blur_second:
         astro = (cv2.GaussianBlur(astro[0], (0, 0), 3.0),) + astro[1:]
     yy, xx = np.mgrid[:height, :width]
-    backgrounds = [np.stack([60 + 100 * xx / width, 90 + 60 * yy / height, 120 + 0 * xx],
-                            -1).astype(np.uint8),
+    backgrounds = [_gradient(width, height),
                    np.stack([200 - 80 * yy / height, 120 + 0 * xx, 60 + 90 * xx / width],
                             -1).astype(np.uint8)]
-    out = av.open(str(path), "w", format="mp4")
-    vs = out.add_stream("libx264", rate=fps)
-    vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
-    vs.options = {"crf": "18"}
+    out, vs = _h264(path, fps, width, height)
     truth = []
     for i in range(n):
         who = "grace" if i < first else "astronaut"
@@ -119,10 +128,8 @@ def make_swap_clip(path: Path, *, mode: str = "cut", first: int = 45, n: int = 9
         x, y = (width - w) // 2 + (i % 4), (height - h) // 2     # a little life: 0-3 px sway
         img[y:y + h, x:x + w] = crop
         truth.append((who, (x + px, y + py, x + w - px, y + h - py)))
-        for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-            out.mux(packet)
-    for packet in vs.encode(None):
-        out.mux(packet)
+        _encode(out, vs, av.VideoFrame.from_ndarray(img, format="rgb24"))
+    _encode(out, vs, None)
     out.close()
     return truth
 
@@ -135,13 +142,8 @@ def make_cross_clip(path: Path, *, n: int = 80, fps: int = 20, width: int = 480,
     the other's picture)]."""
     grace = _face_crop("portrait_exif_gps_thumbnail.jpg", 100)
     astro = _face_crop("portrait_orientation6.jpg", 100)
-    yy, xx = np.mgrid[:height, :width]
-    background = np.stack([60 + 100 * xx / width, 90 + 60 * yy / height,
-                           120 + 0 * xx], -1).astype(np.uint8)
-    out = av.open(str(path), "w", format="mp4")
-    vs = out.add_stream("libx264", rate=fps)
-    vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
-    vs.options = {"crf": "18"}
+    background = _gradient(width, height)
+    out, vs = _h264(path, fps, width, height)
     truth = []
     for i in range(n):
         img = background.copy()
@@ -159,9 +161,7 @@ def make_cross_clip(path: Path, *, n: int = 80, fps: int = 20, width: int = 480,
         iy = max(0.0, min(gbox[3], arect[3]) - max(gbox[1], arect[1]))
         covered = ix * iy / ((gbox[2] - gbox[0]) * (gbox[3] - gbox[1]))
         truth.append([("grace", gbox, covered), ("astronaut", abox, 0.0)])
-        for packet in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-            out.mux(packet)
-    for packet in vs.encode(None):
-        out.mux(packet)
+        _encode(out, vs, av.VideoFrame.from_ndarray(img, format="rgb24"))
+    _encode(out, vs, None)
     out.close()
     return truth
