@@ -168,20 +168,18 @@ def _solid(roi: np.ndarray) -> np.ndarray:
 _EFFECTS = {"destroy": _destroy, "pixelate": _pixelate, "blur": _blur, "solid": _solid}
 
 
-def _alpha(h: int, w: int, ramp_x: float, ramp_y: float, ellipse: bool) -> np.ndarray:
-    """Opacity of the hidden region: 1 inside, fading to 0 over the outer `ramp` pixels."""
+def _ellipse_alpha(h: int, w: int, ramp_x: float, ramp_y: float) -> np.ndarray:
+    """Opacity of the ellipse mask over its region: 1 inside, fading to 0 over the outer
+    `ramp` pixels. (The box mask is separable: `_ramps`.)"""
     ys = np.arange(h, dtype=np.float32) + 0.5
     xs = np.arange(w, dtype=np.float32) + 0.5
-    if ellipse:
-        # normalised radius: 1 on the inscribed ellipse; the face box corners lie at ~0.81
-        ry = (ys - h / 2) / (h / 2)
-        rx = (xs - w / 2) / (w / 2)
-        r = np.sqrt(ry[:, None] ** 2 + rx[None, :] ** 2)
-        inner = 1.0 - max(ramp_x / (w / 2), ramp_y / (h / 2))
-        inner = max(inner, 0.82)
-        return np.clip((1.0 - r) / max(1.0 - inner, 1e-6), 0.0, 1.0).astype(np.float32)
-    ay, ax = _ramps(h, w, ramp_x, ramp_y)
-    return np.minimum(ay[:, None], ax[None, :]).astype(np.float32)
+    # normalised radius: 1 on the inscribed ellipse; the face box corners lie at ~0.81
+    ry = (ys - h / 2) / (h / 2)
+    rx = (xs - w / 2) / (w / 2)
+    r = np.sqrt(ry[:, None] ** 2 + rx[None, :] ** 2)
+    inner = 1.0 - max(ramp_x / (w / 2), ramp_y / (h / 2))
+    inner = max(inner, 0.82)
+    return np.clip((1.0 - r) / max(1.0 - inner, 1e-6), 0.0, 1.0).astype(np.float32)
 
 
 def _ramps(h: int, w: int, ramp_x: float, ramp_y: float) -> tuple[np.ndarray, np.ndarray]:
@@ -341,7 +339,7 @@ def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.
                                             ax[x1 - fx1:x2 - fx1])
                 done[y1 + r0:y1 + r1, x1 + c0:x1 + c1] = True
                 continue
-            alpha = _alpha(fy2 - fy1, fx2 - fx1, ramp_x, ramp_y, True)
+            alpha = _ellipse_alpha(fy2 - fy1, fx2 - fx1, ramp_x, ramp_y)
             alpha = np.ascontiguousarray(alpha[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1])
         roi[...] = cv2.blendLinear(hidden, np.ascontiguousarray(roi), alpha, 1.0 - alpha)
         done[y1:y2, x1:x2] |= alpha >= 1.0

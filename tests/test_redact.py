@@ -187,8 +187,9 @@ def test_box_mask_blends_like_one_blend_over_the_region():
             roi = expect[y1:y2, x1:x2]
             hidden = r._destroy(roi)
             m = r._box_margin(box, margin)
-            alpha = r._alpha(fy2 - fy1, fx2 - fx1, 0.5 * m * (box[2] - box[0]),
-                             0.5 * m * (box[3] - box[1]), False)
+            ay, ax = r._ramps(fy2 - fy1, fx2 - fx1, 0.5 * m * (box[2] - box[0]),
+                              0.5 * m * (box[3] - box[1]))
+            alpha = np.minimum(ay[:, None], ax[None, :]).astype(np.float32)   # the full mask
             alpha = np.ascontiguousarray(alpha[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1])
             roi[...] = cv2.blendLinear(hidden, np.ascontiguousarray(roi), alpha, 1.0 - alpha)
             assert np.array_equal(redact(img, [box], style), expect), (margin, box)
