@@ -1,0 +1,40 @@
+"""`blurkit` imports only the module of the sub-command it runs (start-up time)."""
+
+import importlib
+import subprocess
+import sys
+
+from blurkit.cli import COMMAND_MODULES, cli, command_modules
+
+
+def test_every_command_is_mapped_to_the_module_that_defines_it():
+    for name in set(COMMAND_MODULES.values()):
+        importlib.import_module(f"blurkit.cli.{name}")
+    assert set(cli.commands) == set(COMMAND_MODULES)
+    for command, module in COMMAND_MODULES.items():
+        assert cli.commands[command].callback.__module__ == f"blurkit.cli.{module}"
+
+
+def test_command_modules_reads_the_group_options_first():
+    everything = sorted(set(COMMAND_MODULES.values()))
+    assert command_modules(["process", "a.jpg", "-o", "out"]) == ["process"]
+    assert command_modules(["--data-dir", "process", "process", "x"]) == ["process"]
+    assert command_modules(["--lang=sv", "--data-dir=/d", "users", "add"]) == ["serve"]
+    assert command_modules(["--lang", "en", "status"]) == ["watch"]
+    assert command_modules([]) == everything
+    assert command_modules(["--help"]) == everything
+    assert command_modules(["bogus"]) == everything
+    assert command_modules(["--unknown", "process"]) == everything
+
+
+def test_a_process_run_does_not_import_the_other_commands(tmp_path):
+    code = ("import sys; sys.argv = ['blurkit', 'process', '--help']\n"
+            "from blurkit.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('blurkit.cli.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "blurkit.cli.process" in loaded
+    for other in ("consent", "serve", "watch", "audit", "models"):
+        assert f"blurkit.cli.{other}'" not in loaded
