@@ -38,7 +38,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -48,7 +48,9 @@ from blurkit.detect.common import Detection
 from blurkit.errors import OutputError
 from blurkit.media.video import VideoInfo, VideoWriter, probe_video, read_frames, read_sampled
 from blurkit.track import Track, Tracker, box_at, vouched
-from blurkit.vote import Vote, decide_votes, report_votes, vote_from
+
+if TYPE_CHECKING:
+    from blurkit.vote import Vote
 
 i18n.register({
     "video.frames_changed": {
@@ -256,6 +258,10 @@ class VideoJob:
     def analyse(self, info: VideoInfo, state: Analysis) -> None:
         """Pass 1: detect on every `step`-th frame, link tracks, sample faces for recognition.
         With recognition, every frame is checked for a scene cut too."""
+        # (the votes, and the recognition package they use, only matter when someone may be
+        # shown: imported here, not at every start)
+        from blurkit.vote import vote_from
+
         step = self.settings.step
         recognizer = self.worker.recognizer
         sample_every = max(1, round(SAMPLE_SECONDS * self._fps(info)))
@@ -354,6 +360,7 @@ class VideoJob:
 
     def decide(self, tracks, infos: dict[int, TrackInfo]) -> dict[int, TrackDecision]:
         from blurkit.identify.recognizer import mean_template
+        from blurkit.vote import decide_votes
 
         options = self.worker.options
         recognizer = self.worker.recognizer
@@ -513,11 +520,18 @@ def track_report(track: Track, decision: TrackDecision, ti: TrackInfo | None,
            "detections": len(track.frames), "max_score": round(max(track.scores), 4),
            "box": [round(v, 1) for v in track.boxes[big]], "box_frame": track.frames[big],
            "action": "shown" if decision.show else "hidden", "reason": decision.reason,
-           "votes": report_votes(votes, decision.lead, MAX_REPORT_VOTES),
+           "votes": _report_votes(votes, decision.lead),
            "votes_total": len(votes)}
     if decision.show:
         out["person_id"], out["consent_id"] = decision.person_id, decision.consent_id
     return out
+
+
+def _report_votes(votes: list["Vote"], lead: int | None) -> list[dict]:
+    if not votes:           # one pass: nobody voted (and the vote module is not loaded)
+        return []
+    from blurkit.vote import report_votes
+    return report_votes(votes, lead, MAX_REPORT_VOTES)
 
 
 class _Painter:
