@@ -38,3 +38,26 @@ def test_a_process_run_does_not_import_the_other_commands(tmp_path):
     assert "blurkit.cli.process" in loaded
     for other in ("consent", "serve", "watch", "audit", "models"):
         assert f"blurkit.cli.{other}'" not in loaded
+
+
+def test_progress_redraws_a_terminal_line_at_most_every_tenth_of_a_second(monkeypatch):
+    import io
+
+    from blurkit.cli import progress as progress_mod
+    from blurkit.cli.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    clock = [100.0]
+    monkeypatch.setattr(progress_mod.time, "monotonic", lambda: clock[0])
+    out = Tty()
+    p = Progress(1, out)
+    for n in range(1, 101):          # 100 frames in 0.25 s
+        p.frames("clip.mp4", "stream", n, 100)
+        clock[0] += 0.0025
+    assert out.getvalue().count("\r") == 3       # at 0, 0.1 and 0.2 s
+    assert "1/100" in out.getvalue()
+    p.file_done(True, "clip.mp4")                 # the end of a file is always shown
+    assert out.getvalue().rstrip().endswith("1/1 files (0 failed)")
