@@ -61,3 +61,14 @@ def test_progress_redraws_a_terminal_line_at_most_every_tenth_of_a_second(monkey
     assert "1/100" in out.getvalue()
     p.file_done(True, "clip.mp4")                 # the end of a file is always shown
     assert out.getvalue().rstrip().endswith("1/1 files (0 failed)")
+
+
+def test_the_command_keeps_openblas_to_one_thread_unless_told_otherwise():
+    import os
+
+    code = "import os, blurkit.cli; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    run = lambda e: subprocess.run([sys.executable, "-c", code], capture_output=True,  # noqa: E731
+                                   text=True, check=True, env=e).stdout.strip()
+    assert run(env) == "1"
+    assert run({**env, "OPENBLAS_NUM_THREADS": "3"}) == "3"

@@ -12,11 +12,16 @@ import os
 import sys
 from pathlib import Path
 
-import click
+# numpy's OpenBLAS starts a thread pool when numpy is imported (~18 ms of CPU at every start
+# here); blurkit's own matrix work is a few small products (face templates), which OpenBLAS
+# runs on one thread anyway. Set before anything imports numpy; the environment still wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from blurkit import __version__, i18n
-from blurkit.config import load_settings
-from blurkit.errors import BlurkitError
+import click  # noqa: E402
+
+from blurkit import __version__, i18n  # noqa: E402
+from blurkit.config import load_settings  # noqa: E402
+from blurkit.errors import BlurkitError  # noqa: E402
 
 i18n.register({
     "cli.help": {
