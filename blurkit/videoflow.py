@@ -101,7 +101,7 @@ HOLD_SECONDS = 0.25      # masks held before the first and after the last detect
 MAX_GAP_SECONDS = 1.0    # a track survives this long without a detection
 STREAM_MEMORY = 512 << 20  # held-back frames in one-pass mode may use at most this much
 PAINT_AHEAD = 3          # frames painted (or being painted) ahead of the encoder in one pass
-DETECT_WORKERS = 2       # sampled frames inferred at once in one pass (tracked in order)
+DETECT_WORKERS = 2       # sampled frames inferred at once in one pass (at most one per core)
 
 
 @dataclass(frozen=True)
@@ -425,7 +425,9 @@ class VideoJob:
         step = self.settings.step
         max_side = self._detect_side(info)
         lookahead = max(state.tracker.max_gap, max(self.hold(info), step)) + 1
-        detector = _BackgroundDetection(self.worker.video_detector, state.tracker, step)
+        from blurkit.pipeline import default_workers
+        detector = _BackgroundDetection(self.worker.video_detector, state.tracker, step,
+                                        workers=min(DETECT_WORKERS, default_workers()))
         painter = _Painter(self, info, state.tracker, hidden=lambda track: True)
         held: deque = deque()        # decoded frames waiting for the detections after them
         painting: deque = deque()    # (frame, future painted pixels), in frame order
