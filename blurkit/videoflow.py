@@ -258,10 +258,6 @@ class VideoJob:
     def analyse(self, info: VideoInfo, state: Analysis) -> None:
         """Pass 1: detect on every `step`-th frame, link tracks, sample faces for recognition.
         With recognition, every frame is checked for a scene cut too."""
-        # (the votes, and the recognition package they use, only matter when someone may be
-        # shown: imported here, not at every start)
-        from blurkit.vote import vote_from
-
         step = self.settings.step
         recognizer = self.worker.recognizer
         sample_every = max(1, round(SAMPLE_SECONDS * self._fps(info)))
@@ -295,6 +291,10 @@ class VideoJob:
             self._settle_doubts(state)
 
     def _sample(self, recognizer, frame, dets, ids, state: Analysis, sample_every) -> None:
+        # (votes, and the recognition package they use, only matter when someone may be
+        # shown: imported here, not at every start)
+        from blurkit.vote import vote_from
+
         infos, tracker, step = state.infos, state.tracker, self.settings.step
         for k, (det, tid) in enumerate(zip(dets, ids)):
             track = tracker.tracks[tid]
