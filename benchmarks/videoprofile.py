@@ -233,7 +233,8 @@ def profile_clip(src: Path, tmp: Path) -> str:
     out.append(f"\nMain thread (it encodes): {100 * enc / main_wall:.0f} % of the flow's wall time "
                f"in VideoWriter.write_yuv (of which x264 {100 * rc.wall.get('write:encode', 0) / main_wall:.0f} %), "
                f"start-up {rc.wall.get('start-up (models)', 0.0):.2f} s; "
-               f"detection thread busy {100 * rc.wall.get('detect', 0) / main_wall:.0f} %, "
+               f"detection busy {100 * rc.wall.get('detect', 0) / main_wall:.0f} % "
+               f"(summed over its threads), "
                f"painting {100 * rc.wall.get('paint', 0) / main_wall:.0f} %, "
                f"decode+RGB {100 * rc.wall.get('decode+rgb', 0) / main_wall:.0f} % of it.")
     return "\n".join(out)

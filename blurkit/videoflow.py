@@ -38,7 +38,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -48,7 +48,9 @@ from blurkit.detect.common import Detection
 from blurkit.errors import OutputError
 from blurkit.media.video import VideoInfo, VideoWriter, probe_video, read_frames, read_sampled
 from blurkit.track import Track, Tracker, box_at, vouched
-from blurkit.vote import Vote, decide_votes, report_votes, vote_from
+
+if TYPE_CHECKING:
+    from blurkit.vote import Vote
 
 i18n.register({
     "video.frames_changed": {
@@ -99,6 +101,7 @@ HOLD_SECONDS = 0.25      # masks held before the first and after the last detect
 MAX_GAP_SECONDS = 1.0    # a track survives this long without a detection
 STREAM_MEMORY = 512 << 20  # held-back frames in one-pass mode may use at most this much
 PAINT_AHEAD = 3          # frames painted (or being painted) ahead of the encoder in one pass
+DETECT_WORKERS = 2       # sampled frames inferred at once in one pass (at most one per core)
 
 
 @dataclass(frozen=True)
@@ -288,6 +291,10 @@ class VideoJob:
             self._settle_doubts(state)
 
     def _sample(self, recognizer, frame, dets, ids, state: Analysis, sample_every) -> None:
+        # (votes, and the recognition package they use, only matter when someone may be
+        # shown: imported here, not at every start)
+        from blurkit.vote import vote_from
+
         infos, tracker, step = state.infos, state.tracker, self.settings.step
         for k, (det, tid) in enumerate(zip(dets, ids)):
             track = tracker.tracks[tid]
@@ -353,6 +360,7 @@ class VideoJob:
 
     def decide(self, tracks, infos: dict[int, TrackInfo]) -> dict[int, TrackDecision]:
         from blurkit.identify.recognizer import mean_template
+        from blurkit.vote import decide_votes
 
         options = self.worker.options
         recognizer = self.worker.recognizer
@@ -417,7 +425,9 @@ class VideoJob:
         step = self.settings.step
         max_side = self._detect_side(info)
         lookahead = max(state.tracker.max_gap, max(self.hold(info), step)) + 1
-        detector = _BackgroundDetection(self.worker.video_detector, state.tracker, step)
+        from blurkit.pipeline import default_workers
+        detector = _BackgroundDetection(self.worker.video_detector, state.tracker, step,
+                                        workers=min(DETECT_WORKERS, default_workers()))
         painter = _Painter(self, info, state.tracker, hidden=lambda track: True)
         held: deque = deque()        # decoded frames waiting for the detections after them
         painting: deque = deque()    # (frame, future painted pixels), in frame order
@@ -512,11 +522,18 @@ def track_report(track: Track, decision: TrackDecision, ti: TrackInfo | None,
            "detections": len(track.frames), "max_score": round(max(track.scores), 4),
            "box": [round(v, 1) for v in track.boxes[big]], "box_frame": track.frames[big],
            "action": "shown" if decision.show else "hidden", "reason": decision.reason,
-           "votes": report_votes(votes, decision.lead, MAX_REPORT_VOTES),
+           "votes": _report_votes(votes, decision.lead),
            "votes_total": len(votes)}
     if decision.show:
         out["person_id"], out["consent_id"] = decision.person_id, decision.consent_id
     return out
+
+
+def _report_votes(votes: list["Vote"], lead: int | None) -> list[dict]:
+    if not votes:           # one pass: nobody voted (and the vote module is not loaded)
+        return []
+    from blurkit.vote import report_votes
+    return report_votes(votes, lead, MAX_REPORT_VOTES)
 
 
 class _Painter:
@@ -595,18 +612,27 @@ class _Painter:
 
 
 class _BackgroundDetection:
-    """Detection and tracking of sampled frames, in order, in a thread of its own (the
-    inference releases the GIL, so it runs while the encoder works)."""
+    """Detection and tracking of sampled frames in threads of their own (the inference
+    releases the GIL, so it runs while the encoder works). Up to `workers` frames are
+    inferred at once and their faces join the tracks strictly in frame order: nothing is
+    painted before the detections `lookahead` frames after it are tracked, so at the start
+    of a clip the encoder waits for the first `lookahead / step` detections, and one
+    inference at a time leaves a core idle then (onnxruntime's own threads barely shorten
+    one small inference)."""
 
-    def __init__(self, search, tracker: Tracker, step: int) -> None:
+    def __init__(self, search, tracker: Tracker, step: int,
+                 workers: int = DETECT_WORKERS) -> None:
         self.search, self.tracker, self.step = search, tracker, step
+        self.workers = max(1, workers)
         self.queue: deque = deque()
         self.cond = threading.Condition()
         self.done = -1          # highest sampled frame index detected and tracked
-        self.busy = False       # a frame taken from the queue is being detected
+        self.busy = False       # frames taken from the queue are being detected or tracked
         self.closed = False     # no more frames will be submitted
         self.quit = False
         self.error: BaseException | None = None
+        self.pool = ThreadPoolExecutor(max_workers=self.workers,
+                                       thread_name_prefix="blurkit-infer")
         self.thread = threading.Thread(target=self._run, name="blurkit-detect", daemon=True)
 
     def start(self) -> None:
@@ -614,7 +640,7 @@ class _BackgroundDetection:
 
     def submit(self, frame, max_side: int) -> None:
         """Queue a decoded frame (not copied: frames are never changed in place); it is
-        reduced to `max_side` in the detection thread."""
+        reduced to `max_side` in a detection thread."""
         with self.cond:
             self.queue.append((frame, max_side))
             self.cond.notify_all()
@@ -629,6 +655,7 @@ class _BackgroundDetection:
             self.quit = True
             self.cond.notify_all()
         self.thread.join()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def wait_for(self, index: int) -> None:
         """Block until every sampled frame up to `index` is tracked (or all are). Raises the
@@ -646,23 +673,33 @@ class _BackgroundDetection:
         """Every frame that will ever be submitted is detected (hold `cond`)."""
         return self.closed and not self.queue and not self.busy
 
+    def _detect(self, frame, max_side: int) -> list[Detection]:
+        small, factor = frame.small(max_side)
+        return [_scale_detection(d, factor) for d in self.search.detect(small)]
+
     def _run(self) -> None:
+        inflight: deque = deque()     # (frame index, future detections), in frame order
         try:
             while True:
                 with self.cond:
-                    self.cond.wait_for(lambda: self.queue or self.closed or self.quit)
-                    if self.quit or (self.closed and not self.queue):
+                    self.cond.wait_for(lambda: self.queue or self.closed or self.quit
+                                       or inflight)
+                    if self.quit:
                         return
-                    frame, max_side = self.queue.popleft()
-                    index, self.busy = frame.index, True
-                small, factor = frame.small(max_side)
-                dets = [_scale_detection(d, factor) for d in self.search.detect(small)]
+                    while self.queue and len(inflight) < self.workers:
+                        frame, max_side = self.queue.popleft()
+                        inflight.append((frame.index,
+                                         self.pool.submit(self._detect, frame, max_side)))
+                    if not inflight:          # closed, and everything is tracked
+                        return
+                    self.busy = True
+                index, future = inflight.popleft()
+                dets = future.result()
                 self.tracker.update(index, [d.box for d in dets], [d.score for d in dets])
                 with self.cond:
-                    self.done, self.busy = index, False
+                    self.done, self.busy = index, bool(inflight)
                     self.cond.notify_all()
         except BaseException as exc:  # handed to the writer, which aborts the output
             with self.cond:
                 self.error = exc
                 self.cond.notify_all()
-

@@ -100,6 +100,43 @@ def test_background_detection_tracks_in_order_and_hands_errors_to_the_writer():
     assert not waiting.is_alive() and "stopped" in str(errors[0])
 
 
+def test_background_detection_infers_two_frames_at_once_and_tracks_them_in_order():
+    import threading
+
+    import numpy as np
+
+    from blurkit.detect.common import Detection
+    from blurkit.media.video import Frame
+    from blurkit.videoflow import _BackgroundDetection
+
+    second_started = threading.Event()
+
+    class Search:
+        def detect(self, img):
+            index = int(img[0, 0, 0])
+            if index == 0:       # the first frame finishes only once the next one is running
+                assert second_started.wait(timeout=10), "the second frame never started"
+            else:
+                second_started.set()
+            return [Detection((10.0 * index, 0.0, 10.0 * index + 8, 8.0), 0.9)]
+
+    updates = []
+
+    class Recording(Tracker):
+        def update(self, index, boxes, scores):
+            updates.append(index)
+            return super().update(index, boxes, scores)
+
+    bg = _BackgroundDetection(Search(), Recording(), step=1, workers=2)
+    bg.start()
+    for i in range(6):
+        bg.submit(Frame(i, i / 25, i, np.full((20, 20, 3), i, np.uint8)), 50)
+    bg.finish()
+    bg.wait_for(5)
+    bg.stop()
+    assert updates == [0, 1, 2, 3, 4, 5]
+
+
 def test_a_cut_ends_every_track_and_nothing_links_across_it():
     from blurkit.track import vouched
     tr = Tracker(max_gap=10)

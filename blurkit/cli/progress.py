@@ -1,6 +1,8 @@
 """A one-line progress display for batches: files done, and for a video its frames, frames
 per second and time left. On a terminal the line is redrawn in place; in a log (not a
-terminal) a line is printed at most every 30 seconds."""
+terminal) a line is printed at most every 30 seconds. Frames redraw the terminal line at most
+every 0.1 s: a short clip runs at 150-300 frames per second, and redrawing for each one cost
+the encoding thread a write and a flush per frame (and the terminal a redraw)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ def _clock(seconds: float) -> str:
 
 class Progress:
     LOG_EVERY = 30.0
+    REDRAW_EVERY = 0.1
 
     def __init__(self, total: int, stream=None) -> None:
         self.stream = stream or sys.stderr
@@ -39,6 +42,7 @@ class Progress:
         self.video: str | None = None
         self._clip: dict[str, tuple[float, str, int, int]] = {}   # source -> start, phase, done, total
         self._last_log = time.monotonic()
+        self._last_frames = float("-inf")    # when `frames` last redrew the line
         self._width = 0
 
     def file_done(self, ok: bool, source: str | None = None) -> None:
@@ -49,8 +53,12 @@ class Progress:
         self.show()
 
     def frames(self, source: str, phase: str, done: int, total: int) -> None:
-        start = self._clip.get(source, (time.monotonic(),))[0]
+        now = time.monotonic()
+        start = self._clip.get(source, (now,))[0]
         self._clip[source] = (start, phase, done, total)
+        if self.tty and now - self._last_frames < self.REDRAW_EVERY:
+            return                   # the next frame (or file_done) shows the newest count
+        self._last_frames = now
         self.show()
 
     def _line(self) -> str:
