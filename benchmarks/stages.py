@@ -3,17 +3,22 @@
     .venv/bin/python benchmarks/stages.py [--rounds 3] [--frames 60]
 
 Everything runs single-threaded (one inference thread, one codec thread), so each stage's
-CPU time is the work of one core. CPU time (not wall time) is what is reported: on a shared
-machine it is far less disturbed by the other processes than wall time.
+CPU time is the work of one core (the whole video flow runs its own threads: its CPU time
+counts them all). CPU time (not wall time) is what is reported: on a shared machine it is
+far less disturbed by the other processes than wall time. Each figure is the best of
+--rounds.
 
-* A 12-MP photo (4000 x 3000, samples/group_photo.jpg enlarged: eight faces placed; no
-  consents, so no recognition): read + decode, detection (every network pass is counted:
-  input pixels and multiply-adds, from the ONNX graph), hiding + the pixel check, encode +
-  verify + write.
+* A 12-MP photo (4000 x 3000, samples/group_photo.jpg enlarged, on a plain
+  border; no consents, so no recognition), the stages of the photo flow (`Worker._photo`): read +
+  decode + hash, detection with the review candidates (`detect_with_candidates`: every
+  network pass is counted: input pixels and multiply-adds, from the ONNX graph), hiding +
+  the pixel check, encode + verify + write + hash.
 * A 1080p H.264 clip (tests/facevideo.py's generator, two faces moving): the whole
   `blurkit process` flow for video per frame, and its parts measured alone: decoding a
-  frame, detection on a 0.4-scale frame (every 3rd frame), encoding a frame with x264
-  (blurkit's settings). The clip is decoded twice by the flow (analyse, then write).
+  frame to RGB, detection on the reduced frame the flow uses (`VideoSettings.scale`: 0.4
+  for 1080p; every `step`-th frame), encoding a frame with x264 (blurkit's settings, RGB
+  to YUV included). With nobody to show, the flow decodes the clip once (`stream`; the
+  two-pass flow that decodes twice runs only when a consent may show someone).
 * Recognition (dlib, only when someone with a valid consent may be shown) is left out: the
   estimate is for the default case, everyone hidden.
 
@@ -21,6 +26,12 @@ The baseline printed beside the detection stage is the same network's throughput
 640 x 640 input measured in the same run (multiply-adds per second), so a reader can see
 whether the search's passes run at the network's normal speed on this machine.
 The machine (CPU model, cores, load) is printed first.
+
+Last, the README's Pi estimate is computed from these figures by the README's method
+(`pi_estimate`): each stage's CPU time times a per-core speed ratio (general code or the
+FP32 network; `GENERAL`, `NETWORK`: general knowledge of published figures, not measured),
+divided by the cores that work at once (`PHOTO_ONE_CORES` for the network of one photo,
+`PHOTO_BATCH_CORES`, `VIDEO_CORES`).
 """
 
 from __future__ import annotations
@@ -44,8 +55,19 @@ sys.path.insert(0, str(ROOT / "tests"))
 from blurkit import modelstore  # noqa: E402
 from blurkit.detect import load_detector, video_search  # noqa: E402
 from blurkit.detect.onnxgraph import make_dynamic  # noqa: E402
+from blurkit.videoflow import VideoSettings  # noqa: E402
 
 cv2.setNumThreads(1)
+
+
+# How many times slower than one core here a Pi core is (low, high), from published figures
+# (README, "Pi figures on paper"): general code from Geekbench 6 single-core scores; the
+# FP32 network between that ratio and the ratio of peak FP32 SIMD throughput per core.
+GENERAL = {"Pi 4": (5.5, 7.0), "Pi 5": (2.0, 2.6)}
+NETWORK = {"Pi 4": (6.0, 12.0), "Pi 5": (2.3, 4.3)}
+PHOTO_ONE_CORES = 4 * 0.7    # one photo: inference on 4 threads at 70 %, the rest on one
+PHOTO_BATCH_CORES = 4 * 0.8  # a batch: one worker per core, 80 % each
+VIDEO_CORES = 3              # decoding, background detection, painting and x264 threads
 
 
 def cpu() -> float:
@@ -107,6 +129,7 @@ def twelve_mp_photo(path: Path) -> None:
 
 
 def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: float) -> dict:
+    from blurkit.fsutil import sha256_file
     from blurkit.media.image import read_photo, write_photo
     from blurkit.pipeline import Options, Worker
 
@@ -119,10 +142,11 @@ def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: fl
         times = {}
         t = cpu()
         p = read_photo(photo)
-        times["read+decode"] = cpu() - t
+        sha256_file(photo)
+        times["read+decode+hash"] = cpu() - t
         counting.passes = counting.pixels = 0
         t = cpu()
-        dets = worker.detector.detect(p.pixels)
+        dets, _ = worker.detector.detect_with_candidates(p.pixels)
         times["detect"] = cpu() - t
         faces = len(dets)
         t = cpu()
@@ -130,8 +154,9 @@ def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: fl
         times["hide+check"] = cpu() - t
         t = cpu()
         dest = out_dir / f"out{r}.jpg"
-        write_photo(p, pixels, dest)
-        times["encode+verify+write"] = cpu() - t
+        write_photo(p, pixels, dest, jpeg_quality=worker.options.jpeg_quality)
+        sha256_file(dest)
+        times["encode+verify+write+hash"] = cpu() - t
         for k, v in times.items():
             best[k] = min(best.get(k, 1e9), v)
     return {"times": best, "faces": faces, "passes": counting.passes, "pixels": counting.pixels,
@@ -152,8 +177,44 @@ def plain_pass_rate(models: Path, rounds: int, macs: float) -> float:
     return 640 * 640 * macs / 1e9 / best
 
 
-def video_stages(models: Path, tmp: Path, frames: int, macs: float) -> dict:
+def best_of(rounds: int, fn) -> float:
+    """The least CPU time of `rounds` calls of fn()."""
+    best = 1e9
+    for _ in range(rounds):
+        t = cpu()
+        fn()
+        best = min(best, cpu() - t)
+    return best
+
+
+def decode_rgb(src: Path) -> list[np.ndarray]:
+    """Every frame of `src` as RGB, one decoder thread."""
     import av
+    with av.open(str(src)) as c:
+        c.streams.video[0].thread_type = "SLICE"
+        c.streams.video[0].codec_context.thread_count = 1
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def encode_x264(frames: list[np.ndarray], dest: Path) -> None:
+    """x264 with blurkit's settings, one thread, RGB -> YUV included."""
+    import av
+    from blurkit.media.video import DEFAULT_CRF, DEFAULT_PRESET
+    height, width = frames[0].shape[:2]
+    with av.open(str(dest), "w") as enc:
+        vs = enc.add_stream("libx264", rate=25, options={"crf": str(DEFAULT_CRF),
+                                                         "preset": DEFAULT_PRESET, "threads": "1"})
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        for f in frames:
+            frame = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")
+            for packet in vs.encode(frame):
+                enc.mux(packet)
+        for packet in vs.encode(None):
+            enc.mux(packet)
+
+
+def video_stages(models: Path, tmp: Path, frames: int, macs: float, rounds: int) -> dict:
+    """CPU seconds per frame of each part, and of the whole flow, each the best of `rounds`."""
     from facevideo import make_face_clip
 
     from blurkit.pipeline import Options, Worker, plan
@@ -161,54 +222,71 @@ def video_stages(models: Path, tmp: Path, frames: int, macs: float) -> dict:
     src = tmp / "in" / "hd.mp4"
     src.parent.mkdir()
     make_face_clip(src, n=frames, fps=25, width=1920, height=1080, tags=False)
-    out = {}
+    decoded = decode_rgb(src)
+    n = len(decoded)
+    out = {"decode (per frame)": best_of(rounds, lambda: decode_rgb(src)) / n}
 
-    # decode alone (one thread)
-    t = cpu()
-    with av.open(str(src)) as c:
-        c.streams.video[0].thread_type = "SLICE"
-        c.streams.video[0].codec_context.thread_count = 1
-        decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-    out["decode (per frame)"] = (cpu() - t) / len(decoded)
-
-    # detection alone on the flow's 0.4-scale frames
+    # detection alone on the flow's reduced frames, every `step`-th frame
+    settings = VideoSettings()
+    scale = settings.scale(1920, 1080)
     det = video_search(load_detector("centerface", models, threads=1))
     counting = Counting(det.nets[0][0])
     det.nets[0] = (counting, det.nets[0][1])
-    small = [cv2.resize(f, (768, 432), interpolation=cv2.INTER_AREA) for f in decoded[::3]]
+    size = (round(1920 * scale), round(1080 * scale))
+    small = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in decoded[::settings.step]]
     det.detect(small[0])
     counting.passes = counting.pixels = 0
-    t = cpu()
-    for f in small:
-        det.detect(f)
-    out["detect (per detected frame)"] = (cpu() - t) / len(small)
+    out["detect (per detected frame)"] = best_of(
+        rounds, lambda: [det.detect(f) for f in small]) / len(small)
+    out["detect every n-th frame"] = settings.step
+    out["detect scale"] = scale
     out["detect pixels per pass"] = counting.pixels / max(1, counting.passes)
     out["detect gmacs per pass"] = counting.pixels * macs / 1e9 / max(1, counting.passes)
 
-    # x264 encode alone, blurkit's settings, one thread
-    from blurkit.media.video import DEFAULT_CRF, DEFAULT_PRESET
-    enc = av.open(str(tmp / "enc.mp4"), "w")
-    vs = enc.add_stream("libx264", rate=25, options={"crf": str(DEFAULT_CRF),
-                                                     "preset": DEFAULT_PRESET, "threads": "1"})
-    vs.width, vs.height, vs.pix_fmt = 1920, 1080, "yuv420p"
-    t = cpu()
-    for f in decoded:
-        for packet in vs.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")):
-            enc.mux(packet)
-    for packet in vs.encode(None):
-        enc.mux(packet)
-    enc.close()
-    out["encode x264 (per frame)"] = (cpu() - t) / len(decoded)
+    out["encode x264 (per frame)"] = best_of(
+        rounds, lambda: encode_x264(decoded, tmp / "enc.mp4")) / n
 
     # the whole flow, one worker, one inference thread (its codecs may use more threads:
-    # CPU time counts them all)
+    # CPU time counts them all); nobody may be shown, so it decodes once (`stream`)
     worker = Worker(Options(models_dir=models, threads=1))
-    job = plan([src], tmp / "out").jobs[0]
-    t = cpu()
-    result = worker.process(job)
-    assert result.ok, result.error
-    out["whole flow (per frame)"] = (cpu() - t) / frames
+    runs = iter(range(rounds))
+
+    def whole() -> None:
+        job = plan([src], tmp / f"out{next(runs)}").jobs[0]
+        result = worker.process(job)
+        assert result.ok, result.error
+        assert set(result.timings) == {"analyse+write"}, result.timings   # one pass
+    out["whole flow (per frame)"] = best_of(rounds, whole) / frames
     return out
+
+
+def pi_estimate(photo: dict, video: dict) -> list[str]:
+    """The README's Pi table rows from the measured stages (see the module text)."""
+    detect = photo["times"]["detect"]
+    rest = sum(photo["times"].values()) - detect
+    net_frame = video["detect (per detected frame)"] / video["detect every n-th frame"]
+    gen_frame = video["whole flow (per frame)"] - net_frame
+    rows = {"12-MP photo, one at a time (s)": [], "12-MP photos in a batch (s per photo)": [],
+            "core-seconds per photo": [], "core-ms per video frame": [],
+            "1080p video (frames/s)": [], "1-min 30 fps clip (min)": []}
+    for pi in GENERAL:
+        (g_lo, g_hi), (n_lo, n_hi) = GENERAL[pi], NETWORK[pi]
+        one = [detect * n / PHOTO_ONE_CORES + rest * g for n, g in ((n_lo, g_lo), (n_hi, g_hi))]
+        core = [detect * n + rest * g for n, g in ((n_lo, g_lo), (n_hi, g_hi))]
+        frame = [gen_frame * g + net_frame * n for n, g in ((n_lo, g_lo), (n_hi, g_hi))]
+        fps = [VIDEO_CORES / f for f in reversed(frame)]
+        rows["12-MP photo, one at a time (s)"].append(one)
+        rows["12-MP photos in a batch (s per photo)"].append([c / PHOTO_BATCH_CORES for c in core])
+        rows["core-seconds per photo"].append(core)
+        rows["core-ms per video frame"].append([f * 1000 for f in frame])
+        rows["1080p video (frames/s)"].append(fps)
+        rows["1-min 30 fps clip (min)"].append([1800 / f / 60 for f in reversed(fps)])
+    lines = [f"{'':40} " + "   ".join(f"{pi:>12}" for pi in GENERAL)]
+    for name, cells in rows.items():
+        lines.append(f"{name:40} " + "   ".join(f"{lo:5.1f} - {hi:5.1f}" for lo, hi in cells))
+    lines.append(f"(photo: detection {detect:.3f} s, the rest {rest:.3f} s; video per frame: "
+                 f"network {net_frame * 1000:.1f} ms, the rest {gen_frame * 1000:.1f} ms)")
+    return lines
 
 
 def main() -> None:
@@ -216,7 +294,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--frames", type=int, default=60)
     args = ap.parse_args()
-    models = Path(os.environ.get("BLURKIT_MODELS_DIR", ROOT / ".cache" / "models"))
+    from blurkit.config import load_settings
+    models = load_settings().models_dir      # BLURKIT_MODELS_DIR or the default place
     print(f"machine: {machine()}")
     flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[-1].split("\n", 1)[0]
     print("SIMD: " + " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "amx_tile")
@@ -238,24 +317,29 @@ def main() -> None:
         print(f"\n12-MP photo (4000x3000, {ph['faces']} faces), CPU seconds of one core "
               f"(best of {args.rounds}):")
         for k, v in ph["times"].items():
-            print(f"  {k:22} {v:7.3f} s  {100 * v / total:5.1f} %")
-        print(f"  {'total':22} {total:7.3f} s")
+            print(f"  {k:26} {v:7.3f} s  {100 * v / total:5.1f} %")
+        print(f"  {'total':26} {total:7.3f} s")
         print(f"  detection: {ph['passes']} network passes, {ph['pixels'] / 1e6:.1f} M input "
               f"pixels, {ph['gmacs']:.1f} G multiply-adds -> "
               f"{ph['gmacs'] / ph['times']['detect']:.1f} G/s (ratio to baseline "
               f"{ph['gmacs'] / ph['times']['detect'] / rate:.2f})")
-        vid = video_stages(models, tmp, args.frames, macs)
-        print(f"\n1080p H.264 clip ({args.frames} frames), CPU seconds per frame:")
+        vid = video_stages(models, tmp, args.frames, macs, args.rounds)
+        print(f"\n1080p H.264 clip ({args.frames} frames), CPU seconds per frame "
+              f"(best of {args.rounds}):")
         for k, v in vid.items():
-            if "pixels" in k or "gmacs" in k:
+            if "pixels" in k or "gmacs" in k or "every" in k or "scale" in k:
                 print(f"  {k:30} {v:,.2f}")
             else:
                 print(f"  {k:30} {v * 1000:8.1f} ms")
-        parts = (2 * vid["decode (per frame)"] + vid["detect (per detected frame)"] / 3
+        step = vid["detect every n-th frame"]
+        parts = (vid["decode (per frame)"] + vid["detect (per detected frame)"] / step
                  + vid["encode x264 (per frame)"])
-        print(f"  parts: 2 decodes + detection/3 + encode = {parts * 1000:.1f} ms; the rest "
-              f"(scaling, tracking, painting, checks) = "
+        print(f"  parts: decode + detection/{step} + encode = {parts * 1000:.1f} ms; the whole "
+              f"flow minus the parts (scaling, tracking, painting, checks; the parts are "
+              f"measured alone, so a few ms either way is noise) = "
               f"{(vid['whole flow (per frame)'] - parts) * 1000:.1f} ms")
+        print("\nPi estimate by the README's method (low - high):")
+        print("\n".join("  " + line for line in pi_estimate(ph, vid)))
 
 
 if __name__ == "__main__":

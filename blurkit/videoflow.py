@@ -106,20 +106,29 @@ DETECT_WORKERS = 2       # sampled frames inferred at once in one pass (at most 
 
 @dataclass(frozen=True)
 class VideoSettings:
-    """Where detection runs. Frames are scaled to `min_scale` (a 32-px face stays ~13 px for
-    the network, in any resolution), or to `detect_side` on the longer side when that is
-    larger (small clips); detection runs on every `step`-th frame and tracks fill the frames
-    between. Chosen with benchmarks/video.py: no face >= 32 px found by the independent leak
-    check (every 4th frame left 2 pedestrian frames with a face). `detect_side` only lifts
-    clips under 480 px (it was 256: a 512x512 clip ran at 0.5, a quarter more network work
-    than the 0.4 that keeps a 32-px face at ~13 px; faces under 32 px in such clips are not
-    measured by the leak check either way)."""
-    detect_side: int = 192
+    """Where detection runs. Frames are scaled down so that the network's input keeps at
+    least `detect_pixels` pixels (small clips; never enlarged), and never below `min_scale`
+    (a 32-px face stays ~13 px for the network in any resolution); detection runs on every
+    `step`-th frame and tracks fill the frames between. Chosen with benchmarks/video.py: no
+    face >= 32 px found by the independent leak check (every 4th frame left 2 pedestrian
+    frames with a face).
+
+    `detect_pixels` (90,000: a 640x360 clip at 0.625, 480x270 at 0.83, 512x512 at 0.59;
+    16:9 clips from 1,000 px wide on stay at `min_scale`) was chosen with
+    benchmarks/smallfaces.py (DESIGN.md, "Small faces in small clips"): at 0.4 a 640x360
+    copy of the pedestrian clip left 45 of 399 faces of 16-31 px visible, a 480x270 copy
+    240 of 406 and 16 of 44 faces >= 32 px, and a 33-px head pasted into a 640x360 clip
+    stayed visible in every frame; with 90,000 pixels all faces >= 32 px and 98.7-100 % of
+    those of 16-31 px were hidden. It replaced a rule on the longer side (`detect_side`
+    192): the network's cost follows its input's area, and a rule on the area lifts square
+    clips such as the 512x512 talking heads less (0.59, not 0.78, for the same 640x360
+    protection); they still pay ~10 % of their speed."""
+    detect_pixels: int = 90_000
     min_scale: float = 0.4
     step: int = 3
 
     def scale(self, width: int, height: int) -> float:
-        return min(1.0, max(self.detect_side / max(width, height), self.min_scale))
+        return min(1.0, max((self.detect_pixels / (width * height)) ** 0.5, self.min_scale))
 
 
 @dataclass
