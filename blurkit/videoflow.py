@@ -686,22 +686,37 @@ class _BackgroundDetection:
         small, factor = frame.small(max_side)
         return [_scale_detection(d, factor) for d in self.search.detect(small)]
 
+    def _wake(self, _future) -> None:
+        with self.cond:           # an RLock: safe when the future was done on submission
+            self.cond.notify_all()
+
+    def _ready(self, inflight: deque) -> bool:
+        """Something to do (hold `cond`): quit, a free worker for a queued frame, the oldest
+        inference finished, or nothing left at all."""
+        return (self.quit or bool(self.queue and len(inflight) < self.workers)
+                or bool(inflight and inflight[0][1].done())
+                or (self.closed and not self.queue and not inflight))
+
     def _run(self) -> None:
         inflight: deque = deque()     # (frame index, future detections), in frame order
         try:
             while True:
                 with self.cond:
-                    self.cond.wait_for(lambda: self.queue or self.closed or self.quit
-                                       or inflight)
+                    # frames are handed to free workers while an older one is still being
+                    # inferred: waiting on the oldest alone left a worker idle
+                    self.cond.wait_for(lambda: self._ready(inflight))
                     if self.quit:
                         return
                     while self.queue and len(inflight) < self.workers:
                         frame, max_side = self.queue.popleft()
-                        inflight.append((frame.index,
-                                         self.pool.submit(self._detect, frame, max_side)))
+                        future = self.pool.submit(self._detect, frame, max_side)
+                        inflight.append((frame.index, future))
+                        future.add_done_callback(self._wake)
                     if not inflight:          # closed, and everything is tracked
                         return
                     self.busy = True
+                    if not inflight[0][1].done():
+                        continue
                 index, future = inflight.popleft()
                 dets = future.result()
                 self.tracker.update(index, [d.box for d in dets], [d.score for d in dets])

@@ -109,12 +109,13 @@ def test_background_detection_infers_two_frames_at_once_and_tracks_them_in_order
     from blurkit.media.video import Frame
     from blurkit.videoflow import _BackgroundDetection
 
-    second_started = threading.Event()
+    first_started, second_started = threading.Event(), threading.Event()
 
     class Search:
         def detect(self, img):
             index = int(img[0, 0, 0])
             if index == 0:       # the first frame finishes only once the next one is running
+                first_started.set()
                 assert second_started.wait(timeout=10), "the second frame never started"
             else:
                 second_started.set()
@@ -129,7 +130,11 @@ def test_background_detection_infers_two_frames_at_once_and_tracks_them_in_order
 
     bg = _BackgroundDetection(Search(), Recording(), step=1, workers=2)
     bg.start()
-    for i in range(6):
+    # the next frame arrives only while the first is being inferred (as when the decoder is
+    # slower than the start of an inference): it must still go to the free worker at once
+    bg.submit(Frame(0, 0.0, 0, np.zeros((20, 20, 3), np.uint8)), 50)
+    assert first_started.wait(timeout=10)
+    for i in range(1, 6):
         bg.submit(Frame(i, i / 25, i, np.full((20, 20, 3), i, np.uint8)), 50)
     bg.finish()
     bg.wait_for(5)
