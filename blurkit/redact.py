@@ -98,7 +98,7 @@ def _head_ellipse(box: Box, margin: float) -> tuple[float, float, float, float, 
     """
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
-    margin = margin + SMALL_EXTRA * float(np.clip((SMALL_SIDE - min(w, h)) / SMALL_SIDE, 0.0, 1.0))
+    margin = margin + SMALL_EXTRA * float(min(max((SMALL_SIDE - min(w, h)) / SMALL_SIDE, 0.0), 1.0))
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2 - margin * h / 4
     ax, ay = w * (0.5 + margin / 2), h * (0.5 + margin / 2)
     ox, oy = w * (0.5 + margin), h * (0.5 + margin)
@@ -140,7 +140,7 @@ def _destroy(roi: np.ndarray) -> np.ndarray:
     scaled up smoothly, which looks the same as blurring at full size and costs little."""
     h, w = roi.shape[:2]
     # cells of at least ~8 px: a small region becomes one or two colours, not a fine mosaic
-    cells = int(np.clip(min(w, h) // 8, 1, DESTROY_CELLS))
+    cells = min(max(min(w, h) // 8, 1), DESTROY_CELLS)
     gw, gh = (cells, max(1, round(cells * h / w))) if w <= h else (max(1, round(cells * w / h)), cells)
     cells_img = cv2.resize(roi, (gw, gh), interpolation=cv2.INTER_AREA)
     blocky = cv2.resize(cells_img, (gw * 4, gh * 4), interpolation=cv2.INTER_NEAREST)
