@@ -429,6 +429,8 @@ HIDDEN_LIMIT = 0.3   # detail correlation below which a face counts as hidden
 DETAIL_LIMIT = 0.2   # ... or output detail weaker than this fraction of the original's
 DETAIL_FLOOR = 2.0   # original detail (std of the high-pass, 0-255 scale) below this is noise
 REGION_MAX_PX = 4_000_000  # the self-check's summed-area tables only over smaller regions
+GRAY_ONCE = 16      # faces looked at one by one: from this many, the gray picture is made
+                    # once (gray is per pixel: the same values as gray crops)
 CHECK_MIN_SIDE = 12  # px: smaller boxes are below what identifies anyone, and below the
                      # high-pass's reach (its sigma-2 kernel mixes in the surroundings)
 
@@ -463,7 +465,12 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
         # few, small faces in a large picture, or a region too large for the summed-area
         # tables to pay (float64 tables of a 12-MP picture cost more than each face on its
         # own, even in a crowd): look at each face on its own
-        stats = [_crop_stats(original, output, r, pad) for _, r in inner]
+        if len(inner) >= GRAY_ONCE:   # one gray conversion of the part holding the boxes
+            gray_a, gray_b = _gray(original[oy:ey, ox:ex]), _gray(output[oy:ey, ox:ex])
+            shifted = (rects - np.array([ox, oy, ox, oy])).tolist()
+            stats = [_crop_stats(gray_a, gray_b, r, pad) for r in shifted]
+        else:
+            stats = [_crop_stats(original, output, r, pad) for _, r in inner]
         sa, sb, corr = (np.array(v) for v in zip(*stats))
     else:
         sa, sb, corr = _region_stats(original, output, rects, (ox, oy, ex, ey))
@@ -476,7 +483,8 @@ def _crop_stats(original: np.ndarray, output: np.ndarray, inner: tuple[int, int,
     """Detail strength of original and output and their correlation over the rectangle
     `inner`: the same high-pass as `_detail_pair` (on the rectangle padded by `pad`, clipped
     to the picture), both images in one two-channel pass and the statistics in float64 by
-    OpenCV, at half the cost of numpy's per-array reductions on these small crops."""
+    OpenCV, at half the cost of numpy's per-array reductions on these small crops. The
+    images may be RGB or already gray."""
     height, width = original.shape[:2]
     ix1, iy1, ix2, iy2 = inner
     cx1, cy1 = max(0, ix1 - pad), max(0, iy1 - pad)
