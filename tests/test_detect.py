@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from blurkit.detect import load_detector
+import cv2
+
 from blurkit.detect import common
+from blurkit.detect.centerface import blob_of
 from blurkit.detect.common import distinct_faces, nms, nms_reference
 from blurkit.detect.search import SearchParams, _tiles, _unrotate
 from blurkit.media.image import read_photo
@@ -117,6 +120,17 @@ def test_nms_and_distinct_faces():
     # the nested box [2,2,6,6] is the same face as [0,0,10,10]
     assert distinct_faces(boxes, scores) == 2
 
+
+
+def test_network_input_is_what_opencv_makes():
+    """blob_of gives cv2.dnn.blobFromImage's array, for whole pictures and for tiles cut from
+    a larger one (not contiguous)."""
+    rng = np.random.default_rng(5)
+    picture = rng.integers(0, 256, (200, 320, 3), np.uint8)
+    for rgb in (picture, picture[32:160, 64:288], np.ascontiguousarray(np.rot90(picture))):
+        ours, theirs = blob_of(rgb), cv2.dnn.blobFromImage(rgb)
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        assert np.array_equal(ours, theirs)
 
 
 def _random_boxes(rng, n, extent, sizes):
