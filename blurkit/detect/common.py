@@ -157,9 +157,9 @@ class _Index:
 
     Overlap > t needs the smaller area above t times the larger, so boxes are put in classes
     by log2 of their area and a class is compared only with classes at most `reach` away;
-    two boxes that intersect have centres less than the larger side apart on each axis, so
-    on a grid of the largest side among the two classes they lie in the same or
-    neighbouring cells. Candidate pairs from the grid are then checked exactly."""
+    two boxes that intersect have centres less than half the sum of their sides apart on each
+    axis, so on a grid of half the sum of the largest sides in the two classes they lie in the
+    same or neighbouring cells. Candidate pairs from the grid are then checked exactly."""
 
     _NEAR = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], np.int64)
 
@@ -194,8 +194,10 @@ class _Index:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         q, t = np.concatenate(found_q), np.concatenate(found_t)
         r = self.rects
-        touch = ((np.maximum(r[q, 0], r[t, 0]) < np.minimum(r[q, 0] + r[q, 2], r[t, 0] + r[t, 2]))
-                 & (np.maximum(r[q, 1], r[t, 1]) < np.minimum(r[q, 1] + r[q, 3], r[t, 1] + r[t, 3])))
+        touch = ((np.maximum(r[q, 0], r[t, 0])
+                  < np.minimum(r[q, 0] + r[q, 2], r[t, 0] + r[t, 2]))
+                 & (np.maximum(r[q, 1], r[t, 1])
+                    < np.minimum(r[q, 1] + r[q, 3], r[t, 1] + r[t, 3])))
         q, t = q[touch], t[touch]
         # OpenCV compares the candidate (later, q) with the kept box (earlier, t)
         suppress = ~(_overlap_f32(r[q], r[t]) <= self.threshold)
@@ -203,8 +205,11 @@ class _Index:
 
     def _near(self, qk: np.ndarray, tl: np.ndarray, cell: float):
         """Pairs of `qk` and `tl` boxes whose centres lie in the same or neighbouring cells."""
-        gx_q, gy_q = np.floor(self.cx[qk] / cell).astype(np.int64), np.floor(self.cy[qk] / cell).astype(np.int64)
-        gx_t, gy_t = np.floor(self.cx[tl] / cell).astype(np.int64), np.floor(self.cy[tl] / cell).astype(np.int64)
+        def cells(boxes):
+            return (np.floor(self.cx[boxes] / cell).astype(np.int64),
+                    np.floor(self.cy[boxes] / cell).astype(np.int64))
+
+        (gx_q, gy_q), (gx_t, gy_t) = cells(qk), cells(tl)
         x0 = min(int(gx_q.min()), int(gx_t.min())) - 1
         y0 = min(int(gy_q.min()), int(gy_t.min())) - 1
         cols = max(int(gx_q.max()), int(gx_t.max())) - x0 + 2
