@@ -98,7 +98,7 @@ def _head_ellipse(box: Box, margin: float) -> tuple[float, float, float, float, 
     """
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
-    margin = margin + SMALL_EXTRA * float(np.clip((SMALL_SIDE - min(w, h)) / SMALL_SIDE, 0.0, 1.0))
+    margin = margin + SMALL_EXTRA * float(min(max((SMALL_SIDE - min(w, h)) / SMALL_SIDE, 0.0), 1.0))
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2 - margin * h / 4
     ax, ay = w * (0.5 + margin / 2), h * (0.5 + margin / 2)
     ox, oy = w * (0.5 + margin), h * (0.5 + margin)
@@ -140,7 +140,7 @@ def _destroy(roi: np.ndarray) -> np.ndarray:
     scaled up smoothly, which looks the same as blurring at full size and costs little."""
     h, w = roi.shape[:2]
     # cells of at least ~8 px: a small region becomes one or two colours, not a fine mosaic
-    cells = int(np.clip(min(w, h) // 8, 1, DESTROY_CELLS))
+    cells = min(max(min(w, h) // 8, 1), DESTROY_CELLS)
     gw, gh = (cells, max(1, round(cells * h / w))) if w <= h else (max(1, round(cells * w / h)), cells)
     cells_img = cv2.resize(roi, (gw, gh), interpolation=cv2.INTER_AREA)
     blocky = cv2.resize(cells_img, (gw * 4, gh * 4), interpolation=cv2.INTER_NEAREST)
@@ -429,6 +429,8 @@ HIDDEN_LIMIT = 0.3   # detail correlation below which a face counts as hidden
 DETAIL_LIMIT = 0.2   # ... or output detail weaker than this fraction of the original's
 DETAIL_FLOOR = 2.0   # original detail (std of the high-pass, 0-255 scale) below this is noise
 REGION_MAX_PX = 4_000_000  # the self-check's summed-area tables only over smaller regions
+GRAY_ONCE = 16      # faces looked at one by one: from this many, the gray picture is made
+                    # once (gray is per pixel: the same values as gray crops)
 CHECK_MIN_SIDE = 12  # px: smaller boxes are below what identifies anyone, and below the
                      # high-pass's reach (its sigma-2 kernel mixes in the surroundings)
 
@@ -463,7 +465,12 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
         # few, small faces in a large picture, or a region too large for the summed-area
         # tables to pay (float64 tables of a 12-MP picture cost more than each face on its
         # own, even in a crowd): look at each face on its own
-        stats = [_crop_stats(original, output, r, pad) for _, r in inner]
+        if len(inner) >= GRAY_ONCE:   # one gray conversion of the part holding the boxes
+            gray_a, gray_b = _gray(original[oy:ey, ox:ex]), _gray(output[oy:ey, ox:ex])
+            shifted = (rects - np.array([ox, oy, ox, oy])).tolist()
+            stats = [_crop_stats(gray_a, gray_b, r, pad) for r in shifted]
+        else:
+            stats = [_crop_stats(original, output, r, pad) for _, r in inner]
         sa, sb, corr = (np.array(v) for v in zip(*stats))
     else:
         sa, sb, corr = _region_stats(original, output, rects, (ox, oy, ex, ey))
@@ -476,7 +483,8 @@ def _crop_stats(original: np.ndarray, output: np.ndarray, inner: tuple[int, int,
     """Detail strength of original and output and their correlation over the rectangle
     `inner`: the same high-pass as `_detail_pair` (on the rectangle padded by `pad`, clipped
     to the picture), both images in one two-channel pass and the statistics in float64 by
-    OpenCV, at half the cost of numpy's per-array reductions on these small crops."""
+    OpenCV, at half the cost of numpy's per-array reductions on these small crops. The
+    images may be RGB or already gray."""
     height, width = original.shape[:2]
     ix1, iy1, ix2, iy2 = inner
     cx1, cy1 = max(0, ix1 - pad), max(0, iy1 - pad)

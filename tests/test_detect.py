@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from blurkit.detect import load_detector
-from blurkit.detect.common import distinct_faces, nms
+import cv2
+
+from blurkit.detect import common
+from blurkit.detect.centerface import blob_of
+from blurkit.detect.common import distinct_faces, nms, nms_reference
 from blurkit.detect.search import SearchParams, _tiles, _unrotate
 from blurkit.media.image import read_photo
 from conftest import SAMPLES
@@ -115,6 +119,72 @@ def test_nms_and_distinct_faces():
     assert set(kept.tolist()) == {0, 2, 3}
     # the nested box [2,2,6,6] is the same face as [0,0,10,10]
     assert distinct_faces(boxes, scores) == 2
+
+
+
+def test_network_input_is_what_opencv_makes():
+    """blob_of gives cv2.dnn.blobFromImage's array, for whole pictures and for tiles cut from
+    a larger one (not contiguous)."""
+    rng = np.random.default_rng(5)
+    picture = rng.integers(0, 256, (200, 320, 3), np.uint8)
+    for rgb in (picture, picture[32:160, 64:288], np.ascontiguousarray(np.rot90(picture))):
+        ours, theirs = blob_of(rgb), cv2.dnn.blobFromImage(rgb)
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        assert np.array_equal(ours, theirs)
+
+
+def _random_boxes(rng, n, extent, sizes):
+    xy = rng.uniform(0, extent, (n, 2))
+    wh = np.exp(rng.uniform(np.log(sizes[0]), np.log(sizes[1]), (n, 2)))
+    return np.concatenate([xy, xy + wh], 1).astype(np.float32)
+
+
+def _nms_cases():
+    """(boxes, scores, threshold): scattered and crowded sets of many sizes, tied scores,
+    duplicates, and integer boxes whose overlaps fall exactly on the threshold."""
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n = int(rng.integers(1, 3000))
+        extent = float(rng.choice([60, 400, 4000]))   # crowded .. scattered
+        boxes = _random_boxes(rng, n, extent, (4, float(rng.choice([30, 300, 1500]))))
+        if trial % 3 == 0:   # ties: a few distinct scores, in random order
+            scores = rng.choice([0.05, 0.2, 0.5, 0.9], n)
+        else:
+            scores = rng.uniform(0, 1, n)
+        if trial % 5 == 0:   # exact duplicates of earlier boxes
+            boxes[n // 2:] = boxes[:n - n // 2]
+        yield boxes, scores.astype(np.float32), float(rng.choice([0.3, 0.5, 0.1]))
+    for trial in range(20):  # integer boxes: overlaps of exactly 0.3 (3/10) and 0.5
+        n = int(rng.integers(1, 2000))
+        xy = rng.integers(0, 40, (n, 2))
+        boxes = np.concatenate([xy, xy + rng.integers(1, 12, (n, 2))], 1).astype(np.float32)
+        yield boxes, rng.integers(1, 4, n).astype(np.float32), float(rng.choice([0.3, 0.5]))
+
+
+def test_nms_equals_opencv_greedy(monkeypatch):
+    """The indexed NMS keeps exactly OpenCV's boxes in OpenCV's order (small chunks, so that
+    boxes meet across chunks)."""
+    monkeypatch.setattr(common, "NMS_DIRECT", 0)
+    for chunk in (64, 2048):
+        monkeypatch.setattr(common, "NMS_CHUNK", chunk)
+        for boxes, scores, threshold in _nms_cases():
+            assert nms(boxes, scores, threshold).tolist() == \
+                nms_reference(boxes, scores, threshold).tolist()
+
+
+def test_nms_special_boxes_and_scores(monkeypatch):
+    """Empty or non-finite boxes and scores of 0 are treated exactly as OpenCV treats them."""
+    monkeypatch.setattr(common, "NMS_DIRECT", 0)
+    rng = np.random.default_rng(3)
+    boxes = _random_boxes(rng, 200, 100, (5, 40))
+    scores = rng.uniform(0, 1, 200).astype(np.float32)
+    scores[::7] = 0.0
+    assert nms(boxes, scores).tolist() == nms_reference(boxes, scores).tolist()
+    for bad in ([5, 5, 5, 20], [np.nan, 0, 10, 10], [10, 10, 0, 0]):
+        odd = boxes.copy()
+        odd[17] = bad
+        assert nms(odd, scores).tolist() == nms_reference(odd, scores).tolist()
+    assert nms(boxes, np.zeros(200, np.float32)).tolist() == []
 
 
 @pytest.mark.shared_data

@@ -87,6 +87,35 @@ def test_still_visible_catches_every_face_left_unhidden_among_hidden_ones(spread
         assert (detail_correlation(img, out, box) >= 0.3) == (box in (left, dimmed))
 
 
+def test_many_faces_looked_at_one_by_one_get_the_same_statistics(monkeypatch):
+    """With many faces spread over a large picture the gray picture is made once instead of
+    once per face: every face's statistics are the same numbers either way."""
+    from blurkit import redact as redact_mod
+
+    img = _textured(1600, 2400, seed=7)
+    rng = np.random.default_rng(7)
+    boxes = [(float(x), float(y), x + float(w), y + float(w) * 1.2)
+             for x, y, w in zip(rng.integers(-10, 2380, 40), rng.integers(-10, 1580, 40),
+                                rng.integers(12, 90, 40))]
+    out = redact(img, boxes[::2])
+    seen = {}
+    original = redact_mod._crop_stats
+
+    def recording(*args):
+        seen[mode].append(original(*args))
+        return seen[mode][-1]
+
+    monkeypatch.setattr(redact_mod, "_crop_stats", recording)
+    verdicts = {}
+    for mode, once in (("per face", 10 ** 6), ("gray once", 1)):
+        seen[mode] = []
+        monkeypatch.setattr(redact_mod, "GRAY_ONCE", once)
+        verdicts[mode] = still_visible(img, out, boxes)
+    assert len(seen["per face"]) > 30
+    assert seen["gray once"] == seen["per face"]
+    assert verdicts["gray once"] == verdicts["per face"] and verdicts["per face"]
+
+
 def test_margins_of_hidden_faces_never_cover_a_shown_face():
     from blurkit.redact import keep_shown
 

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from blurkit.detect.onnx_backend import dynamic_model_bytes, padded, session
 
 _OUTPUTS = {"537": 1, "538": 2, "539": 2, "540": 10}  # heatmap, scale, offset, landmarks
+
+
+def blob_of(rgb: np.ndarray) -> np.ndarray:
+    """The network input: what cv2.dnn.blobFromImage(rgb) gives with its defaults (float32,
+    1 x 3 x H x W, the values unchanged), at a fifth of its cost (measured on 1280 x 1280
+    tiles: ~7 ms instead of ~32 ms, ten such passes per 12-MP photo)."""
+    out = np.empty((1, 3, *rgb.shape[:2]), np.float32)
+    for channel in range(3):
+        out[0, channel] = rgb[:, :, channel]
+    return out
 
 
 class CenterFaceNet:
@@ -28,7 +37,7 @@ class CenterFaceNet:
 
     def infer(self, rgb: np.ndarray, floor: float):
         """Detections in `rgb` as given (the caller scales it); boxes (N,4), scores (N,), landmarks (N,5,2)."""
-        blob = cv2.dnn.blobFromImage(padded(rgb, self.stride))
+        blob = blob_of(padded(rgb, self.stride))
         heatmap, sizes, offsets, marks = self._session.run(list(_OUTPUTS), {self._input: blob})
         ys, xs = np.nonzero(heatmap[0, 0] > floor)
         scores = heatmap[0, 0, ys, xs]
