@@ -33,7 +33,7 @@ import numpy as np
 
 from common import ROOT  # noqa: F401  (puts the project on sys.path)
 from blurkit import modelstore
-from blurkit.detect.common import nms
+from blurkit.detect.nms import nms
 from blurkit.detect.scrfd import ScrfdNet
 from blurkit.media.video import read_frames
 

@@ -5,12 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from blurkit.detect import load_detector
 import cv2
 
-from blurkit.detect import common
+from blurkit.detect import load_detector
+from blurkit.detect import nms as nms_module
 from blurkit.detect.centerface import blob_of
-from blurkit.detect.common import distinct_faces, nms, nms_reference
+from blurkit.detect.common import distinct_faces
+from blurkit.detect.nms import nms, nms_reference
 from blurkit.detect.search import SearchParams, _tiles, _unrotate
 from blurkit.media.image import read_photo
 from conftest import SAMPLES
@@ -164,9 +165,9 @@ def _nms_cases():
 def test_nms_equals_opencv_greedy(monkeypatch):
     """The indexed NMS keeps exactly OpenCV's boxes in OpenCV's order (small chunks, so that
     boxes meet across chunks)."""
-    monkeypatch.setattr(common, "NMS_DIRECT", 0)
+    monkeypatch.setattr(nms_module, "NMS_DIRECT", 0)
     for chunk in (64, 2048):
-        monkeypatch.setattr(common, "NMS_CHUNK", chunk)
+        monkeypatch.setattr(nms_module, "NMS_CHUNK", chunk)
         for boxes, scores, threshold in _nms_cases():
             assert nms(boxes, scores, threshold).tolist() == \
                 nms_reference(boxes, scores, threshold).tolist()
@@ -174,7 +175,7 @@ def test_nms_equals_opencv_greedy(monkeypatch):
 
 def test_nms_special_boxes_and_scores(monkeypatch):
     """Empty or non-finite boxes and scores of 0 are treated exactly as OpenCV treats them."""
-    monkeypatch.setattr(common, "NMS_DIRECT", 0)
+    monkeypatch.setattr(nms_module, "NMS_DIRECT", 0)
     rng = np.random.default_rng(3)
     boxes = _random_boxes(rng, 200, 100, (5, 40))
     scores = rng.uniform(0, 1, 200).astype(np.float32)

@@ -30,7 +30,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from blurkit.detect.common import Detection, distinct_faces, nms
+from blurkit.detect.common import Detection, distinct_faces
+from blurkit.detect.nms import nms
 
 
 class Net(Protocol):
