@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-# numpy's OpenBLAS starts a thread pool when numpy is imported (~18 ms of CPU at every start
+# numpy's OpenBLAS starts a thread pool when numpy is imported (~50 ms of CPU at every start
 # here); blurkit's own matrix work is a few small products (face templates), which OpenBLAS
 # runs on one thread anyway. Set before anything imports numpy; the environment still wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
