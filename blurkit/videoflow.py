@@ -122,7 +122,7 @@ class VideoSettings:
     those of 16-31 px were hidden. It replaced a rule on the longer side (`detect_side`
     192): the network's cost follows its input's area, and a rule on the area lifts square
     clips such as the 512x512 talking heads less (0.59, not 0.78, for the same 640x360
-    protection); they still pay ~10 % of their speed."""
+    protection); they still pay 10-17 % of their speed."""
     detect_pixels: int = 90_000
     min_scale: float = 0.4
     step: int = 3
