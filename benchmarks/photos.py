@@ -24,7 +24,9 @@ decoding, detection, hiding, encoding). Everything is judged from the output pix
 `--save DIR` writes the original and every tool's output of three group photos of the check
 half (the Family_Group photos with the most faces) to DIR, for looking at; never the repo.
 `--large K` also builds K 12-megapixel photos, each a 4 x 4 mosaic of WIDER images (faces
-keep their pixel size), to check that small faces are still found in large photos.
+keep their pixel size), to check that small faces are still found in large photos. They are
+made of the check half; `--large-half tune` makes them of the tune half, for choices that
+only large photos show (tiling, crowds over a whole 12-MP picture).
 deface runs in its own virtual environment (deface==1.5.0, default settings). The machine
 and its load are printed; the ratio is what to compare, since the machine is shared.
 """
@@ -220,6 +222,9 @@ def main() -> None:
     ap.add_argument("--halves", default="tune,check", help="tune, check or both (default)")
     ap.add_argument("--rounds", type=int, default=1, help="repeat, alternating who goes first")
     ap.add_argument("--large", type=int, default=0, help="also K 12-MP mosaics (check half)")
+    ap.add_argument("--large-half", default="check", choices=HALVES,
+                    help="the half the mosaics are made of: check (what a note quotes), or "
+                         "tune (to choose tiling or crowd rules on mosaics)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--detector", default="centerface", help="centerface | scrfd | ensemble")
     ap.add_argument("--compare", type=Path, default=None,
@@ -245,7 +250,8 @@ def main() -> None:
         sets = {h: split[h] for h in halves}
         if args.large:
             (tmp / "large").mkdir()
-            sets["12-MP"] = (make_large(split["check"][0], args.large, tmp / "large"), [])
+            large = "12-MP" if args.large_half == "check" else f"12MP-{args.large_half}"
+            sets[large] = (make_large(split[args.large_half][0], args.large, tmp / "large"), [])
         results, speeds = {}, {}
         for set_name, (set_faces, set_neg) in sets.items():
             inputs = list(set_faces) + list(set_neg)
