@@ -93,11 +93,19 @@ def test_other_detectors_find_the_portrait(models_dir, name):
     assert _found(det.detect(pixels), MANIFEST["portrait_exif_gps_thumbnail.jpg"]["faces"][0])
 
 
-def test_tiles_cover_with_overlap():
-    tiles = _tiles(3000, 1280, 128)
-    assert tiles[0][0] == 0 and tiles[-1][1] == 3000
-    for (a0, a1), (b0, b1) in zip(tiles, tiles[1:]):
-        assert b0 <= a1 - 128 and a1 - a0 <= 1280
+def test_tiles_cover_with_overlap_and_no_more():
+    for length in (1281, 1536, 2250, 3000, 4000, 5000):
+        tiles = _tiles(length, 1280, 128)
+        assert tiles[0][0] == 0 and tiles[-1][1] == length
+        (size,) = {b - a for a, b in tiles}
+        assert size <= 1280 and size % 32 == 0
+        for (a0, a1), (b0, b1) in zip(tiles, tiles[1:]):
+            assert b0 <= a1 - 128                     # neighbours overlap by the overlap
+        # as few tiles as 1280-px ones need, each no longer than the overlap asks (+ stride)
+        assert len(tiles) == -(-(length - 128) // (1280 - 128))
+        assert size * len(tiles) <= length + (len(tiles) - 1) * 128 + 32 * len(tiles)
+    # a 12-MP photo's first coarse level: two tiles of 832, not two of 1280
+    assert _tiles(1536, 1280, 128) == [(0, 832), (704, 1536)]
     assert _tiles(500, 1280, 128) == [(0, 500)]
 
 
