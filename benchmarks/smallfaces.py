@@ -75,11 +75,23 @@ def area(pixels: int, min_scale: float = 0.4):
     return lambda w, h: min(1.0, max((pixels / (w * h)) ** 0.5, min_scale))
 
 
+def filled(rule, stride: int = 32):
+    """`rule`, then enlarged until the network's input, which it pads to a multiple of
+    `stride` anyway, is filled on one side (the same network cost, larger faces)."""
+    def scale(w, h):
+        s = rule(w, h)
+        padded_w = -(-round(w * s) // stride) * stride
+        padded_h = -(-round(h * s) // stride) * stride
+        return min(1.0, padded_w / w, padded_h / h)
+    return scale
+
+
 _SHIPPED = VideoSettings.scale     # kept: the child process replaces VideoSettings.scale
 RULES = {
     "shipped": lambda w, h: _SHIPPED(VideoSettings(), w, h),   # as VideoSettings says now
     **{f"side{d}": side(d) for d in (192, 320, 352, 384, 400, 512, 640)},
     **{f"area{k}k": area(k * 1000) for k in (60, 90, 120)},
+    "area90kfill": filled(area(90_000)),
 }
 BANDS = (("16-31", 16, 32), (">=32", 32, 10 ** 6))
 ENCODE = ["-c:v", "libx264", "-crf", "18", "-preset", "fast", "-pix_fmt", "yuv420p",
