@@ -109,7 +109,7 @@ def test_tiles_cover_with_overlap_and_no_more():
     assert _tiles(500, 1280, 128) == [(0, 500)]
 
 
-@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("k", [1, 2, 3])
 def test_unrotate_maps_back(k):
     h, w = 40, 60
     img = np.zeros((h, w), np.uint8)

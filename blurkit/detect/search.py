@@ -57,6 +57,8 @@ class SearchParams:
     tile_overlap: int = 128     # overlap of neighbouring tiles (pixels at pass scale)
     coarse_min_side: int = 320  # coarser levels stop when the long side gets below this
     rotations: bool = True
+    turns: tuple[int, ...] = (1, 3)  # quarter turns of the rotated passes (90 and 270 degrees;
+                                     # 180 was measured and not adopted: DESIGN.md)
     nms_iou: float = 0.3
     crowd_faces: int = 2        # clear faces that make a photo a group photo
 
@@ -90,9 +92,11 @@ def _tiles(length: int, tile: int, overlap: int, align: int = 32) -> list[tuple[
 
 
 def _unrotate(boxes: np.ndarray, marks: np.ndarray, k: int, height: int, width: int):
-    """Map boxes/landmarks found in np.rot90(image, k) back to the image (k = 1 or 3)."""
+    """Map boxes/landmarks found in np.rot90(image, k) back to the image (k = 1, 2 or 3)."""
     if k == 1:    # rotated (x, y) shows original (W - y, x)
         to_x, to_y = (lambda x, y: width - y), (lambda x, y: x)
+    elif k == 2:  # rotated (x, y) shows original (W - x, H - y)
+        to_x, to_y = (lambda x, y: width - x), (lambda x, y: height - y)
     elif k == 3:  # rotated (x, y) shows original (y, H - x)
         to_x, to_y = (lambda x, y: y), (lambda x, y: height - x)
     else:
@@ -167,7 +171,7 @@ class FaceSearch:
             lh, lw = rotated_level.shape[:2]
             sx, sy = width / lw, height / lh
             for net, params, parts in per_net:
-                for k in (1, 3):
+                for k in self.params.turns:
                     b, s, m = net.infer(np.ascontiguousarray(np.rot90(rotated_level, k)),
                                         params.floor)
                     b, _ = _unrotate(b, m, k, lh, lw)
