@@ -5,8 +5,9 @@
     .venv/bin/python benchmarks/trials.py blazeface DIR    # MediaPipe BlazeFace as 2nd detector
 
 Tune half only (choices are made there; DESIGN.md, "Detection and masks", says what each
-showed and why it was dropped). Each trial prints the same measures as `masktune.py`: coverage
-by face size, touched negatives and collateral, with the shipped selection applied.
+showed and why it was dropped). `support` and `turns` print the measures of `masktune.py`
+(coverage by face size, touched negatives, collateral, with the shipped selection applied);
+`blazeface` prints its own (below).
 
 * support: a weak candidate (below the 0.4 threshold, accepted only in group photos) is kept
   only when at least K other raw candidates overlap it (IoU >= 0.5): a true face makes the
