@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from common import DEFAULT_DATA, ROOT, covered, read_rgb, touched
+from common import DEFAULT_DATA, covered, read_rgb, touched
 from photos import BUCKETS, bucket, load_sets
 from photosplit import changed_mask, face_area
 
@@ -32,14 +32,17 @@ from blurkit.redact import Style, redact, still_visible  # noqa: E402
 
 
 def default_models_dir() -> Path:
-    return Path(os.environ.get("BLURKIT_MODELS_DIR", ROOT / ".cache" / "models"))
+    """The models folder every benchmark uses (`common` sets BLURKIT_MODELS_DIR on import)."""
+    return Path(os.environ["BLURKIT_MODELS_DIR"])
 
 
-def build_cache(half: str, data: Path, cache: Path) -> dict:
+def build_cache(half: str, data: Path, cache: Path, search=None) -> dict:
+    """Raw candidates of every photo of `half`, by `search` (the shipped one by default),
+    from `cache` when it exists."""
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     faces, negatives = load_sets(data, None)[half]
-    search = load_detector("centerface", default_models_dir(), threads=2)
+    search = search or load_detector("centerface", default_models_dir(), threads=2)
     out = {}
     for path in list(faces) + negatives:
         rgb = read_rgb(path)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from common import DEFAULT_DATA, read_rgb
 from photos import load_sets
 
 from blurkit.detect import NET_PARAMS, load_detector  # noqa: E402
+from blurkit.detect.common import iou_matrix  # noqa: E402
 from blurkit.detect.search import SearchParams  # noqa: E402
 from blurkit.redact import Style  # noqa: E402
 
@@ -53,15 +53,6 @@ def report(label: str, cache: dict) -> None:
           f"detections {r['detections']}", flush=True)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-6)
-
-
 def with_support(cache: dict, k: int) -> dict:
     """The cache with every weak raw candidate that has fewer than k overlapping ones dropped."""
     threshold = NET_PARAMS["centerface"].threshold
@@ -73,7 +64,7 @@ def with_support(cache: dict, k: int) -> dict:
             weak = np.nonzero(c.scores < threshold)[0]
             for s in range(0, len(weak), 2000):          # bounded memory on crowds
                 idx = weak[s:s + 2000]
-                keep[idx] = (_iou(c.boxes[idx], c.boxes) >= 0.5).sum(1) - 1 >= k
+                keep[idx] = (iou_matrix(c.boxes[idx], c.boxes) >= 0.5).sum(1) - 1 >= k
             c2 = copy.copy(c)
             c2.boxes, c2.scores, c2.marks = c.boxes[keep], c.scores[keep], c.marks[keep]
             c2.tags = [t for t, kept in zip(c.tags, keep) if kept]
@@ -82,13 +73,7 @@ def with_support(cache: dict, k: int) -> dict:
 
 
 def cache_for(search, label: str) -> dict:
-    path = Path(f"/tmp/blurkit-{HALF}-{label}.pkl")
-    if path.exists():
-        return pickle.loads(path.read_bytes())
-    faces, negatives = load_sets(DEFAULT_DATA, None)[HALF]
-    out = {str(p): search.candidates(read_rgb(p)) for p in list(faces) + negatives}
-    path.write_bytes(pickle.dumps(out))
-    return out
+    return masktune.build_cache(HALF, DEFAULT_DATA, Path(f"/tmp/blurkit-{HALF}-{label}.pkl"), search)
 
 
 def trial_turns() -> None:
@@ -166,7 +151,7 @@ def trial_blazeface(folder: Path) -> None:
             spent += time.perf_counter() - t
             for f in annotated:
                 x, y, w, h = f["box"]
-                found = len(boxes) and _iou(np.array([[x, y, x + w, y + h]], np.float32),
+                found = len(boxes) and iou_matrix(np.array([[x, y, x + w, y + h]], np.float32),
                                             boxes).max() > 0.3
                 for least in hits:
                     if h >= least:
