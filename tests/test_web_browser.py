@@ -52,6 +52,13 @@ def only_own_origin(seen: list[str], server) -> None:
     assert seen and not foreign, foreign
 
 
+def last_photo_entry(web):
+    """The newest photo entry of the audit log, or None."""
+    with AuditLog.open(web.settings) as audit:
+        entries = [e for e in audit.entries() if e.kind == "photo"]
+    return entries[-1] if entries else None
+
+
 def test_upload_draw_over_a_missed_face_and_approve(site, page, requests_seen, tmp_path):
     web, server = site
     src = tmp_path / "kalas.jpg"
@@ -93,8 +100,8 @@ def test_upload_draw_over_a_missed_face_and_approve(site, page, requests_seen, t
     out = wait_for(lambda: in_ready(web, "kalas.jpg"),
                    what="the published copy")
     assert detail(load_rgb(out), box) < 0.25 * detail(load_rgb(src), box)
-    with AuditLog.open(web.settings) as audit:
-        entry = [e for e in audit.entries() if e.kind == "photo"][-1]
+    # the copy is published first and the audit entry appended right after: wait for both
+    entry = wait_for(lambda: last_photo_entry(web), what="the audit entry")
     assert entry.details["review"]["by"] == web.settings.operator
     assert entry.details["review"]["decisions"][0]["action"] == "hide_region"
     only_own_origin(requests_seen, server)
