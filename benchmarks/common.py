@@ -15,7 +15,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from blurkit.redact import HIDDEN_LIMIT, detail_correlation  # noqa: E402
+from blurkit.engine.redact import HIDDEN_LIMIT, detail_correlation  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("BLURKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

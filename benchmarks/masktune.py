@@ -28,7 +28,7 @@ from photos import BUCKETS, bucket, load_sets
 from photosplit import changed_mask, face_area
 
 from blurkit.detect import NET_PARAMS, load_detector  # noqa: E402
-from blurkit.redact import Style, redact, still_visible  # noqa: E402
+from blurkit.engine.redact import Style, redact, still_visible  # noqa: E402
 
 
 def default_models_dir() -> Path:

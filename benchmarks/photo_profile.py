@@ -50,19 +50,19 @@ from photos import load_sets, make_large
 
 # (stage, module, attribute): the functions timed; nested ones are subtracted from callers
 STAGES = [
-    ("read: decode", "blurkit.pipeline", "read_photo"),
-    ("read: hash input / output", "blurkit.pipeline", "sha256_file"),
+    ("read: decode", "blurkit.engine.pipeline", "read_photo"),
+    ("read: hash input / output", "blurkit.engine.pipeline", "sha256_file"),
     ("detect: network (onnxruntime)", "onnxruntime", "InferenceSession.run"),
     ("detect: search (pyramid, tiles, decoding, selection)", "blurkit.detect.search",
      "FaceSearch.detect_with_candidates"),
-    ("identify + decide", "blurkit.pipeline", "Worker.decide"),
-    ("redact: hide (masks, destroy)", "blurkit.pipeline", "redact"),
-    ("redact: keep shown", "blurkit.pipeline", "keep_shown"),
-    ("self-check (still_visible)", "blurkit.pipeline", "still_visible"),
+    ("identify + decide", "blurkit.engine.pipeline", "Worker.decide"),
+    ("redact: hide (masks, destroy)", "blurkit.engine.pipeline", "redact"),
+    ("redact: keep shown", "blurkit.engine.pipeline", "keep_shown"),
+    ("self-check (still_visible)", "blurkit.engine.pipeline", "still_visible"),
     ("write: encode", "blurkit.media.image", "_encode"),
     ("write: verify (re-read, metadata, decode)", "blurkit.media.image", "_verify"),
     ("write: fsync + rename", "blurkit.fsutil", "commit"),
-    ("write: rest (array to image, checks)", "blurkit.pipeline", "write_photo"),
+    ("write: rest (array to image, checks)", "blurkit.engine.pipeline", "write_photo"),
     ("audit log append", "blurkit.audit", "AuditLog.append"),
     ("report (JSON)", "blurkit.cli.process", "_write_report"),
 ]

@@ -59,8 +59,8 @@ from common import DEFAULT_DATA, ROOT, machine
 from blurkit import modelstore
 from blurkit.detect.scrfd import ScrfdNet
 from blurkit.media.video import probe_video, read_frames, transcode_plain
-from blurkit.redact import HIDDEN_LIMIT, detail_correlation
-from blurkit.videoflow import VideoSettings
+from blurkit.engine.redact import HIDDEN_LIMIT, detail_correlation
+from blurkit.engine.videoflow import VideoSettings
 from leakcheck import _overlaps, frame_faces, models_dir
 from video import bytecode_env
 
@@ -218,7 +218,7 @@ def run_rule(rule: str, src: Path, dest: Path, data_dir: Path, env: dict) -> Non
 
 def child(rule: str, argv: list[str]) -> None:
     """`blurkit ARGV` with VideoSettings.scale following RULES[rule]."""
-    from blurkit import videoflow
+    from blurkit.engine import videoflow
     from blurkit.cli import main as cli_main
     chosen = RULES[rule]
     videoflow.VideoSettings.scale = lambda self, width, height: chosen(width, height)

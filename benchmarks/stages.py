@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from blurkit import modelstore  # noqa: E402
 from blurkit.detect import load_detector, video_search  # noqa: E402
 from blurkit.detect.onnxgraph import make_dynamic  # noqa: E402
-from blurkit.videoflow import VideoSettings  # noqa: E402
+from blurkit.engine.videoflow import VideoSettings  # noqa: E402
 
 cv2.setNumThreads(1)
 
@@ -131,7 +131,7 @@ def twelve_mp_photo(path: Path) -> None:
 def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: float) -> dict:
     from blurkit.fsutil import sha256_file
     from blurkit.media.image import read_photo, write_photo
-    from blurkit.pipeline import Options, Worker
+    from blurkit.engine.pipeline import Options, Worker
 
     worker = Worker(Options(models_dir=models, threads=1))
     counting = Counting(worker.detector.nets[0][0])
@@ -217,7 +217,7 @@ def video_stages(models: Path, tmp: Path, frames: int, macs: float, rounds: int)
     """CPU seconds per frame of each part, and of the whole flow, each the best of `rounds`."""
     from facevideo import make_face_clip
 
-    from blurkit.pipeline import Options, Worker, plan
+    from blurkit.engine.pipeline import Options, Worker, plan
 
     src = tmp / "in" / "hd.mp4"
     src.parent.mkdir()

@@ -39,7 +39,7 @@ from photos import load_sets
 from blurkit.detect import NET_PARAMS, load_detector  # noqa: E402
 from blurkit.detect.common import iou_matrix  # noqa: E402
 from blurkit.detect.search import SearchParams  # noqa: E402
-from blurkit.redact import Style  # noqa: E402
+from blurkit.engine.redact import Style  # noqa: E402
 
 HALF = "tune"
 

@@ -97,8 +97,8 @@ def bytecode_env(cache: Path, root: Path, pythonpath: str | None) -> dict:
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     subprocess.run([sys.executable, "-c",
-                    "import av, cv2, onnxruntime, blurkit.cli, blurkit.pipeline, "
-                    "blurkit.videoflow, blurkit.media.video, blurkit.detect.centerface"],
+                    "import av, cv2, onnxruntime, blurkit.cli, blurkit.engine.pipeline, "
+                    "blurkit.engine.videoflow, blurkit.media.video, blurkit.detect.centerface"],
                    check=True, cwd=root, env=env, capture_output=True)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "blurkit")],
                    check=True, cwd=root, env=env, capture_output=True)
@@ -227,7 +227,7 @@ def _consent_run(speaker: Path, strangers: list[Path], work: Path, net: ScrfdNet
     from PIL import Image
 
     from blurkit.media.video import read_frames
-    from blurkit.redact import detail_correlation
+    from blurkit.engine.redact import detail_correlation
 
     work.mkdir(parents=True)
     stills = []

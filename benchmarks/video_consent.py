@@ -22,7 +22,7 @@ for another checkout of blurkit (e.g. the main branch, to see what a change did)
      "visible" in a frame when that face's detail survives in the output (detail
      correlation > 0.8, as in benchmarks/video.py --consent);
    * everyone else: a face SCRFD finds in the input (>= 32 px) is "visible" when its
-     detail correlation in the output is >= 0.3 (blurkit.redact.HIDDEN_LIMIT); the montage
+     detail correlation in the output is >= 0.3 (blurkit.engine.redact.HIDDEN_LIMIT); the montage
      is also reported for the 6 frames after each cut (cuts found by ffmpeg's scene score
      > 0.3 on the original montage: all 7 of SOURCE.md);
    * leaks: SCRFD on every output frame finds no face >= 32 px, except, in the Obama clips,
@@ -56,7 +56,7 @@ from blurkit import modelstore
 from blurkit.config import load_settings
 from blurkit.detect.scrfd import ScrfdNet
 from blurkit.media.video import read_frames
-from blurkit.redact import HIDDEN_LIMIT, detail_correlation
+from blurkit.engine.redact import HIDDEN_LIMIT, detail_correlation
 from leakcheck import SCORE, frame_faces, input_faces, judge, strong
 
 CROSS = "video_cross_recording_obama"

@@ -102,10 +102,10 @@ def timed_gen(clock: Clock, name: str, fn):
 def _instrument(clock: Clock, one_thread: bool):
     """The patches that time the flow's stages (and, with one_thread, pin every codec to
     one thread)."""
-    from blurkit import pipeline, videoflow
+    from blurkit.engine import pipeline, videoflow
     from blurkit.detect.search import FaceSearch
     from blurkit.media import video
-    from blurkit.track import Tracker
+    from blurkit.engine.track import Tracker
 
     patches = [
         (video, "_decode", timed_gen(clock, "decode", video._decode)),
@@ -149,7 +149,7 @@ def _run(src: Path, work: Path, one_thread: bool, floor: bool) -> dict:
 
     from blurkit.config import load_settings
     from blurkit.media.video import transcode_plain
-    from blurkit.pipeline import Options, Worker, plan
+    from blurkit.engine.pipeline import Options, Worker, plan
 
     clock = Clock()
     cv2.setNumThreads(1 if one_thread else 0)

@@ -49,7 +49,7 @@ i18n.register({
     },
 })
 
-MODES = ("destroy", "blur", "pixelate", "solid", "sticker")   # as blurkit.redact
+MODES = ("destroy", "blur", "pixelate", "solid", "sticker")   # as blurkit.engine.redact
 MASKS = ("head", "box", "ellipse")
 PURPOSES = ("public", "internal")
 

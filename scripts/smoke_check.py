@@ -9,7 +9,7 @@ qemu (scripts/aarch64-smoke).
 
 Every sample of the manifest found in OUT is checked, and at least a photo with faces, the
 HEIC and the clip must be there. Faces: the high-pass detail in each known face box must no
-longer correlate with the original (blurkit.redact.detail_correlation < 0.3, the measure the
+longer correlate with the original (blurkit.engine.redact.detail_correlation < 0.3, the measure the
 tests and benchmarks use); for the clip in every frame, with the boxes the clip was generated
 with. Metadata, read with Pillow and PyAV rather than blurkit: no EXIF (so no GPS), XMP, IPTC,
 comments or APP segments beyond JFIF and the ICC profile in photos; no container or stream tags
@@ -30,7 +30,7 @@ import pillow_heif
 from PIL import Image
 
 from blurkit.media.image import read_photo
-from blurkit.redact import detail_correlation
+from blurkit.engine.redact import detail_correlation
 
 pillow_heif.register_heif_opener()
 

@@ -11,7 +11,7 @@ import pytest
 
 from blurkit.media.image import read_photo
 from blurkit.media.video import read_frames
-from blurkit.redact import detail_correlation
+from blurkit.engine.redact import detail_correlation
 from conftest import ROOT, SAMPLES
 from facevideo import make_face_clip
 

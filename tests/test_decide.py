@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from blurkit.decide import decide
+from blurkit.engine.decide import decide
 from blurkit.detect.common import Detection
 
 

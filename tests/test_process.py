@@ -13,8 +13,8 @@ import pytest
 
 from blurkit.media.image import read_photo
 from blurkit.media.metadata import find_metadata
-from blurkit.pipeline import plan
-from blurkit.redact import detail_correlation
+from blurkit.engine.pipeline import plan
+from blurkit.engine.redact import detail_correlation
 from conftest import ROOT, SAMPLES
 from mediafactory import exiftool_records, forbidden_tags, png_declaring
 
@@ -212,7 +212,7 @@ def test_failures_keep_their_parameters_and_a_full_disk_has_its_own_key(tmp_path
     import errno
 
     from blurkit.errors import OutputError
-    from blurkit.pipeline import ItemResult, Job, _failure
+    from blurkit.engine.pipeline import ItemResult, Job, _failure
 
     job = Job(tmp_path / "a.jpg", tmp_path / "out", Path("."), "photo")
     try:
@@ -244,7 +244,7 @@ def test_the_report_is_the_same_json_with_one_line_per_file():
 
 
 def test_batches_hand_out_videos_first_then_the_largest_photos(tmp_path):
-    from blurkit.pipeline import _largest_first
+    from blurkit.engine.pipeline import _largest_first
 
     for name, size in (("small.jpg", 10), ("large.jpg", 1000), ("clip.mp4", 5), ("mid.png", 100)):
         (tmp_path / name).write_bytes(b"x" * size)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from blurkit.redact import (MODES, Style, detail_correlation, redact, region, still_visible)
+from blurkit.engine.redact import (MODES, Style, detail_correlation, redact, region, still_visible)
 
 
 def _textured(h=200, w=300, seed=0):
@@ -90,7 +90,7 @@ def test_still_visible_catches_every_face_left_unhidden_among_hidden_ones(spread
 def test_many_faces_looked_at_one_by_one_get_the_same_statistics(monkeypatch):
     """With many faces spread over a large picture the gray picture is made once instead of
     once per face: every face's statistics are the same numbers either way."""
-    from blurkit import redact as redact_mod
+    from blurkit.engine import redact as redact_mod
 
     img = _textured(1600, 2400, seed=7)
     rng = np.random.default_rng(7)
@@ -117,7 +117,7 @@ def test_many_faces_looked_at_one_by_one_get_the_same_statistics(monkeypatch):
 
 
 def test_margins_of_hidden_faces_never_cover_a_shown_face():
-    from blurkit.redact import keep_shown
+    from blurkit.engine.redact import keep_shown
 
     img = _textured()
     shown, neighbour = (100.0, 60.0, 160.0, 140.0), (165.0, 70.0, 215.0, 130.0)
@@ -165,7 +165,7 @@ def test_head_mask_changes_less_than_the_old_box_default_and_more_above_than_bel
 
 
 def test_small_faces_get_a_larger_margin():
-    from blurkit.redact import _head_ellipse
+    from blurkit.engine.redact import _head_ellipse
     big = _head_ellipse((0, 0, 200, 200), 0.2)
     small = _head_ellipse((0, 0, 16, 16), 0.2)
     assert small[4] / 16 > big[4] / 200 + 0.15
@@ -200,7 +200,7 @@ def test_box_mask_blends_like_one_blend_over_the_region():
     are those of one blendLinear of the hidden region over the whole region with the full
     mask (the old way), for boxes inside, across and beyond the image border."""
     import cv2
-    from blurkit import redact as r
+    from blurkit.engine import redact as r
 
     rng = np.random.default_rng(7)
     img = cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), np.uint8), (0, 0), 1.5)

@@ -1,11 +1,11 @@
-"""A person's corrections applied to a photo (blurkit.revise), without the web page."""
+"""A person's corrections applied to a photo (blurkit.engine.revise), without the web page."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from blurkit.revise import BadDecision, ShowRefused, final_faces, render_photo
+from blurkit.engine.revise import BadDecision, ShowRefused, final_faces, render_photo
 from conftest import SAMPLES
 from tests.webmedia import detail, load_rgb, missed_face_photo
 

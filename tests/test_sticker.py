@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from blurkit.errors import ConfigError
-from blurkit.redact import (DEFAULT_STICKERS, STICKER_DIR, Style, detail_correlation,
+from blurkit.engine.redact import (DEFAULT_STICKERS, STICKER_DIR, Style, detail_correlation,
                             load_sticker, redact, still_visible, _head_ellipse)
 from conftest import ROOT, SAMPLES
 

@@ -1,4 +1,4 @@
-from blurkit.track import Track, Tracker, box_at, track_boxes
+from blurkit.engine.track import Track, Tracker, box_at, track_boxes
 
 
 def test_a_moving_face_keeps_one_track_across_a_missed_frame():
@@ -53,7 +53,7 @@ def test_background_detection_tracks_in_order_and_hands_errors_to_the_writer():
 
     from blurkit.detect.common import Detection
     from blurkit.media.video import Frame
-    from blurkit.videoflow import _BackgroundDetection
+    from blurkit.engine.videoflow import _BackgroundDetection
 
     seen = []
 
@@ -107,7 +107,7 @@ def test_background_detection_infers_two_frames_at_once_and_tracks_them_in_order
 
     from blurkit.detect.common import Detection
     from blurkit.media.video import Frame
-    from blurkit.videoflow import _BackgroundDetection
+    from blurkit.engine.videoflow import _BackgroundDetection
 
     first_started, second_started = threading.Event(), threading.Event()
 
@@ -143,7 +143,7 @@ def test_background_detection_infers_two_frames_at_once_and_tracks_them_in_order
 
 
 def test_a_cut_ends_every_track_and_nothing_links_across_it():
-    from blurkit.track import vouched
+    from blurkit.engine.track import vouched
     tr = Tracker(max_gap=10)
     a = tr.update(0, [(10, 10, 50, 50)], [0.9])[0]
     tr.update(3, [(10, 10, 50, 50)], [0.9])
@@ -158,7 +158,7 @@ def test_a_cut_ends_every_track_and_nothing_links_across_it():
 
 
 def test_a_split_gives_the_rest_of_a_track_to_a_new_live_track():
-    from blurkit.track import vouched
+    from blurkit.engine.track import vouched
     tr = Tracker(max_gap=10)
     tid = tr.update(0, [(10, 10, 50, 50)], [0.9])[0]
     for f in (3, 6, 9):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from blurkit.media.video import read_frames
-from blurkit.redact import detail_correlation
+from blurkit.engine.redact import detail_correlation
 from conftest import ROOT, SAMPLES
 from facevideo import make_cross_clip, make_swap_clip
 

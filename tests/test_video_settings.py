@@ -1,8 +1,8 @@
-"""Where video detection runs: the reduced frame's scale (blurkit.videoflow.VideoSettings)."""
+"""Where video detection runs: the reduced frame's scale (blurkit.engine.videoflow.VideoSettings)."""
 
 import pytest
 
-from blurkit.videoflow import VideoSettings
+from blurkit.engine.videoflow import VideoSettings
 
 
 @pytest.mark.parametrize("width,height", [(640, 360), (480, 270), (360, 640), (512, 512)])

@@ -13,7 +13,7 @@ import av
 import pytest
 
 from blurkit.media.video import read_frames
-from blurkit.redact import detail_correlation
+from blurkit.engine.redact import detail_correlation
 from conftest import ROOT
 from facevideo import make_face_clip
 

@@ -2,7 +2,7 @@
 
 from blurkit.identify.matching import AMBIGUOUS, NO_MATCH, Identity
 from blurkit.identify.quality import FaceQuality
-from blurkit.vote import (CLEAR, OTHER, STRANGER, UNSURE, Vote, decide_votes, report_votes,
+from blurkit.engine.vote import (CLEAR, OTHER, STRANGER, UNSURE, Vote, decide_votes, report_votes,
                           vote_from)
 
 GOOD = FaceQuality(True, None, 0.9, 120.0, sharpness=80.0)
@@ -72,14 +72,14 @@ def test_report_keeps_every_veto_and_caps_the_rest():
 
 
 def test_reasons_read_in_swedish_and_english():
-    from blurkit.vote import reason_text
+    from blurkit.engine.vote import reason_text
     assert reason_text("stranger_in_track", "sv").startswith("någon som inte")
     assert reason_text("stranger_in_track", "en").startswith("someone not registered")
     assert reason_text("no_consent_for_purpose", "sv") == "no_consent_for_purpose"
 
 
 def test_report_of_a_long_track_keeps_its_clear_votes():
-    from blurkit.vote import report_votes
+    from blurkit.engine.vote import report_votes
     vs = votes(*(["blur"] * 100 + [CLEAR] * 5))
     rep = report_votes(vs, 7, cap=30)
     assert len(rep) == 30 and sum(v["kind"] == CLEAR for v in rep) == 5

@@ -34,7 +34,7 @@ from blurkit.watch import processing as processingmod
 from blurkit.audit import AuditLog
 from blurkit.cli import cli
 from blurkit.config import load_settings
-from blurkit.pipeline import Options
+from blurkit.engine.pipeline import Options
 from blurkit.watch import (AlreadyRunning, InlineWorker, NOTE_SUFFIX, ProcessWorker, Watcher,
                            durable_move, free_name, ignored_name, make_config, watch_status)
 
@@ -59,7 +59,7 @@ def english(monkeypatch):
 
 @pytest.fixture(scope="module")
 def real_worker():
-    from blurkit.pipeline import Worker
+    from blurkit.engine.pipeline import Worker
 
     return Worker(Options(models_dir=Path(os.environ["BLURKIT_MODELS_DIR"]), language="en"))
 

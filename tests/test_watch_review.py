@@ -20,7 +20,7 @@ import pytest
 from blurkit import i18n
 from blurkit.audit import AuditLog
 from blurkit.config import load_settings
-from blurkit.pipeline import Options
+from blurkit.engine.pipeline import Options
 from blurkit.watch import (InlineWorker, ProcessWorker, ReviewConflict, ReviewDesk, Watcher,
                            make_config, watch_status)
 
@@ -42,7 +42,7 @@ def real():
     """The pipeline's Worker (real models; the tiny photos take milliseconds)."""
     import os
 
-    from blurkit.pipeline import Worker
+    from blurkit.engine.pipeline import Worker
 
     worker = Worker(Options(models_dir=Path(os.environ["BLURKIT_MODELS_DIR"]), language="en"))
     return InlineWorker(lambda options: worker)

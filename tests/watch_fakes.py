@@ -15,7 +15,7 @@ import time
 
 from blurkit.errors import InputError, OutputError
 from blurkit.fsutil import atomic_output, sha256_file
-from blurkit.pipeline import ItemResult
+from blurkit.engine.pipeline import ItemResult
 
 
 class FakeWorker:

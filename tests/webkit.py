@@ -91,7 +91,7 @@ class WatcherThread:
 
     def __init__(self, web) -> None:
         from blurkit import i18n
-        from blurkit.pipeline import Options
+        from blurkit.engine.pipeline import Options
         from blurkit.watch import Watcher
 
         s = web.settings

@@ -17,8 +17,8 @@ from blurkit.cli.progress import Progress
 from blurkit.config import MASKS, MODES, PURPOSES
 from blurkit.detect import DETECTORS
 from blurkit.fsutil import atomic_output
-from blurkit.pipeline import ItemResult, Options, default_workers, plan, run
-from blurkit.redact import Style, load_sticker
+from blurkit.engine.pipeline import ItemResult, Options, default_workers, plan, run
+from blurkit.engine.redact import Style, load_sticker
 
 i18n.register({
     "cli.process.help": {

@@ -150,7 +150,7 @@ def serve(ctx: Context, host, port, open_browser, cert, key, no_watch, **folder_
 
 
 def _make_watcher(ctx: Context, o: dict):
-    from blurkit.pipeline import watch_options
+    from blurkit.engine.pipeline import watch_options
     from blurkit.watch import Watcher, make_config
 
     s = ctx.settings

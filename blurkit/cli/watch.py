@@ -294,7 +294,7 @@ def setup_logging(log_file: Path | None) -> None:
 @pass_context
 def watch(ctx: Context, inbox, ready, originals, failed, purpose, poll, rescan, settle,
           keep_days, min_free_mb, max_attempts, log_file, review) -> None:
-    from blurkit.pipeline import watch_options
+    from blurkit.engine.pipeline import watch_options
     from blurkit.watch import Watcher, make_config
 
     s = ctx.settings

@@ -28,7 +28,7 @@ def ignored_name(name: str) -> bool:
 
 
 def kind_of(name: str) -> str:
-    from blurkit.pipeline import MEDIA_SUFFIXES, VIDEO_SUFFIXES
+    from blurkit.engine.pipeline import MEDIA_SUFFIXES, VIDEO_SUFFIXES
 
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in VIDEO_SUFFIXES:

@@ -94,7 +94,7 @@ class Processor:
         makedirs_durable(staging)
         row = self.journal.update(row["id"], state="processing", attempts=row["attempts"] + 1)
         self.crashpoint("dispatch.recorded")
-        from blurkit.pipeline import Job
+        from blurkit.engine.pipeline import Job
 
         self.worker.submit(row["id"], Job(work, staging, Path("."), row["kind"]), row["rel"])
         mb = row["size"] / (1 << 20)
@@ -147,7 +147,7 @@ class Processor:
         self._on_result(row, result, reasons, models)
 
     def _audit_base(self, row, result, models) -> dict:
-        from blurkit.pipeline import audit_entry
+        from blurkit.engine.pipeline import audit_entry
 
         entry = audit_entry(dataclasses.replace(result, source=str(self.config.inbox / row["rel"]),
                                                 output=None), self.options, models)

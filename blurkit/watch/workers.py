@@ -118,7 +118,7 @@ class ProcessWorker:
     """The pipeline's Worker in a separate process: models loaded once, a crash in a decoder
     costs one attempt of one file instead of the watcher."""
 
-    def __init__(self, lock_path: Path, factory: str = "blurkit.pipeline:Worker") -> None:
+    def __init__(self, lock_path: Path, factory: str = "blurkit.engine.pipeline:Worker") -> None:
         self.lock_path = Path(lock_path)
         self.factory = factory
         self.proc = None

@@ -1,6 +1,6 @@
 """The review queue and the photo and video pages: look, correct, approve or reject.
 
-Every correction is a decision (see `blurkit.revise`); the output is rendered again on the
+Every correction is a decision (see `blurkit.engine.revise`); the output is rendered again on the
 server from the original with all decisions so far, and the review desk keeps the new
 revision. Approving hands the item to the watcher, which publishes it into ready/ with an
 audit entry naming the reviewer and every decision.
@@ -193,7 +193,7 @@ async def render_item(request: Request, ctx: Ctx, message: str | None = None,
         desk.close()
     _prepare_preview(ctx.app, nxt)
     report = it.report or {}
-    from blurkit.revise import machine_part
+    from blurkit.engine.revise import machine_part
     machine = machine_part(report)
     decisions = report.get("decisions", [])
     template = "video.html" if it.kind == "video" else "photo.html"
@@ -283,7 +283,7 @@ async def suggest(request: Request, ctx: Ctx) -> Response:
     face = int(request.path_params["face"])
     if it is None or it.kind != "photo":
         return ctx.app.error_page(ctx, 404, "web.err.not_found")
-    from blurkit.revise import machine_part
+    from blurkit.engine.revise import machine_part
     faces = machine_part(it.report).get("faces", [])
     if not 0 <= face < len(faces):
         return ctx.app.error_page(ctx, 404, "web.err.not_found")
@@ -358,8 +358,8 @@ def decision_from_form(form, reviewer: str) -> dict | None:
 
 def _rerender(ctx: Ctx, it, decisions: list[dict]):
     """Render the photo again with `decisions` and make it the item's new revision."""
-    from blurkit.revise import render_photo
-    from blurkit.redact import Style
+    from blurkit.engine.revise import render_photo
+    from blurkit.engine.redact import Style
 
     s = ctx.app.settings
     desk = ctx.app.desk()

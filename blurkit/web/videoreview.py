@@ -3,7 +3,7 @@
 A video takes far longer to render than a photo, so corrections are collected first (kept in
 the web database with the revision they were made on) and the video is rendered once, when
 the reviewer approves: a background render shows its progress, and only a complete, verified
-render is approved (`blurkit.revise_video`). A render that fails leaves the item in review
+render is approved (`blurkit.engine.revise_video`). A render that fails leaves the item in review
 with its corrections, and says why.
 """
 
@@ -71,7 +71,7 @@ class Renders:
     def worker(self, settings, purpose: str, snapshot):
         import dataclasses
 
-        from blurkit.pipeline import Worker, watch_options
+        from blurkit.engine.pipeline import Worker, watch_options
 
         if self._worker is None:       # the models, loaded once for the app
             self._worker = Worker(watch_options(settings, purpose))
@@ -84,7 +84,7 @@ class Renders:
         self.jobs[item.id] = job
 
         def run():
-            from blurkit.revise_video import render_video
+            from blurkit.engine.revise_video import render_video
             from blurkit.web.accounts import Accounts
             from blurkit.web.review import _neighbours, registry_of
 
@@ -147,7 +147,7 @@ def _form_decision(form, reviewer: str) -> dict | None:
 
 
 async def _change(request: Request, ctx: Ctx, change) -> Response:
-    from blurkit.revise_video import check_video_decisions, machine_tracks
+    from blurkit.engine.revise_video import check_video_decisions, machine_tracks
     from blurkit.web.review import edit_target, registry_of, render_item
 
     it, decisions = await edit_target(request, ctx, "video", lambda it: pending(ctx, it), change)

@@ -34,7 +34,7 @@ from blurkit import i18n
 from blurkit.errors import BlurkitError, OutputError
 from blurkit.fsutil import sha256_file
 from blurkit.media.image import read_photo, write_photo
-from blurkit.redact import Style, keep_shown, redact, still_visible
+from blurkit.engine.redact import Style, keep_shown, redact, still_visible
 
 i18n.register({
     "revise.show_refused": {
@@ -137,7 +137,7 @@ def final_faces(machine: dict, decisions: list[dict], snapshot, purpose: str) ->
                      consent_id=verdict.consent_id)
     # a detection shown only as part of a shown face (the same face found again at another
     # scale) is hidden once no shown face of that person holds it any more
-    from blurkit.decide import NESTED, inside_share
+    from blurkit.engine.decide import NESTED, inside_share
 
     hosts = [f for f in faces if f.get("action") == "shown"
              and f.get("reason") != "part_of_shown_face"]

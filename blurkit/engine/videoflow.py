@@ -6,9 +6,9 @@ templates on sampled frames of each track. A scene cut (a sudden change of the w
 picture) ends every track; a face whose template no longer looks like the track's previous
 one splits the track; after a doubtful link (a gap, a jump, a crossing face) the track is
 sampled again at once and, until a template confirms the same face, the part after the link
-is kept apart (blurkit/track.py, DESIGN.md "Video: tracks and the consent vote").
+is kept apart (blurkit/engine/track.py, DESIGN.md "Video: tracks and the consent vote").
 
-Decide: each sampled frame votes (blurkit/vote.py): clear for a person, another person, a
+Decide: each sampled frame votes (blurkit/engine/vote.py): clear for a person, another person, a
 stranger, or unsure (not judgeable). A track is shown only when its votes name one person
 clearly (enough clear votes, no vote for anyone else, the mean template agreeing) and that
 person's consent is valid today; any other track — unknown, mixed, too few clear frames —
@@ -43,14 +43,14 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from blurkit import i18n
-from blurkit.decide import NESTED, inside_share
+from blurkit.engine.decide import NESTED, inside_share
 from blurkit.detect.common import Detection
 from blurkit.errors import OutputError
 from blurkit.media.video import VideoInfo, VideoWriter, probe_video, read_frames, read_sampled
-from blurkit.track import Track, Tracker, box_at, vouched
+from blurkit.engine.track import Track, Tracker, box_at, vouched
 
 if TYPE_CHECKING:
-    from blurkit.vote import Vote
+    from blurkit.engine.vote import Vote
 
 i18n.register({
     "video.frames_changed": {
@@ -61,7 +61,7 @@ i18n.register({
 })
 
 SAMPLE_SECONDS = 0.5     # a track's face is sampled for recognition at most this often
-# (the vote's minimum of clear frames is blurkit.vote.MIN_CLEAR)
+# (the vote's minimum of clear frames is blurkit.engine.vote.MIN_CLEAR)
 # Two samples of one track whose templates are less alike than this are two faces: the
 # track is split. The same face in consecutive samples of one shot: >= 0.964 in every clip
 # of the shared video sets (talking heads, Obama addresses, their degraded copies); two
@@ -239,7 +239,7 @@ class VideoJob:
         self.timings: dict[str, float] = {}
 
     # ------------------------------------------------------------------ hooks
-    # (a person's corrections from the review page: blurkit.revise_video overrides these)
+    # (a person's corrections from the review page: blurkit.engine.revise_video overrides these)
 
     two_pass = False     # analyse and decide even when nobody can be shown
 
@@ -302,7 +302,7 @@ class VideoJob:
     def _sample(self, recognizer, frame, dets, ids, state: Analysis, sample_every) -> None:
         # (votes, and the recognition package they use, only matter when someone may be
         # shown: imported here, not at every start)
-        from blurkit.vote import vote_from
+        from blurkit.engine.vote import vote_from
 
         infos, tracker, step = state.infos, state.tracker, self.settings.step
         for k, (det, tid) in enumerate(zip(dets, ids)):
@@ -369,7 +369,7 @@ class VideoJob:
 
     def decide(self, tracks, infos: dict[int, TrackInfo]) -> dict[int, TrackDecision]:
         from blurkit.identify.recognizer import mean_template
-        from blurkit.vote import decide_votes
+        from blurkit.engine.vote import decide_votes
 
         options = self.worker.options
         recognizer = self.worker.recognizer
@@ -434,7 +434,7 @@ class VideoJob:
         step = self.settings.step
         max_side = self._detect_side(info)
         lookahead = max(state.tracker.max_gap, max(self.hold(info), step)) + 1
-        from blurkit.pipeline import default_workers
+        from blurkit.engine.cores import default_workers
         detector = _BackgroundDetection(self.worker.video_detector, state.tracker, step,
                                         workers=min(DETECT_WORKERS, default_workers()))
         painter = _Painter(self, info, state.tracker, hidden=lambda track: True)
@@ -541,7 +541,7 @@ def track_report(track: Track, decision: TrackDecision, ti: TrackInfo | None,
 def _report_votes(votes: list["Vote"], lead: int | None) -> list[dict]:
     if not votes:           # one pass: nobody voted (and the vote module is not loaded)
         return []
-    from blurkit.vote import report_votes
+    from blurkit.engine.vote import report_votes
     return report_votes(votes, lead, MAX_REPORT_VOTES)
 
 

@@ -43,7 +43,7 @@ i18n.register({
 })
 
 MODES = ("destroy", "blur", "pixelate", "solid", "sticker")
-STICKER_DIR = Path(__file__).resolve().parent / "stickers"
+STICKER_DIR = Path(__file__).resolve().parent.parent / "stickers"
 DEFAULT_STICKERS = ("smile", "wink", "cat", "flower")   # made by stickers/make_stickers.py
 STICKER_OVERLAP = 0.3   # a face box this much under an earlier sticker gets no sticker of its
                         # own (it is destroyed all the same): crowds of detections otherwise

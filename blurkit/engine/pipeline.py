@@ -25,11 +25,12 @@ from typing import Callable, Iterable
 
 from blurkit import __version__, i18n, modelstore
 from blurkit.consent import Snapshot
-from blurkit.decide import FaceDecision, decide
+from blurkit.engine.decide import FaceDecision, decide
+from blurkit.engine.cores import default_workers
 from blurkit.errors import BlurkitError, OutputError
 from blurkit.fsutil import cleanup_partials, sha256_file
 from blurkit.media.image import PHOTO_SUFFIXES, output_suffix, read_photo, write_photo
-from blurkit.redact import Style, keep_shown, redact, still_visible
+from blurkit.engine.redact import Style, keep_shown, redact, still_visible
 
 i18n.register({
     "pipeline.exists": {
@@ -323,7 +324,7 @@ class Worker:
     def redact_regions(self, original, out, boxes, source: Path):
         """Destroy regions a person drew (irreversible style whatever the settings, a small
         margin), on top of `out`, and check them from the pixels like every hidden face."""
-        from blurkit.revise import REGION_MARGIN
+        from blurkit.engine.revise import REGION_MARGIN
 
         strong = Style(mode="destroy", mask="box", margin=REGION_MARGIN)
         out = redact(out, boxes, strong)
@@ -386,7 +387,7 @@ class Worker:
 
     def _video(self, job: Job) -> ItemResult:
         from blurkit.media.video import OUTPUT_SUFFIX
-        from blurkit.videoflow import VideoJob
+        from blurkit.engine.videoflow import VideoJob
 
         dest = job.dest(OUTPUT_SUFFIX)
         if dest.exists():
@@ -486,11 +487,6 @@ def audit_entry(result: ItemResult, options: Options, models: dict[str, str]) ->
     else:
         entry["reason"] = result.error_key
     return {k: v for k, v in entry.items() if v is not None}
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else (os.cpu_count() or 1))
 
 
 def run(jobs: list[Job], options: Options, workers: int = 0,

@@ -1,6 +1,6 @@
 """A person's corrections to an anonymized video, applied by rendering it again from the original.
 
-Decisions (plain dicts, as for photos in `blurkit.revise`):
+Decisions (plain dicts, as for photos in `blurkit.engine.revise`):
 
     {"action": "hide_track", "track": ID}
         the face of the machine's track ID stays hidden for its whole life
@@ -25,7 +25,7 @@ from typing import Callable
 
 from blurkit import i18n
 from blurkit.errors import BlurkitError
-from blurkit.revise import BadDecision, ShowRefused
+from blurkit.engine.revise import BadDecision, ShowRefused
 
 i18n.register({
     "revise.track_lost": {
@@ -62,7 +62,7 @@ def check_video_decisions(decisions: list[dict], tracks: list[dict], width: int,
             if action == "show_track" and not isinstance(d.get("person_id"), int):
                 raise BadDecision("revise.bad_decision", reason="person")
         else:
-            from blurkit.revise import _box
+            from blurkit.engine.revise import _box
             d["box"] = [round(v, 1) for v in _box(d.get("box"), width, height)]
             d["shape"] = "rect"
             try:
@@ -100,7 +100,7 @@ def render_video(original: Path, report: dict, decisions: list[dict], dest: Path
                  progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Render `original` again with `decisions` into `dest`; returns the new report."""
     from blurkit.fsutil import sha256_file
-    from blurkit.videoflow import TrackDecision, VideoJob
+    from blurkit.engine.videoflow import TrackDecision, VideoJob
 
     tracks = machine_tracks(report)
     decisions = check_video_decisions(decisions, tracks, report.get("width") or 1,
