@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from blurkit import i18n
-from blurkit.config import PURPOSES, Settings
+from blurkit import choices
+from blurkit.config import Settings
 from blurkit.errors import BlurkitError
 from blurkit.fsutil import atomic_output
 
@@ -65,59 +66,6 @@ CSV_COLUMNS = ("seq", "time", "operator", "kind", "status", "reason", "purpose",
                "input_sha256", "output_path", "output_sha256", "faces", "shown", "person_id",
                "models", "details", "hash")
 _BIOMETRIC_LIKE = 32  # a list of this many numbers or more is refused (looks like a template)
-
-i18n.register({
-    "store.too_new": {
-        "en": "{path} was written by a newer blurkit (schema {found}, this version knows up to "
-              "{known}). Update blurkit.",
-        "sv": "{path} är skriven av en nyare blurkit (schema {found}, den här versionen "
-              "känner till {known}). Uppdatera blurkit.",
-    },
-    "store.unreadable": {
-        "en": "{path} cannot be opened as a database: {reason}",
-        "sv": "{path} kan inte öppnas som databas: {reason}",
-    },
-    "audit.append_failed": {
-        "en": "The audit log {path} could not be written: {reason}",
-        "sv": "Granskningsloggen {path} kunde inte skrivas: {reason}",
-    },
-    "audit.problem.gap": {
-        "en": "entry {seq} is missing, or one was inserted before it",
-        "sv": "post {seq} saknas, eller en post har lagts in före den",
-    },
-    "audit.problem.unreadable": {
-        "en": "entry {seq} is not readable JSON",
-        "sv": "post {seq} är inte läsbar JSON",
-    },
-    "audit.problem.not_canonical": {
-        "en": "entry {seq} was rewritten (its text is not as blurkit writes it)",
-        "sv": "post {seq} har skrivits om (texten är inte som blurkit skriver den)",
-    },
-    "audit.problem.seq": {
-        "en": "entry {seq} carries another sequence number: entries were moved or reordered",
-        "sv": "post {seq} har ett annat löpnummer: poster har flyttats eller bytt ordning",
-    },
-    "audit.problem.prev_hash": {
-        "en": "entry {seq} does not follow the entry before it: an entry was changed, "
-              "removed or inserted",
-        "sv": "post {seq} följer inte posten före: en post har ändrats, tagits bort "
-              "eller lagts in",
-    },
-    "audit.problem.hash": {
-        "en": "entry {seq} was changed after it was written",
-        "sv": "post {seq} har ändrats efter att den skrevs",
-    },
-    "audit.problem.head_count": {
-        "en": "the log should hold {expected} entries but holds {found}: entries at the end "
-              "were removed or added",
-        "sv": "loggen borde innehålla {expected} poster men innehåller {found}: poster i "
-              "slutet har tagits bort eller lagts till",
-    },
-    "audit.problem.head_hash": {
-        "en": "the last entry is not the one last written: the end of the log was changed",
-        "sv": "den sista posten är inte den som skrevs sist: slutet av loggen har ändrats",
-    },
-})
 
 
 class StoreError(BlurkitError):
@@ -302,8 +250,8 @@ def normalise_entry(entry: dict, operator: str) -> dict:
     body["status"] = body["status"] or "ok"
     if body["status"] not in STATUSES:
         raise ValueError(f"audit entry: status must be one of {STATUSES}")
-    if body["purpose"] is not None and body["purpose"] not in PURPOSES:
-        raise ValueError(f"audit entry: purpose must be one of {PURPOSES}")
+    if body["purpose"] is not None and body["purpose"] not in choices.PURPOSES:
+        raise ValueError(f"audit entry: purpose must be one of {tuple(choices.PURPOSES)}")
     for name in ("input_path", "output_path", "reason"):
         if body[name] is not None:
             body[name] = str(body[name])

@@ -31,27 +31,13 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from blurkit import i18n
+from blurkit import choices, i18n
 from blurkit.errors import ConfigError
 
-i18n.register({
-    "config.bad_toml": {
-        "en": "The settings file {path} is not valid TOML: {reason}",
-        "sv": "Inställningsfilen {path} är inte giltig TOML: {reason}",
-    },
-    "config.unknown_key": {
-        "en": "Unknown setting '{key}' in {path}. Known settings: {known}",
-        "sv": "Okänd inställning '{key}' i {path}. Kända inställningar: {known}",
-    },
-    "config.bad_value": {
-        "en": "Invalid value for '{setting}' in {path}: {value!r} ({reason})",
-        "sv": "Ogiltigt värde för '{setting}' i {path}: {value!r} ({reason})",
-    },
-})
-
-MODES = ("destroy", "blur", "pixelate", "solid", "sticker")   # as blurkit.engine.redact
-MASKS = ("head", "box", "ellipse")
-PURPOSES = ("public", "internal")
+MODES = choices.names(choices.STYLES)
+MASKS = choices.names(choices.MASKS)
+PURPOSES = choices.names(choices.PURPOSES)
+DETECTORS = choices.names(choices.DETECTORS)
 
 
 def default_data_dir() -> Path:
@@ -72,13 +58,13 @@ def _default_operator() -> str:
 class Settings:
     data_dir: Path
     language: str | None = None
-    detector: str = "centerface"
-    mode: str = "destroy"
-    mask: str = "head"
+    detector: str = choices.DEFAULT_DETECTOR
+    mode: str = choices.DEFAULT_STYLE
+    mask: str = choices.DEFAULT_MASK
     margin: float = 0.2
     jpeg_quality: int = 92
     workers: int = 0
-    purpose: str = "public"
+    purpose: str = choices.DEFAULT_PURPOSE
     operator: str = field(default_factory=_default_operator)
     review: bool = True
     models_dir_override: Path | None = None
@@ -110,10 +96,11 @@ def _check(key: str, value: object, path: Path) -> object:
         return ConfigError("config.bad_value", setting=key, path=path, value=value,
                            reason=reason)
 
-    choices = {"language": i18n.LANGUAGES, "mode": MODES, "mask": MASKS, "purpose": PURPOSES}
-    if key in choices:
-        if value not in choices[key]:
-            raise bad(" | ".join(choices[key]))
+    allowed = {"language": i18n.LANGUAGES, "mode": MODES, "mask": MASKS, "purpose": PURPOSES,
+               "detector": DETECTORS}
+    if key in allowed:
+        if value not in allowed[key]:
+            raise bad(" | ".join(allowed[key]))
     elif key == "margin":
         if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 2.0:
             raise bad("0.0 – 2.0")

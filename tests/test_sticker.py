@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from blurkit.errors import ConfigError
-from blurkit.engine.redact import (DEFAULT_STICKERS, STICKER_DIR, Style, detail_correlation,
-                            load_sticker, redact, still_visible, _head_ellipse)
+from blurkit.engine.redact import Style, _head_ellipse, detail_correlation, redact, still_visible
+from blurkit.engine.styles.sticker import DEFAULT_STICKERS, STICKER_DIR, load_sticker
 from conftest import ROOT, SAMPLES
 
 

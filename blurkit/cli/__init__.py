@@ -1,9 +1,9 @@
 """The `blurkit` command: click commands only. Each sub-module parses, calls the library, prints.
 
 Help texts and messages follow `--lang`, `language` in settings.toml, `BLURKIT_LANG` or the
-locale, in that order. Help texts are written when the commands are defined (in the language of
-the environment); `main` reads the language from the command line first and puts every help
-text into it (`retranslate_help`).
+locale, in that order. Help texts are written when the commands are defined, so `main` reads
+the language from the command line first, then imports the command that was asked for; Click's
+own words come from the same catalogues (`i18n.use_for_click`).
 """
 
 from __future__ import annotations
@@ -22,30 +22,6 @@ import click  # noqa: E402
 from blurkit import __version__, i18n  # noqa: E402
 from blurkit.config import load_settings  # noqa: E402
 from blurkit.errors import BlurkitError  # noqa: E402
-
-i18n.register({
-    "cli.help": {
-        "en": "Anonymize photos and video on this device: hide every face without a valid "
-              "consent and strip all metadata.",
-        "sv": "Anonymisera foton och video på den här enheten: dölj varje ansikte utan giltigt "
-              "samtycke och ta bort all metadata.",
-    },
-    "cli.opt.data_dir": {
-        "en": "Data directory (settings, models, registry). Default: the user data folder, "
-              "or BLURKIT_DATA_DIR.",
-        "sv": "Datakatalog (inställningar, modeller, register). Standard: användarens "
-              "datamapp, eller BLURKIT_DATA_DIR.",
-    },
-    "cli.opt.lang": {
-        "en": "Language of messages: sv or en (default: settings file, BLURKIT_LANG, locale).",
-        "sv": "Språk för meddelanden: sv eller en (standard: inställningsfil, BLURKIT_LANG, "
-              "locale).",
-    },
-    "cli.error": {
-        "en": "Error: {message}",
-        "sv": "Fel: {message}",
-    },
-})
 
 T = i18n.t
 
@@ -74,6 +50,23 @@ def cli(ctx: click.Context, data_dir: Path | None, lang: str | None) -> None:
     ctx.obj = Context(data_dir, lang)
 
 
+def _word_group(group: click.Group) -> None:
+    """The group's own help texts, in the language chosen (the group is defined at import,
+    before `main` knows the language), and the usage line's "[OPTIONS]" of every command."""
+    group.help = T("cli.help")
+    for param in group.params:
+        if isinstance(param, click.Option) and param.name in GROUP_OPTION_HELP:
+            param.help = T(GROUP_OPTION_HELP[param.name])
+    todo: list[click.Command] = [group]
+    while todo:                        # "[OPTIONS]" in every usage line
+        cmd = todo.pop()
+        cmd.options_metavar = T("cli.options_metavar")
+        todo.extend(getattr(cmd, "commands", {}).values())
+
+
+GROUP_OPTION_HELP = {"data_dir": "cli.opt.data_dir", "lang": "cli.opt.lang"}
+
+
 def early_language(args: list[str]) -> str | None:
     """The language a run asks for before click parses it (so that `--help` can honour it):
     `--lang` among the group options, else `language` in the settings file of the data
@@ -95,27 +88,6 @@ def early_language(args: list[str]) -> str | None:
         return load_settings(Path(data_dir) if data_dir else None).language
     except (BlurkitError, OSError):
         return None
-
-
-def retranslate_help(group: click.Command, before: str, after: str) -> None:
-    """Replace every help text of `group` and its sub-commands written in `before` by the
-    same message in `after` (texts that are not blurkit messages stay as they are)."""
-    if before == after:
-        return
-    keys = {texts[before]: key for key, texts in i18n.catalog().items()}
-
-    def swap(text: str | None) -> str | None:
-        key = keys.get(text) if text else None
-        return T(key, after) if key else text
-
-    todo = [group]
-    while todo:
-        cmd = todo.pop()
-        cmd.help, cmd.short_help = swap(cmd.help), swap(cmd.short_help)
-        for param in cmd.params:
-            if isinstance(param, click.Option):
-                param.help = swap(param.help)
-        todo.extend(getattr(cmd, "commands", {}).values())
 
 
 # The module that defines each sub-command: a run imports only the one it needs (importing
@@ -149,14 +121,13 @@ def command_modules(args: list[str]) -> list[str]:
 def main() -> None:
     import importlib
 
+    # the language first: help texts are written when the commands are defined
+    lang = early_language(sys.argv[1:]) or i18n.language()
+    i18n.set_language(lang)
+    i18n.use_for_click(lang)
     for name in command_modules(sys.argv[1:]):
         importlib.import_module(f"blurkit.cli.{name}")     # registers its commands
-
-    written_in = i18n.language()
-    lang = early_language(sys.argv[1:])
-    if lang is not None:
-        i18n.set_language(lang)
-        retranslate_help(cli, written_in, lang)
+    _word_group(cli)
     try:
         # standalone_mode=False returns the exit code of ctx.exit(n) instead of exiting
         code = cli.main(standalone_mode=False)

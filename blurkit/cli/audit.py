@@ -10,61 +10,6 @@ from blurkit import i18n
 from blurkit.audit import AuditLog
 from blurkit.cli import Context, cli, pass_context
 
-i18n.register({
-    "cli.audit.help": {
-        "en": "The audit log (diarium) of everything published and every consent change.",
-        "sv": "Granskningsloggen (diariet) över allt som publicerats och varje ändring av "
-              "samtycken.",
-    },
-    "cli.audit.verify.help": {
-        "en": "Check that no entry was changed, removed, inserted or reordered. Exit code 0 "
-              "only if the log is intact.",
-        "sv": "Kontrollera att ingen post har ändrats, tagits bort, lagts in eller flyttats. "
-              "Slutkod 0 bara om loggen är intakt.",
-    },
-    "cli.audit.export.help": {"en": "Write the whole log to a CSV file for the registrar.",
-                              "sv": "Skriv hela loggen till en CSV-fil för registratorn."},
-    "cli.audit.find.help": {
-        "en": "List every output that showed a person (the takedown list after a withdrawal).",
-        "sv": "Lista alla utdata som visade en person (listan för att ta ned efter en "
-              "återkallelse).",
-    },
-    "cli.audit.opt.csv": {"en": "The CSV file to write.", "sv": "CSV-filen som ska skrivas."},
-    "cli.audit.opt.overwrite": {"en": "Replace the file if it exists.",
-                                "sv": "Ersätt filen om den finns."},
-    "cli.audit.opt.person": {"en": "Person id (as in `blurkit consent list`).",
-                             "sv": "Person-id (som i `blurkit consent list`)."},
-    "cli.audit.opt.history": {"en": "Also list the person's consent changes and erasure.",
-                              "sv": "Lista även personens samtyckesändringar och radering."},
-    "cli.audit.intact": {
-        "en": "The audit log is intact: {count} entries. Last hash: {hash}\n"
-              "(Note this hash somewhere outside this computer to be able to prove later "
-              "that the log was not rewritten.)",
-        "sv": "Granskningsloggen är intakt: {count} poster. Senaste kontrollsumma: {hash}\n"
-              "(Anteckna kontrollsumman någonstans utanför datorn för att senare kunna visa "
-              "att loggen inte skrivits om.)",
-    },
-    "cli.audit.broken": {
-        "en": "The audit log is NOT intact, from entry {seq}: {problem}",
-        "sv": "Granskningsloggen är INTE intakt, från post {seq}: {problem}",
-    },
-    "cli.audit.exists": {"en": "{path} already exists. Use --overwrite to replace it.",
-                         "sv": "{path} finns redan. Använd --overwrite för att ersätta den."},
-    "cli.audit.exported": {"en": "Exported {count} entries to {path}.",
-                           "sv": "Exporterade {count} poster till {path}."},
-    "cli.audit.find.entry": {
-        "en": "#{seq} {time} {kind}: {output} (purpose {purpose}, consent {consent_id})",
-        "sv": "#{seq} {time} {kind}: {output} (syfte {purpose}, samtycke {consent_id})",
-    },
-    "cli.audit.find.count": {
-        "en": "{count} output(s) showed person {person_id}.",
-        "sv": "{count} utdata visade person {person_id}.",
-    },
-    "cli.audit.find.history": {"en": "Consent changes of person {person_id}:",
-                               "sv": "Samtyckesändringar för person {person_id}:"},
-    "cli.audit.find.change": {"en": "#{seq} {time} {kind} by {operator}: {action}",
-                              "sv": "#{seq} {time} {kind} av {operator}: {action}"},
-})
 T = i18n.t
 
 

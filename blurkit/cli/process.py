@@ -14,89 +14,12 @@ from blurkit import __version__, i18n
 from blurkit.audit import AuditLog
 from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.progress import Progress
-from blurkit.config import MASKS, MODES, PURPOSES
-from blurkit.detect import DETECTORS
+from blurkit.config import DETECTORS, MASKS, MODES, PURPOSES
 from blurkit.fsutil import atomic_output
 from blurkit.engine.pipeline import ItemResult, Options, default_workers, plan, run
-from blurkit.engine.redact import Style, load_sticker
+from blurkit.engine.redact import Style
+from blurkit.engine.styles.sticker import load_sticker
 
-i18n.register({
-    "cli.process.help": {
-        "en": "Anonymize photos and videos. INPUT may be files or folders (searched "
-              "recursively); each output is written under OUTDIR with the same relative path "
-              "and name. Inputs are never modified or overwritten. Exit status 0 only when "
-              "every file succeeded.",
-        "sv": "Anonymisera foton och videor. INPUT kan vara filer eller mappar (genomsöks "
-              "rekursivt); varje utdatafil skrivs under OUTDIR med samma relativa sökväg och "
-              "namn. Indata ändras eller skrivs aldrig över. Slutstatus 0 bara när alla filer "
-              "lyckades.",
-    },
-    "cli.process.opt.output": {"en": "Output folder (created if needed).",
-                               "sv": "Utdatamapp (skapas vid behov)."},
-    "cli.process.opt.report": {
-        "en": "Write a JSON report: per file the faces with boxes and scores, what was hidden "
-              "or shown and why, timings and errors.",
-        "sv": "Skriv en JSON-rapport: per fil ansiktena med rutor och poäng, vad som doldes "
-              "eller visades och varför, tider och fel.",
-    },
-    "cli.process.opt.purpose": {
-        "en": "Purpose of the output; a face stays visible only with a valid consent for it.",
-        "sv": "Utdatans syfte; ett ansikte syns bara med ett giltigt samtycke för det.",
-    },
-    "cli.process.opt.detector": {
-        "en": "Face detector: centerface (default, MIT), scrfd, or ensemble (union of both).",
-        "sv": "Ansiktsdetektor: centerface (standard, MIT), scrfd eller ensemble (båda).",
-    },
-    "cli.process.opt.mode": {
-        "en": "How faces are hidden. destroy (default) is irreversible; sticker destroys the "
-              "face the same way and covers the head with a picture; blur and pixelate are "
-              "lighter, for creative use, and can sometimes be partly undone.",
-        "sv": "Hur ansikten döljs. destroy (standard) går inte att återställa; sticker förstör "
-              "ansiktet på samma sätt och täcker huvudet med en bild; blur och pixelate är "
-              "lättare, för kreativt bruk, och kan ibland delvis återställas.",
-    },
-    "cli.process.opt.mask": {
-        "en": "Shape of the hidden area: head (default, an ellipse around the head), box or "
-              "ellipse (the older, larger shapes).",
-        "sv": "Formen på det dolda området: head (standard, en ellips runt huvudet), box eller "
-              "ellipse (de äldre, större formerna).",
-    },
-    "cli.process.opt.sticker": {
-        "en": "A picture (PNG, transparency kept) to put over each hidden head; implies "
-              "--mode sticker. Without it, sticker mode uses blurkit's own set of faces.",
-        "sv": "En bild (PNG, genomskinlighet behålls) att lägga över varje dolt huvud; "
-              "innebär --mode sticker. Utan den använder sticker-läget blurkits egna ansikten.",
-    },
-    "cli.process.sticker_mode": {
-        "en": "--sticker only goes with --mode sticker (not --mode {mode}).",
-        "sv": "--sticker fungerar bara med --mode sticker (inte --mode {mode}).",
-    },
-    "cli.process.opt.margin": {
-        "en": "Extra margin around each face box, as a fraction of its size (covers hair, ears).",
-        "sv": "Extra marginal runt varje ansiktsruta, som andel av dess storlek (täcker hår, "
-              "öron).",
-    },
-    "cli.process.opt.workers": {
-        "en": "Worker processes (default: one per CPU core).",
-        "sv": "Arbetsprocesser (standard: en per processorkärna).",
-    },
-    "cli.process.opt.quality": {"en": "JPEG quality of outputs (50-100).",
-                                "sv": "JPEG-kvalitet för utdata (50-100)."},
-    "cli.process.summary": {
-        "en": "{ok} of {total} files anonymized into {outdir} ({faces} faces hidden, {shown} "
-              "shown with consent) in {seconds:.1f} s; {errors} failed.",
-        "sv": "{ok} av {total} filer anonymiserade till {outdir} ({faces} ansikten dolda, "
-              "{shown} visade med samtycke) på {seconds:.1f} s; {errors} misslyckades.",
-    },
-    "cli.process.skipped": {
-        "en": "{n} file(s) in the folders were not photos or videos and were left alone.",
-        "sv": "{n} fil(er) i mapparna var inte foton eller videor och lämnades orörda.",
-    },
-    "cli.process.nothing": {"en": "No photos or videos found in the input.",
-                            "sv": "Inga foton eller videor hittades i indata."},
-    "cli.process.report": {"en": "Report written to {path}.", "sv": "Rapporten skrevs till {path}."},
-    "cli.process.failed_line": {"en": "FAILED {message}", "sv": "MISSLYCKADES {message}"},
-})
 T = i18n.t
 
 
@@ -153,8 +76,8 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
     )
     # fail early, before any work, if the models are not installed
     from blurkit import modelstore
-    for name in {"centerface": ["centerface"], "scrfd": ["scrfd"],
-                 "ensemble": ["centerface", "scrfd"]}[options.detector]:
+    from blurkit.detect import detector_models
+    for name in detector_models(options.detector):
         modelstore.model_path(options.models_dir, name)
 
     started = time.time()

@@ -13,22 +13,17 @@ from pathlib import Path
 
 from blurkit import i18n
 
-i18n.register({
-    "video.phase.analyse": {"en": "analysing", "sv": "analyserar"},
-    "video.phase.write": {"en": "writing", "sv": "skriver"},
-    "video.phase.stream": {"en": "anonymizing", "sv": "anonymiserar"},
-    "progress.files": {"en": "{done}/{total} files ({failed} failed)",
-                       "sv": "{done}/{total} filer ({failed} misslyckades)"},
-    "progress.frames": {"en": "{name}: {phase} {done}/{total} frames, {fps:.1f} fps, {eta} left",
-                        "sv": "{name}: {phase} {done}/{total} bildrutor, {fps:.1f} b/s, {eta} kvar"},
-})
-
 
 def _clock(seconds: float) -> str:
     seconds = max(0, int(seconds))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+# the phases of a video (blurkit.engine.videoflow's progress calls)
+PHASE_WORDS = {"analyse": "video.phase.analyse", "stream": "video.phase.stream",
+               "write": "video.phase.write"}
 
 
 class Progress:
@@ -70,7 +65,7 @@ class Progress:
             share = units / max(2 * total, 1)
             eta = elapsed * (1 - share) / share if share > 0 else 0
             parts.append(i18n.t("progress.frames", name=Path(source).name,
-                                phase=i18n.t(f"video.phase.{phase}"),
+                                phase=i18n.t(PHASE_WORDS[phase]),
                                 done=done, total=total, fps=units / elapsed, eta=_clock(eta)))
         return " | ".join(parts)
 

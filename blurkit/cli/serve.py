@@ -16,68 +16,6 @@ from blurkit import i18n
 from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.watch import _watch_options, setup_logging
 
-i18n.register({
-    "cli.serve.help": {
-        "en": "Start the staff web page and the watch folder together: files dropped into the "
-              "inbox (or uploaded on the page) are anonymized and wait on the page until a "
-              "person approves them. The page is served on this computer only (127.0.0.1) "
-              "unless --host names another address, which needs accounts (blurkit users add).",
-        "sv": "Starta personalens webbsida och bevakningsmappen tillsammans: filer som läggs i "
-              "inkorgen (eller laddas upp på sidan) anonymiseras och väntar på sidan tills "
-              "någon har godkänt dem. Sidan visas bara på den här datorn (127.0.0.1) om inte "
-              "--host anger en annan adress, vilket kräver konton (blurkit users add).",
-    },
-    "cli.serve.opt.host": {
-        "en": "Address to listen on. Default 127.0.0.1 (this computer only); 0.0.0.0 for the "
-              "local network (accounts required).",
-        "sv": "Adress att lyssna på. Standard 127.0.0.1 (bara den här datorn); 0.0.0.0 för "
-              "det lokala nätverket (konton krävs).",
-    },
-    "cli.serve.opt.port": {"en": "Port of the web page.", "sv": "Webbsidans port."},
-    "cli.serve.opt.open": {"en": "Open the page in the web browser.",
-                           "sv": "Öppna sidan i webbläsaren."},
-    "cli.serve.opt.cert": {"en": "TLS certificate (PEM) for HTTPS; with --key.",
-                           "sv": "TLS-certifikat (PEM) för HTTPS; med --key."},
-    "cli.serve.opt.key": {"en": "TLS private key (PEM) for HTTPS; with --cert.",
-                          "sv": "Privat TLS-nyckel (PEM) för HTTPS; med --cert."},
-    "cli.serve.opt.no_watch": {"en": "Only the web page; the watch folder runs elsewhere.",
-                               "sv": "Bara webbsidan; bevakningsmappen körs på annat håll."},
-    "cli.serve.need_accounts": {
-        "en": "--host {host} makes the page reachable from other computers, so every page "
-              "needs a login, and there are no accounts yet. Create one first: "
-              "blurkit users add NAME --role admin",
-        "sv": "--host {host} gör sidan nåbar från andra datorer, så varje sida kräver "
-              "inloggning, och det finns inga konton än. Skapa ett först: "
-              "blurkit users add NAMN --role admin",
-    },
-    "cli.serve.cert_pair": {"en": "--cert and --key go together.",
-                            "sv": "--cert och --key hör ihop."},
-    "cli.serve.started": {"en": "The staff page: {url}", "sv": "Personalens sida: {url}"},
-    "cli.users.help": {"en": "Accounts for the web page.", "sv": "Konton för webbsidan."},
-    "cli.users.add.help": {
-        "en": "Add an account. Roles: staff (review and approve), registrar (also the consent "
-              "register and the diarium), admin (everything).",
-        "sv": "Lägg till ett konto. Roller: staff (granska och godkänna), registrar (även "
-              "samtyckesregistret och diariet), admin (allt).",
-    },
-    "cli.users.opt.role": {"en": "The account's role.", "sv": "Kontots roll."},
-    "cli.users.opt.stdin": {"en": "Read the password from standard input (for scripts).",
-                            "sv": "Läs lösenordet från standard in (för skript)."},
-    "cli.users.password": {"en": "Password", "sv": "Lösenord"},
-    "cli.users.added": {"en": "Added {name} ({role}).", "sv": "Lade till {name} ({role})."},
-    "cli.users.list.help": {"en": "List the accounts.", "sv": "Lista kontona."},
-    "cli.users.none": {"en": "No accounts (the page works on this computer only, without "
-                             "login).",
-                       "sv": "Inga konton (sidan fungerar bara på den här datorn, utan "
-                             "inloggning)."},
-    "cli.users.remove.help": {"en": "Remove an account (its sessions end).",
-                              "sv": "Ta bort ett konto (dess sessioner avslutas)."},
-    "cli.users.removed": {"en": "Removed {name}.", "sv": "Tog bort {name}."},
-    "cli.users.passwd.help": {"en": "Set a new password (the account's sessions end).",
-                              "sv": "Sätt ett nytt lösenord (kontots sessioner avslutas)."},
-    "cli.users.changed": {"en": "Password changed for {name}.",
-                          "sv": "Lösenordet ändrat för {name}."},
-})
 T = i18n.t
 
 

@@ -28,7 +28,6 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from blurkit import i18n
 from blurkit.consent.rules import ConsentError
 from blurkit.fsutil import commit
 
@@ -38,51 +37,9 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 _KEY_CHECK_PLAINTEXT = b"blurkit registry key check v1"
 
-i18n.register({
-    "consent.key.missing": {
-        "en": "The registry holds encrypted face data, but its key is missing: neither {path} "
-              "nor {env} is there. Restore registry.key from your backup (or set {env}). "
-              "blurkit will not make a new key, as that would make the stored templates "
-              "unreadable.",
-        "sv": "Registret innehåller krypterade ansiktsdata, men nyckeln saknas: varken {path} "
-              "eller {env} finns. Återställ registry.key från säkerhetskopian (eller ange "
-              "{env}). blurkit skapar ingen ny nyckel, eftersom de sparade mallarna då inte "
-              "går att läsa.",
-    },
-    "consent.key.wrong": {
-        "en": "The registry key from {source} does not match this registry (it was set up "
-              "with another key). Restore the right registry.key or {env}.",
-        "sv": "Registernyckeln från {source} passar inte det här registret (det skapades med "
-              "en annan nyckel). Återställ rätt registry.key eller {env}.",
-    },
-    "consent.key.bad_env": {
-        "en": "{env} must be the base64 encoding of exactly 32 bytes.",
-        "sv": "{env} måste vara base64-kodningen av exakt 32 byte.",
-    },
-    "consent.key.bad_file": {
-        "en": "The key file {path} is damaged: it must hold exactly 32 bytes.",
-        "sv": "Nyckelfilen {path} är skadad: den måste innehålla exakt 32 byte.",
-    },
-    "consent.key.too_open": {
-        "en": "The key file {path} can be read by other users (mode {mode}). Make it "
-              "owner-only: chmod 600 {path}",
-        "sv": "Nyckelfilen {path} kan läsas av andra användare (läge {mode}). Gör den "
-              "privat: chmod 600 {path}",
-    },
-    "consent.key.decrypt_failed.template": {
-        "en": "Face template {item_id} cannot be decrypted: the key is wrong or the "
-              "registry has been altered.",
-        "sv": "Ansiktsmall {item_id} kan inte dekrypteras: nyckeln är fel eller "
-              "registret har ändrats.",
-    },
-    "consent.key.decrypt_failed.photo": {
-        "en": "Reference photo {item_id} cannot be decrypted: the key is wrong or the "
-              "registry has been altered.",
-        "sv": "Referensfoto {item_id} kan inte dekrypteras: nyckeln är fel eller "
-              "registret har ändrats.",
-    },
-})
 
+_DECRYPT_FAILED = {"template": "consent.key.decrypt_failed.template",
+                   "photo": "consent.key.decrypt_failed.photo"}
 
 class RegistryKeyError(ConsentError):
     """The registry key is missing, wrong or unusable."""
@@ -194,8 +151,7 @@ class Cipher:
         try:
             return self._aes.decrypt(nonce, ciphertext, aad)
         except InvalidTag:
-            raise RegistryKeyError(f"consent.key.decrypt_failed.{what}",
-                                   item_id=item_id) from None
+            raise RegistryKeyError(_DECRYPT_FAILED[what], item_id=item_id) from None
 
     def key_check(self) -> tuple[bytes, bytes]:
         return self.encrypt(_KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD)

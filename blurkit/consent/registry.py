@@ -27,28 +27,15 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from blurkit import i18n
 from blurkit.audit import AuditLog, checkpoint, connect_db, migrate, utc_now
-from blurkit.config import PURPOSES, Settings
+from blurkit import choices
+from blurkit.config import Settings
 from blurkit.consent import crypto
 from blurkit.consent.rules import (Consent, ConsentError, Decision, Person, check_birth_year,
                                    check_name, check_new_consent, consent_for)
 
 REGISTRY_DB = "registry.sqlite3"
 MIN_TEMPLATE_DIM, MAX_TEMPLATE_DIM = 8, 8192
-
-i18n.register({
-    "consent.err.withdraw_future": {
-        "en": "The withdrawal date {date} is in the future (today is {today}). A withdrawal "
-              "takes effect when it is received.",
-        "sv": "Återkallelsedatumet {date} ligger i framtiden (i dag är det {today}). En "
-              "återkallelse gäller från när den tas emot.",
-    },
-    "consent.err.unknown_field": {
-        "en": "Cannot change '{field}' of a person.",
-        "sv": "Det går inte att ändra '{field}' för en person.",
-    },
-})
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: people, consent records, encrypted templates and photos, key check
@@ -96,6 +83,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created TEXT NOT NULL)""",
         "CREATE INDEX photo_person ON photo (person_id)",
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    ),
+    (  # 2: purposes are named in blurkit.choices, not in the schema (migration 1 listed them
+       # in a CHECK that SQLite cannot alter, so adding a purpose needed a new database):
+       # the consent table is rebuilt without that CHECK; the code checks the name
+        """CREATE TABLE consent_v2 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            person_id INTEGER NOT NULL REFERENCES person (id) ON DELETE CASCADE,
+            purpose TEXT NOT NULL CHECK (length(purpose) > 0),
+            kind TEXT NOT NULL CHECK (kind IN ('written', 'oral')),
+            form_ref TEXT,
+            recorded_by TEXT,
+            signed TEXT NOT NULL,
+            expires TEXT,
+            guardian_consent INTEGER CHECK (guardian_consent IN (0, 1)),
+            withdrawn TEXT,
+            operator TEXT NOT NULL,
+            created TEXT NOT NULL)""",
+        "INSERT INTO consent_v2 SELECT * FROM consent",
+        "DROP TABLE consent",
+        "ALTER TABLE consent_v2 RENAME TO consent",
+        "CREATE INDEX consent_person ON consent (person_id)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -547,9 +555,9 @@ class Registry:
         when = date or today
         if when > today:
             raise ConsentError("consent.err.withdraw_future", date=when, today=today)
-        if purpose is not None and purpose not in PURPOSES:
+        if purpose is not None and purpose not in choices.PURPOSES:
             raise ConsentError("consent.err.bad_purpose", purpose=purpose,
-                               choices=", ".join(PURPOSES))
+                               choices=", ".join(choices.PURPOSES))
         with self.transaction():
             person = self.person(person_id)
             sql, params = "person_id = ? AND withdrawn IS NULL", [person.id]

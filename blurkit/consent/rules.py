@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from blurkit import i18n
-from blurkit.config import PURPOSES
+from blurkit import choices
 from blurkit.errors import BlurkitError
 
 KINDS = ("written", "oral")
@@ -47,166 +47,6 @@ GUARDIAN_REQUIRED_BELOW = 13
 ADULT_AGE = 18
 MIN_BIRTH_YEAR = 1900
 MAX_NAME_LENGTH = 200
-
-i18n.register({
-    # why a face may or may not be shown
-    "consent.reason.valid": {
-        "en": "valid consent {consent_id} for {purpose}",
-        "sv": "giltigt samtycke {consent_id} för {purpose}",
-    },
-    "consent.reason.valid_age_unknown": {
-        "en": "valid consent {consent_id} for {purpose} (birth year unknown: treated as adult)",
-        "sv": "giltigt samtycke {consent_id} för {purpose} (födelseår okänt: behandlas som vuxen)",
-    },
-    "consent.reason.unknown_person": {
-        "en": "person {person_id} is not in the registry",
-        "sv": "person {person_id} finns inte i registret",
-    },
-    "consent.reason.unknown_purpose": {
-        "en": "unknown purpose '{purpose}'",
-        "sv": "okänt syfte '{purpose}'",
-    },
-    "consent.reason.protected": {
-        "en": "protected identity: always hidden",
-        "sv": "skyddad identitet: döljs alltid",
-    },
-    "consent.reason.deceased": {
-        "en": "deceased: hidden in new material (the family has not asked otherwise)",
-        "sv": "avliden: döljs i nytt material (anhöriga har inte begärt annat)",
-    },
-    "consent.reason.no_consent": {
-        "en": "no consent on record",
-        "sv": "inget samtycke registrerat",
-    },
-    "consent.reason.other_purpose_only": {
-        "en": "no consent for {purpose} (consent for another purpose does not count)",
-        "sv": "inget samtycke för {purpose} (samtycke för ett annat syfte räknas inte)",
-    },
-    "consent.reason.unknown_type": {
-        "en": "consent {consent_id} has an unknown type",
-        "sv": "samtycke {consent_id} har en okänd typ",
-    },
-    "consent.reason.no_form_ref": {
-        "en": "written consent {consent_id} has no form reference number",
-        "sv": "skriftligt samtycke {consent_id} saknar blankettens referensnummer",
-    },
-    "consent.reason.oral_not_staff": {
-        "en": "consent {consent_id} is oral, which is valid for staff only",
-        "sv": "samtycke {consent_id} är muntligt, vilket bara gäller för personal",
-    },
-    "consent.reason.oral_unrecorded": {
-        "en": "oral consent {consent_id} does not say who recorded it",
-        "sv": "muntligt samtycke {consent_id} anger inte vem som tog emot det",
-    },
-    "consent.reason.not_yet_signed": {
-        "en": "consent {consent_id} is signed {signed}, which is after {today}",
-        "sv": "samtycke {consent_id} är undertecknat {signed}, vilket är efter {today}",
-    },
-    "consent.reason.withdrawn": {
-        "en": "consent {consent_id} was withdrawn on {withdrawn}",
-        "sv": "samtycke {consent_id} återkallades {withdrawn}",
-    },
-    "consent.reason.expired": {
-        "en": "consent {consent_id} expired on {expires}",
-        "sv": "samtycke {consent_id} upphörde att gälla {expires}",
-    },
-    "consent.reason.birth_year_future": {
-        "en": "the birth year {birth_year} lies after the date {date}",
-        "sv": "födelseåret {birth_year} ligger efter datumet {date}",
-    },
-    "consent.reason.minor_needs_guardian": {
-        "en": "consent {consent_id}: the person may have been under 13 when it was given, "
-              "and no guardian consent is recorded",
-        "sv": "samtycke {consent_id}: personen kan ha varit under 13 år när det gavs, "
-              "och inget vårdnadshavarsamtycke är registrerat",
-    },
-    "consent.reason.minor_guardian_unstated": {
-        "en": "consent {consent_id}: the person may have been 13-17 when it was given, and "
-              "the record does not say whether a guardian also consented",
-        "sv": "samtycke {consent_id}: personen kan ha varit 13-17 år när det gavs, och "
-              "det framgår inte om vårdnadshavare också samtyckt",
-    },
-    # refused at entry
-    "consent.err.not_found": {
-        "en": "There is no person with id {person_id} in the registry.",
-        "sv": "Det finns ingen person med id {person_id} i registret.",
-    },
-    "consent.err.bad_name": {
-        "en": "A name or pseudonym of 1-{max} characters is needed.",
-        "sv": "Ett namn eller en pseudonym på 1-{max} tecken behövs.",
-    },
-    "consent.err.bad_birth_year": {
-        "en": "Birth year {birth_year} is not plausible: give a year from {min} to {max}.",
-        "sv": "Födelseåret {birth_year} är inte rimligt: ange ett år från {min} till {max}.",
-    },
-    "consent.err.bad_purpose": {
-        "en": "Unknown purpose '{purpose}'. Choose one of: {choices}.",
-        "sv": "Okänt syfte '{purpose}'. Välj något av: {choices}.",
-    },
-    "consent.err.bad_kind": {
-        "en": "Unknown consent type '{kind}'. Choose one of: {choices}.",
-        "sv": "Okänd samtyckestyp '{kind}'. Välj något av: {choices}.",
-    },
-    "consent.err.form_ref_required": {
-        "en": "A written consent needs the form's reference number (--form-ref).",
-        "sv": "Ett skriftligt samtycke behöver blankettens referensnummer (--form-ref).",
-    },
-    "consent.err.oral_staff_only": {
-        "en": "Oral consent is accepted from staff only (--staff). Others need a written "
-              "form.",
-        "sv": "Muntligt samtycke godtas bara från personal (--staff). Andra behöver en "
-              "skriftlig blankett.",
-    },
-    "consent.err.oral_recorded_by": {
-        "en": "An oral consent must say who received it (--recorded-by NAME).",
-        "sv": "Ett muntligt samtycke måste ange vem som tog emot det (--recorded-by NAMN).",
-    },
-    "consent.err.signed_future": {
-        "en": "The signing date {signed} is in the future (today is {today}).",
-        "sv": "Underskriftsdatumet {signed} ligger i framtiden (i dag är det {today}).",
-    },
-    "consent.err.expires_before_signed": {
-        "en": "The expiry date {expires} must be after the signing date {signed}.",
-        "sv": "Slutdatumet {expires} måste ligga efter underskriftsdatumet {signed}.",
-    },
-    "consent.err.signed_before_birth": {
-        "en": "The signing date {signed} lies before the birth year {birth_year}.",
-        "sv": "Underskriftsdatumet {signed} ligger före födelseåret {birth_year}.",
-    },
-    "consent.err.guardian_unstated": {
-        "en": "Born {birth_year}, the person may have been 13-17 when signing: the record "
-              "must say whether a guardian also consented (--guardian-consent or "
-              "--no-guardian-consent).",
-        "sv": "Född {birth_year} kan personen ha varit 13-17 år vid underskriften: det måste "
-              "framgå om vårdnadshavare också samtyckt (--guardian-consent eller "
-              "--no-guardian-consent).",
-    },
-    # warnings at entry
-    "consent.warn.age_unknown": {
-        "en": "No birth year given: the person is treated as an adult. Give --birth-year for "
-              "anyone who may be under 18.",
-        "sv": "Inget födelseår angivet: personen behandlas som vuxen. Ange --birth-year för "
-              "alla som kan vara under 18 år.",
-    },
-    "consent.warn.minor_no_guardian": {
-        "en": "Born {birth_year}, the person may have been under 13 when signing and no "
-              "guardian consent is recorded: this consent is stored but will NEVER be valid.",
-        "sv": "Född {birth_year} kan personen ha varit under 13 år vid underskriften och inget "
-              "vårdnadshavarsamtycke är registrerat: samtycket sparas men blir ALDRIG giltigt.",
-    },
-    "consent.warn.protected": {
-        "en": "Protected identity: this person is always hidden, whatever the consent says.",
-        "sv": "Skyddad identitet: personen döljs alltid, oavsett samtycke.",
-    },
-    "consent.warn.deceased": {
-        "en": "Marked as deceased: hidden in new material unless the family asked otherwise.",
-        "sv": "Markerad som avliden: döljs i nytt material om inte anhöriga begärt annat.",
-    },
-    "consent.warn.already_expired": {
-        "en": "The consent expired on {expires}: it is stored but not valid.",
-        "sv": "Samtycket upphörde att gälla {expires}: det sparas men är inte giltigt.",
-    },
-})
 
 
 class ConsentError(BlurkitError):
@@ -272,7 +112,7 @@ def consent_for(person: Person, consents: list[Consent] | tuple[Consent, ...], p
     `consents` may hold other people's records too; only this person's count. When several
     records are valid, the most recently signed one is named.
     """
-    if purpose not in PURPOSES:
+    if purpose not in choices.PURPOSES:
         return Decision(False, None, "consent.reason.unknown_purpose", {"purpose": purpose})
     if person.protected:
         return Decision(False, None, "consent.reason.protected")
@@ -353,9 +193,9 @@ def check_new_consent(person: Person, *, purpose: str, kind: str, signed: date,
                       guardian_consent: bool | None, today: date) -> list[tuple[str, dict]]:
     """Raise ConsentError if this record may not be entered; else return warnings
     (message key, params) the person entering it must see."""
-    if purpose not in PURPOSES:
+    if purpose not in choices.PURPOSES:
         raise ConsentError("consent.err.bad_purpose", purpose=purpose,
-                           choices=", ".join(PURPOSES))
+                           choices=", ".join(choices.PURPOSES))
     if kind not in KINDS:
         raise ConsentError("consent.err.bad_kind", kind=kind, choices=", ".join(KINDS))
     if kind == "written" and not (form_ref or "").strip():

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from blurkit.detect.onnx_backend import dynamic_model_bytes, padded, session
+from blurkit.detect.search import NetParams
 
 _OUTPUTS = {"537": 1, "538": 2, "539": 2, "540": 10}  # heatmap, scale, offset, landmarks
 
@@ -29,6 +30,15 @@ def blob_of(rgb: np.ndarray) -> np.ndarray:
 class CenterFaceNet:
     name = "centerface"
     stride = 32
+    # Score thresholds, chosen with benchmarks/photos.py (see search.py). On the WIDER subset
+    # (faces 16-31 / >= 32 px covered, face-free photos touched, photos/s): 95.7% / 99.2%,
+    # 1 of 22, 4.8 (ensemble with SCRFD: 96.0% / 99.2%, 2 of 22, 3.0).
+    PHOTO_PARAMS = NetParams(floor=0.05, threshold=0.4, confident=0.5, crowd_threshold=0.05,
+                             review_floor=0.2)
+    # In video a face is seen in many frames, so a track fills the frames where its score
+    # dips: the crowd threshold can be higher (fewer false tracks to hide), measured with
+    # benchmarks/video.py and its independent leak check.
+    VIDEO_PARAMS = NetParams(floor=0.15, threshold=0.4, confident=0.5, crowd_threshold=0.15)
 
     def __init__(self, model_path: Path, threads: int = 1) -> None:
         dims = {name: ["N", ch, "h", "w"] for name, ch in _OUTPUTS.items()}

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from blurkit.detect.onnx_backend import dynamic_model_bytes, padded, session
+from blurkit.detect.search import NetParams
 
 _STRIDES = (8, 16, 32)
 _ANCHORS = 2
@@ -20,6 +21,12 @@ _ANCHORS = 2
 class ScrfdNet:
     name = "scrfd"
     stride = 32
+    # Score thresholds (benchmarks/photos.py, WIDER subset: 16-31 / >= 32 px covered,
+    # face-free photos touched, photos/s): 90.4% / 97.2%, 1 of 22, 5.1 (crowd 0.25: 86.3% /
+    # 95.9%; 0.35: 81.3% / 94.8%). Video: as CenterFace's, measured with benchmarks/video.py.
+    PHOTO_PARAMS = NetParams(floor=0.15, threshold=0.5, confident=0.6, crowd_threshold=0.15,
+                             review_floor=0.3)
+    VIDEO_PARAMS = NetParams(floor=0.2, threshold=0.4, confident=0.6, crowd_threshold=0.2)
 
     def __init__(self, model_path: Path, threads: int = 1) -> None:
         width = {"score": 1, "bbox": 4, "kps": 10}

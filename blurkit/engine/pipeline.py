@@ -32,54 +32,6 @@ from blurkit.fsutil import cleanup_partials, sha256_file
 from blurkit.media.image import PHOTO_SUFFIXES, output_suffix, read_photo, write_photo
 from blurkit.engine.redact import Style, keep_shown, redact, still_visible
 
-i18n.register({
-    "pipeline.exists": {
-        "en": "{path}: the output {dest} already exists; blurkit never overwrites a file. "
-              "Move it away or choose another output folder.",
-        "sv": "{path}: utdatafilen {dest} finns redan; blurkit skriver aldrig över en fil. "
-              "Flytta den eller välj en annan utdatamapp.",
-    },
-    "pipeline.same_output": {
-        "en": "{path}: would give the same output file as {other} ({dest}); rename one of them.",
-        "sv": "{path}: skulle ge samma utdatafil som {other} ({dest}); byt namn på en av dem.",
-    },
-    "pipeline.is_input": {
-        "en": "{path}: the output would replace an input file ({dest}); choose another output "
-              "folder.",
-        "sv": "{path}: utdatafilen skulle ersätta en indatafil ({dest}); välj en annan "
-              "utdatamapp.",
-    },
-    "pipeline.disk_full": {
-        "en": "{path}: the disk is full or read-only ({reason}); nothing was written for it.",
-        "sv": "{path}: disken är full eller skrivskyddad ({reason}); inget skrevs för den.",
-    },
-    "pipeline.not_found": {
-        "en": "{path}: no such file or folder.",
-        "sv": "{path}: filen eller mappen finns inte.",
-    },
-    "pipeline.crashed": {
-        "en": "{path}: the worker process processing this file stopped abruptly ({reason}); "
-              "nothing was written for it.",
-        "sv": "{path}: arbetsprocessen som behandlade filen avbröts plötsligt ({reason}); "
-              "inget skrevs för den.",
-    },
-    "pipeline.unexpected": {
-        "en": "{path}: unexpected error ({reason}); nothing was written for it.",
-        "sv": "{path}: oväntat fel ({reason}); inget skrevs för den.",
-    },
-    "pipeline.note.strengthened": {
-        "en": "{n} face(s) still showed some detail after hiding and were hidden again with "
-              "the irreversible default style.",
-        "sv": "{n} ansikte(n) visade fortfarande vissa detaljer efter döljningen och doldes "
-              "igen med standardläget som inte går att återställa.",
-    },
-    "pipeline.redaction_failed": {
-        "en": "{path}: a face still showed detail after hiding; nothing was published.",
-        "sv": "{path}: ett ansikte visade fortfarande detaljer efter döljningen; inget "
-              "publicerades.",
-    },
-})
-
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".3gp", ".mts",
                             ".m2ts", ".ts"})
 MEDIA_SUFFIXES = PHOTO_SUFFIXES | VIDEO_SUFFIXES
@@ -429,9 +381,11 @@ def _failure(job: Job, exc: Exception) -> tuple[str, dict]:
 
 
 def _model_version(name: str) -> str:
-    """What the audit log records of a model (or of both, for the ensemble detector)."""
-    if name == "ensemble":
-        return " + ".join(_model_version(n) for n in ("centerface", "scrfd"))
+    """What the audit log records of a model (or of every network a detector runs)."""
+    from blurkit import choices
+
+    if name in choices.DETECTORS and choices.DETECTORS[name].nets != (name,):
+        return " + ".join(_model_version(n) for n in choices.DETECTORS[name].nets)
     spec = modelstore.spec(name)
     return f"{spec.name} ({spec.requirement}, sha256 {spec.sha256[:12]})"
 

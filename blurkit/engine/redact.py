@@ -1,13 +1,12 @@
-"""Hiding faces: obfuscation modes and masks.
+"""Hiding faces: masks, and the hiding styles (`blurkit/engine/styles/`, named in
+`blurkit.choices.STYLES`) applied through them.
 
-The default mode, `destroy`, is irreversible: the face region is averaged down to a mosaic of
-a handful of cells (a few colours, no features), and that mosaic is blurred so no cell edge
-survives. Plain Gaussian blur and fine pixelation can be partly undone or re-identified by
-learned models, so they exist (`blur`, `pixelate`) for creative use only, never as default.
-`solid` paints the region black. `sticker` destroys the head exactly like `destroy` and
-then covers it with a picture (PNG, transparency kept) fitted to the head: the picture is
-decoration, the destruction under it is what makes it irreversible, so nothing of the face
-shows through the picture's transparent parts.
+The default style, `destroy`, is irreversible: the face region is averaged down to a mosaic
+of a handful of cells (a few colours, no features), and that mosaic is blurred so no cell
+edge survives. Plain Gaussian blur and fine pixelation can be partly undone or re-identified
+by learned models, so they exist (`blur`, `pixelate`) for creative use only, never as
+default. `solid` paints the region black. `sticker` destroys the head exactly like `destroy`
+and then covers it with a picture fitted to the head (see its module).
 
 The region is the face box enlarged by `margin` (a fraction of the box) on the sides and
 bottom, and by 1.3 x `margin` on top for hair and forehead; `mask` chooses a box or the
@@ -19,49 +18,31 @@ seams, while the face box itself is always covered completely.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
 
 import cv2
 import numpy as np
 
-from blurkit import i18n
-from blurkit.errors import ConfigError
+from blurkit import choices
 
-i18n.register({
-    "redact.sticker_unreadable": {
-        "en": "The sticker {path} cannot be read as a picture (PNG with transparency expected).",
-        "sv": "Klistermärket {path} går inte att läsa som en bild (PNG med genomskinlighet "
-              "väntas).",
-    },
-    "redact.sticker_small": {
-        "en": "The sticker {path} is only {width} x {height} pixels; at least 32 x 32 is needed.",
-        "sv": "Klistermärket {path} är bara {width} x {height} pixlar; minst 32 x 32 behövs.",
-    },
-})
-
-MODES = ("destroy", "blur", "pixelate", "solid", "sticker")
-STICKER_DIR = Path(__file__).resolve().parent.parent / "stickers"
-DEFAULT_STICKERS = ("smile", "wink", "cat", "flower")   # made by stickers/make_stickers.py
-STICKER_OVERLAP = 0.3   # a face box this much under an earlier sticker gets no sticker of its
-                        # own (it is destroyed all the same): crowds of detections otherwise
-                        # pile up stickers
-MASKS = ("head", "box", "ellipse")
-DESTROY_CELLS = 4
+MODES = choices.names(choices.STYLES)
+MASKS = choices.names(choices.MASKS)
+# styles with effect(roi): applied region by region through the masks below; the others
+# paint the whole picture themselves (sticker)
+_REGION_STYLES = tuple(m for m in MODES if choices.STYLES[m].impl.endswith(":effect"))
 VIDEO_MARGIN = 0.35 # box margin in video (Style.for_video)
 MIN_CORE_PX = 4.0   # box/ellipse masks: full cover at least this far beyond the box
 HEAD_MARGIN = 0.2   # default margin of the head mask         } chosen on the tune half of
 SMALL_SIDE = 48.0   # px: faces smaller than this get up to   } benchmarks/photos.py with
 SMALL_EXTRA = 0.3   # this much more margin (offsets of small } benchmarks/masktune.py
-                    # boxes are large relative to their size) }  # default margin of the head mask (chosen on the tune half, DESIGN.md)  # mosaic cells across the short side of the region in `destroy` mode
+                    # boxes are large relative to their size) }
 
 
 @dataclass(frozen=True)
 class Style:
-    mode: str = "destroy"
-    mask: str = "head"
+    mode: str = choices.DEFAULT_STYLE
+    mask: str = choices.DEFAULT_MASK
     margin: float = HEAD_MARGIN
     sticker: str | None = None   # sticker mode: a PNG file; None = the default set, in turn
 
@@ -134,40 +115,6 @@ def region(box: Box, margin: float, height: int, width: int,
     return max(0, rx1), max(0, ry1), min(width, rx2), min(height, ry2)
 
 
-def _destroy(roi: np.ndarray) -> np.ndarray:
-    """Average down to a few cells, then blur the cell edges away: a handful of colours,
-    no features. The blur runs on a small copy (4 pixels per cell, sigma 0.6 cell) that is
-    scaled up smoothly, which looks the same as blurring at full size and costs little."""
-    h, w = roi.shape[:2]
-    # cells of at least ~8 px: a small region becomes one or two colours, not a fine mosaic
-    cells = min(max(min(w, h) // 8, 1), DESTROY_CELLS)
-    gw, gh = (cells, max(1, round(cells * h / w))) if w <= h else (max(1, round(cells * w / h)), cells)
-    cells_img = cv2.resize(roi, (gw, gh), interpolation=cv2.INTER_AREA)
-    blocky = cv2.resize(cells_img, (gw * 4, gh * 4), interpolation=cv2.INTER_NEAREST)
-    smooth = cv2.GaussianBlur(blocky, (0, 0), sigmaX=2.5, borderType=cv2.BORDER_REPLICATE)
-    return cv2.resize(smooth, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _pixelate(roi: np.ndarray) -> np.ndarray:
-    h, w = roi.shape[:2]
-    cell = max(3, min(w, h) // 10)
-    small = cv2.resize(roi, (max(1, w // cell), max(1, h // cell)), interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-
-
-def _blur(roi: np.ndarray) -> np.ndarray:
-    h, w = roi.shape[:2]
-    return cv2.GaussianBlur(roi, (0, 0), sigmaX=max(2.0, min(w, h) / 6),
-                            borderType=cv2.BORDER_REPLICATE)
-
-
-def _solid(roi: np.ndarray) -> np.ndarray:
-    return np.zeros_like(roi)
-
-
-_EFFECTS = {"destroy": _destroy, "pixelate": _pixelate, "blur": _blur, "solid": _solid}
-
-
 def _ellipse_alpha(h: int, w: int, ramp_x: float, ramp_y: float) -> np.ndarray:
     """Opacity of the ellipse mask over its region: 1 inside, fading to 0 over the outer
     `ramp` pixels. (The box mask is separable: `_ramps`.)"""
@@ -235,84 +182,18 @@ def _head_alpha(box: Box, margin: float, fx1: int, fy1: int, h: int, w: int) -> 
     return np.clip((1.0 + edge - r_core) / edge, 0.0, 1.0).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=16)
-def load_sticker(path: str) -> np.ndarray:
-    """A sticker as RGBA uint8 (a picture without alpha counts as opaque)."""
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None or data.ndim not in (2, 3) or data.dtype != np.uint8:
-        raise ConfigError("redact.sticker_unreadable", path=path)
-    if data.ndim == 2:
-        data = cv2.cvtColor(data, cv2.COLOR_GRAY2BGRA)
-    elif data.shape[2] == 3:
-        data = cv2.cvtColor(data, cv2.COLOR_BGR2BGRA)
-    elif data.shape[2] != 4:
-        raise ConfigError("redact.sticker_unreadable", path=path)
-    height, width = data.shape[:2]
-    if min(height, width) < 32:
-        raise ConfigError("redact.sticker_small", path=path, width=width, height=height)
-    rgba = cv2.cvtColor(data, cv2.COLOR_BGRA2RGBA)
-    rgba.setflags(write=False)
-    return rgba
-
-
-def stickers(style: Style) -> list[np.ndarray]:
-    """The pictures sticker mode uses: the chosen file, or the default set."""
-    if style.sticker:
-        return [load_sticker(str(style.sticker))]
-    return [load_sticker(str(STICKER_DIR / f"{name}.png")) for name in DEFAULT_STICKERS]
-
-
-def _paste_sticker(out: np.ndarray, sticker: np.ndarray, box: Box, margin: float) -> Box:
-    """Cover the head of `box` with `sticker`: scaled (aspect kept) so that it spans the
-    head mask's outer ellipse in both directions, centred on it, clipped at the border."""
-    cx, cy, _, _, ox, oy = _head_ellipse(box, margin)
-    sh, sw = sticker.shape[:2]
-    scale = max(2 * ox / sw, 2 * oy / sh)
-    tw, th = max(1, int(round(sw * scale))), max(1, int(round(sh * scale)))
-    fx1, fy1 = int(round(cx - tw / 2)), int(round(cy - th / 2))
-    height, width = out.shape[:2]
-    x1, y1 = max(0, fx1), max(0, fy1)
-    x2, y2 = min(width, fx1 + tw), min(height, fy1 + th)
-    drawn = (float(fx1), float(fy1), float(fx1 + tw), float(fy1 + th))
-    if x2 <= x1 or y2 <= y1:
-        return drawn
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    fitted = cv2.resize(sticker, (tw, th), interpolation=interp)[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1]
-    alpha = fitted[..., 3:4].astype(np.float32) / 255.0
-    roi = out[y1:y2, x1:x2]
-    roi[...] = np.round(fitted[..., :3] * alpha + roi * (1.0 - alpha)).astype(np.uint8)
-    return drawn
-
-
-def _inside(a: Box, b: Box) -> float:
-    """The fraction of box `a` that lies inside box `b`."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    return ix * iy / max((a[2] - a[0]) * (a[3] - a[1]), 1e-6)
-
-
 def redact(rgb: np.ndarray, boxes: Iterable[Box], style: Style = Style()) -> np.ndarray:
     """A copy of `rgb` with every box hidden according to `style`.
 
     A box whose face area is already fully inside earlier hidden regions is skipped: crowds
     yield many overlapping detections of one face, and hiding it again changes nothing.
-    In sticker mode every head is destroyed first (all of them, so no later region smears
-    an earlier sticker), then the stickers are laid on, the largest first.
+    A style that paints the whole picture (sticker) does it all itself.
     """
-    if style.mode == "sticker":
-        boxes = sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
-        pictures = stickers(style)
-        out = redact(rgb, boxes, Style("destroy", style.mask, style.margin))
-        pasted: list[Box] = []   # the squares stickers were drawn in
-        for box in boxes:
-            if any(_inside(box, p) > STICKER_OVERLAP for p in pasted):
-                continue   # the same face found twice, or one mostly under a sticker already
-            pasted.append(_paste_sticker(out, pictures[len(pasted) % len(pictures)], box,
-                                         style.margin))
-        return out
+    if style.mode not in _REGION_STYLES:               # a style that paints the picture
+        return choices.STYLES[style.mode].load()(rgb, boxes, style)
     out = rgb.copy()
     height, width = out.shape[:2]
-    effect = _EFFECTS[style.mode]
+    effect = choices.STYLES[style.mode].load()
     done = np.zeros((height, width), bool)  # pixels fully hidden so far
     for box in sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True):
         bx1, by1 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))

@@ -36,21 +36,6 @@ from blurkit.fsutil import sha256_file
 from blurkit.media.image import read_photo, write_photo
 from blurkit.engine.redact import Style, keep_shown, redact, still_visible
 
-i18n.register({
-    "revise.show_refused": {
-        "en": "Person {person_id} may not be shown for the purpose {purpose}: {reason}",
-        "sv": "Person {person_id} får inte visas för syftet {purpose}: {reason}",
-    },
-    "revise.bad_decision": {
-        "en": "This correction cannot be applied: {reason}",
-        "sv": "Den här rättelsen kan inte användas: {reason}",
-    },
-    "revise.note.reviewed": {
-        "en": "Corrected by a person: {n} change(s).",
-        "sv": "Rättad av en person: {n} ändring(ar).",
-    },
-})
-
 ACTIONS = ("hide_region", "hide_candidate", "unhide", "hide_face", "show")
 SHAPES = ("rect", "ellipse")
 REGION_MARGIN = 0.08   # a drawn region is hidden with a small margin: people draw tight boxes

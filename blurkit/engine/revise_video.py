@@ -23,16 +23,8 @@ import copy
 from pathlib import Path
 from typing import Callable
 
-from blurkit import i18n
 from blurkit.errors import BlurkitError
 from blurkit.engine.revise import BadDecision, ShowRefused
-
-i18n.register({
-    "revise.track_lost": {
-        "en": "Face {track} of the first analysis was not found again; nothing was changed.",
-        "sv": "Ansikte {track} från den första analysen hittades inte igen; inget ändrades.",
-    },
-})
 
 VIDEO_ACTIONS = ("hide_track", "show_track", "hide_region")
 

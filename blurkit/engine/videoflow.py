@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from blurkit import i18n
 from blurkit.engine.decide import NESTED, inside_share
 from blurkit.detect.common import Detection
 from blurkit.errors import OutputError
@@ -51,14 +50,6 @@ from blurkit.engine.track import Track, Tracker, box_at, vouched
 
 if TYPE_CHECKING:
     from blurkit.engine.vote import Vote
-
-i18n.register({
-    "video.frames_changed": {
-        "en": "{path}: {before} frames were analysed but {after} were written; nothing was "
-              "published.",
-        "sv": "{path}: {before} bildrutor analyserades men {after} skrevs; inget publicerades.",
-    },
-})
 
 SAMPLE_SECONDS = 0.5     # a track's face is sampled for recognition at most this often
 # (the vote's minimum of clear frames is blurkit.engine.vote.MIN_CLEAR)

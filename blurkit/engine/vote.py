@@ -54,45 +54,23 @@ TOO_FEW_CLEAR = "too_few_clear_frames"
 NOT_CLEAR_ENOUGH = "too_many_unclear_frames"
 MEAN_DISAGREES = "ambiguous"
 
-# For people reading a report (the review page): what each vote kind and track reason means.
-i18n.register({
-    "video.vote.clear": {"en": "clearly the registered person",
-                         "sv": "tydligt den registrerade personen"},
-    "video.vote.other": {"en": "looks like another registered person",
-                         "sv": "liknar en annan registrerad person"},
-    "video.vote.stranger": {"en": "clearly someone not registered",
-                            "sv": "tydligt någon som inte är registrerad"},
-    "video.vote.unsure": {"en": "cannot tell (small, blurred, turned or a near miss)",
-                          "sv": "går inte att avgöra (litet, suddigt, vänt eller nästan lika)"},
-    "video.reason.stranger_in_track": {
-        "en": "someone not registered appears in this face track",
-        "sv": "någon som inte är registrerad syns i det här ansiktsspåret"},
-    "video.reason.other_person_in_track": {
-        "en": "another registered person appears in this face track",
-        "sv": "en annan registrerad person syns i det här ansiktsspåret"},
-    "video.reason.too_few_clear_frames": {
-        "en": "too few frames where the face is clearly the registered person",
-        "sv": "för få bildrutor där ansiktet tydligt är den registrerade personen"},
-    "video.reason.too_many_unclear_frames": {
-        "en": "too many judgeable frames that are not clearly the registered person",
-        "sv": "för många bedömbara bildrutor som inte tydligt är den registrerade personen"},
-    "video.reason.ambiguous": {
-        "en": "the face track as a whole is not clearly one registered person",
-        "sv": "ansiktsspåret som helhet är inte tydligt en registrerad person"},
-    "video.reason.duplicate_in_frame": {
-        "en": "another face shown at the same time looks like the same person",
-        "sv": "ett annat ansikte som visas samtidigt liknar samma person"},
-    "video.reason.no_consented_person": {
-        "en": "nobody may be shown for this purpose",
-        "sv": "ingen får visas för det här ändamålet"},
-})
+# For people reading a report (the review page): what each track reason means.
+REASON_WORDS = {
+    STRANGER_IN_TRACK: "video.reason.stranger_in_track",
+    OTHER_PERSON_IN_TRACK: "video.reason.other_person_in_track",
+    TOO_FEW_CLEAR: "video.reason.too_few_clear_frames",
+    NOT_CLEAR_ENOUGH: "video.reason.too_many_unclear_frames",
+    MEAN_DISAGREES: "video.reason.ambiguous",
+    "duplicate_in_frame": "video.reason.duplicate_in_frame",
+    "no_consented_person": "video.reason.no_consented_person",
+}
 
 
 def reason_text(reason: str, lang: str | None = None) -> str:
     """A track's hiding reason for people (Swedish or English); consent-rule reasons and
     unknown keys come back as they are."""
-    key = f"video.reason.{reason}"
-    return i18n.t(key, lang=lang) if key in i18n.catalog() else reason
+    key = REASON_WORDS.get(reason)
+    return i18n.t(key, lang=lang) if key else reason
 
 
 @dataclass

@@ -47,27 +47,16 @@ __all__ = ["MODEL_NAME", "DIM", "Recognizer", "Identity", "FaceQuality", "Qualit
 REASONS = (LOW_SCORE, PARTIAL, TOO_SMALL, MISALIGNED, POSE, BLURRY, NO_MATCH, AMBIGUOUS,
            DUPLICATE)
 
-i18n.register({
-    "identify.reason.low_score": {"en": "not clearly a face", "sv": "inte tydligt ett ansikte"},
-    "identify.reason.partial": {"en": "face cut off by the picture's edge",
-                                "sv": "ansiktet avskuret av bildkanten"},
-    "identify.reason.too_small": {"en": "face too small to recognise",
-                                  "sv": "ansiktet för litet för att kännas igen"},
-    "identify.reason.misaligned": {"en": "face features could not be located",
-                                   "sv": "ansiktets drag kunde inte lokaliseras"},
-    "identify.reason.pose": {"en": "face turned away", "sv": "ansiktet bortvänt"},
-    "identify.reason.blurry": {"en": "face too blurred to recognise",
-                               "sv": "ansiktet för suddigt för att kännas igen"},
-    "identify.reason.no_match": {"en": "not a registered person",
-                                 "sv": "inte en registrerad person"},
-    "identify.reason.ambiguous": {"en": "too similar to more than one person",
-                                  "sv": "för lik mer än en person"},
-    "identify.reason.duplicate_in_image": {
-        "en": "another face in the picture looks like the same person",
-        "sv": "ett annat ansikte i bilden liknar samma person"},
-})
+
+REASON_WORDS = {
+    LOW_SCORE: "identify.reason.low_score", PARTIAL: "identify.reason.partial",
+    TOO_SMALL: "identify.reason.too_small", MISALIGNED: "identify.reason.misaligned",
+    POSE: "identify.reason.pose", BLURRY: "identify.reason.blurry",
+    NO_MATCH: "identify.reason.no_match", AMBIGUOUS: "identify.reason.ambiguous",
+    DUPLICATE: "identify.reason.duplicate_in_image",
+}
 
 
 def reason_text(reason: str, lang: str | None = None) -> str:
     """Why a face was not recognised, for people (Swedish or English)."""
-    return i18n.t(f"identify.reason.{reason}", lang=lang)
+    return i18n.t(REASON_WORDS[reason], lang=lang)

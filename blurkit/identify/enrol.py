@@ -115,121 +115,6 @@ SEVERAL_FACES = "several_faces"
 NO_SUCH_FACE = "no_such_face"
 PHOTO_REASONS = (NO_FACE, SEVERAL_FACES, NO_SUCH_FACE) + q.QUALITY_REASONS
 
-i18n.register({
-    # short verdicts, for lists and the register page
-    "identify.verdict.ok": {"en": "good", "sv": "bra"},
-    "identify.verdict.low_score": {"en": "not clearly a face", "sv": "otydligt ansikte"},
-    "identify.verdict.partial": {"en": "cut off by the edge of the photo",
-                                 "sv": "avskuret av bildkanten"},
-    "identify.verdict.too_small": {"en": "too small", "sv": "för litet"},
-    "identify.verdict.misaligned": {"en": "eyes and nose not found",
-                                    "sv": "ögon och näsa hittades inte"},
-    "identify.verdict.pose": {"en": "head turned", "sv": "huvudet är vänt"},
-    "identify.verdict.blurry": {"en": "too blurred", "sv": "för suddigt"},
-    "identify.verdict.no_face": {"en": "no face found", "sv": "inget ansikte hittades"},
-    "identify.verdict.several_faces": {"en": "several faces: pick the person's face",
-                                       "sv": "flera ansikten: välj personens ansikte"},
-    "identify.verdict.no_such_face": {"en": "there is no face with that number",
-                                      "sv": "det finns inget ansikte med det numret"},
-    "identify.chosen.only": {"en": "the only face large enough to recognise",
-                             "sv": "det enda ansiktet som är stort nog att känna igen"},
-    "identify.chosen.dominant": {"en": "the large face in the middle",
-                                 "sv": "det stora ansiktet i mitten"},
-    "identify.chosen.user": {"en": "as chosen", "sv": "enligt valet"},
-    "identify.enrol.face_line": {
-        "en": "  face {index}: {width:.0f}x{height:.0f} px, left edge at x={x:.0f}, top at "
-              "y={y:.0f} ({verdict})",
-        "sv": "  ansikte {index}: {width:.0f}x{height:.0f} px, vänsterkant vid x={x:.0f}, "
-              "överkant vid y={y:.0f} ({verdict})",
-    },
-    "identify.enrol.no_photos": {
-        "en": "No reference photo was given.",
-        "sv": "Inget referensfoto angavs.",
-    },
-    "identify.enrol.no_face": {
-        "en": "{photo}: no face found. A reference photo must show the person's face clearly, "
-              "from the front.",
-        "sv": "{photo}: inget ansikte hittades. Ett referensfoto måste visa personens ansikte "
-              "tydligt, framifrån.",
-    },
-    "identify.enrol.several_faces": {
-        "en": "{photo}: {count} faces found and none of them is clearly the main one. Say "
-              "which face is the person's with --photo {photo}:N (faces are numbered from the "
-              "left):\n{faces}",
-        "sv": "{photo}: {count} ansikten hittades och inget av dem är tydligt huvudansiktet. "
-              "Ange vilket ansikte som är personens med --photo {photo}:N (ansiktena är "
-              "numrerade från vänster):\n{faces}",
-    },
-    "identify.enrol.no_such_face": {
-        "en": "{photo}: there is no face {index}; the photo has {count} face(s):\n{faces}",
-        "sv": "{photo}: det finns inget ansikte {index}; fotot har {count} ansikte(n):\n{faces}",
-    },
-    "identify.enrol.low_score": {
-        "en": "{photo}: the face is not clear enough to be sure it is a face (detector "
-              "confidence {score:.2f}, at least {minimum:.2f} needed). Use a clearer photo.",
-        "sv": "{photo}: ansiktet är för otydligt för att säkert vara ett ansikte (detektorns "
-              "säkerhet {score:.2f}, minst {minimum:.2f} krävs). Använd ett tydligare foto.",
-    },
-    "identify.enrol.too_small": {
-        "en": "{photo}: the face is too small ({height:.0f} pixels tall, eyes {eyes:.0f} pixels "
-              "apart; at least {min_height:.0f} and {min_eyes:.0f} needed). Use a larger or "
-              "closer photo.",
-        "sv": "{photo}: ansiktet är för litet ({height:.0f} pixlar högt, ögonen {eyes:.0f} "
-              "pixlar isär; minst {min_height:.0f} och {min_eyes:.0f} krävs). Använd ett större "
-              "foto eller ett taget närmare.",
-    },
-    "identify.enrol.blurry": {
-        "en": "{photo}: the face is not sharp enough (sharpness {sharpness:.0f}, at least "
-              "{minimum:.0f} needed). Use a sharp photo.",
-        "sv": "{photo}: ansiktet är inte tillräckligt skarpt (skärpa {sharpness:.0f}, minst "
-              "{minimum:.0f} krävs). Använd ett skarpt foto.",
-    },
-    "identify.enrol.pose": {
-        "en": "{photo}: the face is turned away or tilted too far. Use a photo taken from the "
-              "front, with both eyes clearly visible.",
-        "sv": "{photo}: ansiktet är vänt åt sidan eller för snett. Använd ett foto taget "
-              "framifrån där båda ögonen syns tydligt.",
-    },
-    "identify.enrol.partial": {
-        "en": "{photo}: the face is cut off by the edge of the photo. Use a photo that shows "
-              "the whole face.",
-        "sv": "{photo}: ansiktet är avskuret av bildkanten. Använd ett foto som visar hela "
-              "ansiktet.",
-    },
-    "identify.enrol.misaligned": {
-        "en": "{photo}: the eyes and nose of the face could not be located reliably. Use a "
-              "clear photo taken from the front.",
-        "sv": "{photo}: ansiktets ögon och näsa kunde inte lokaliseras säkert. Använd ett "
-              "tydligt foto taget framifrån.",
-    },
-    "identify.enrol.not_same_person": {
-        "en": "{photo_a} and {photo_b} do not clearly show the same person (similarity "
-              "{similarity:.3f}, at least {minimum:.3f} needed). Give only photos of the person "
-              "being registered. If you are a registrar and know that both show this person, "
-              "confirm it with --same-person-confirmed-by YOUR_NAME.",
-        "sv": "{photo_a} och {photo_b} visar inte tydligt samma person (likhet "
-              "{similarity:.3f}, minst {minimum:.3f} krävs). Ange bara foton av personen som "
-              "registreras. Om du är registrator och vet att båda visar personen, bekräfta "
-              "det med --same-person-confirmed-by DITT_NAMN.",
-    },
-    "identify.enrol.not_this_person": {
-        "en": "{photo} does not clearly show person {person_id} (similarity {similarity:.3f} "
-              "with the photos already registered for them, at least {minimum:.3f} needed). "
-              "Check the person number; add only photos of that person. If you are a "
-              "registrar and know that it shows this person, confirm it with "
-              "--same-person-confirmed-by YOUR_NAME.",
-        "sv": "{photo} visar inte tydligt person {person_id} (likhet {similarity:.3f} med "
-              "fotona som redan är registrerade för personen, minst {minimum:.3f} krävs). "
-              "Kontrollera personnumret; lägg bara till foton av den personen. Om du är "
-              "registrator och vet att det visar personen, bekräfta det med "
-              "--same-person-confirmed-by DITT_NAMN.",
-    },
-    "identify.enrol.empty_confirmer": {
-        "en": "The name of the person confirming that the photos show one person is empty.",
-        "sv": "Namnet på den som bekräftar att fotona visar en och samma person är tomt.",
-    },
-})
-
 
 # ----------------------------------------------------------------------------- data
 
@@ -469,9 +354,21 @@ class EnrolResult:
         return weakest.similarity if weakest is not None else None
 
 
+VERDICT_WORDS = {
+    None: "identify.verdict.ok", NO_FACE: "identify.verdict.no_face",
+    SEVERAL_FACES: "identify.verdict.several_faces", NO_SUCH_FACE: "identify.verdict.no_such_face",
+    q.LOW_SCORE: "identify.verdict.low_score", q.PARTIAL: "identify.verdict.partial",
+    q.TOO_SMALL: "identify.verdict.too_small", q.MISALIGNED: "identify.verdict.misaligned",
+    q.POSE: "identify.verdict.pose", q.BLURRY: "identify.verdict.blurry",
+}
+# how the face of a reference photo was chosen (PhotoVerdict.chosen_by)
+CHOSEN_WORDS = {"user": "identify.chosen.user", "only": "identify.chosen.only",
+                "dominant": "identify.chosen.dominant"}
+
+
 def verdict_text(reason: str | None, lang: str | None = None) -> str:
     """Plain-language verdict for a reason key (None: "bra" / "good")."""
-    return i18n.t(f"identify.verdict.{reason or 'ok'}", lang=lang)
+    return i18n.t(VERDICT_WORDS[reason], lang=lang)
 
 
 # ----------------------------------------------------------------------------- faces

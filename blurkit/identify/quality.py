@@ -103,10 +103,10 @@ def min_score_for(detector_tag: str, limits: QualityLimits) -> float:
     (its tag starts with the network name, e.g. "centerface@640x480r90")."""
     if limits.min_score is not None:
         return limits.min_score
-    from blurkit.detect import NET_PARAMS  # the detector's own notion of "a clear face"
+    from blurkit import choices
+    from blurkit.detect import net_params  # the detector's own notion of "a clear face"
     net = (detector_tag or "").split("@", 1)[0]
-    params = NET_PARAMS.get(net)
-    return params.confident if params is not None else _DEFAULT_MIN_SCORE
+    return net_params(net).confident if net in choices.NETS else _DEFAULT_MIN_SCORE
 
 
 @dataclass(frozen=True)

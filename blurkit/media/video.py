@@ -57,84 +57,10 @@ from typing import Iterator
 
 import numpy as np
 
-from blurkit import i18n
 from blurkit.errors import InputError, OutputError
 from blurkit.fsutil import atomic_output
 from blurkit.media import videometa
 from blurkit.media.videometa import nal_units as _nal_units
-
-i18n.register({
-    "video.not_found": {
-        "en": "{path}: the file does not exist (it may have been moved or deleted).",
-        "sv": "{path}: filen finns inte (den kan ha flyttats eller tagits bort).",
-    },
-    "video.not_a_file": {
-        "en": "{path}: this is not a file.",
-        "sv": "{path}: detta är ingen fil.",
-    },
-    "video.unreadable": {
-        "en": "{path}: the file cannot be read ({reason}).",
-        "sv": "{path}: filen kan inte läsas ({reason}).",
-    },
-    "video.empty": {
-        "en": "{path}: the file is empty (0 bytes).",
-        "sv": "{path}: filen är tom (0 byte).",
-    },
-    "video.corrupt": {
-        "en": "{path}: not a readable video, or the file is damaged or incomplete ({reason}).",
-        "sv": "{path}: ingen läsbar video, eller så är filen skadad eller ofullständig ({reason}).",
-    },
-    "video.still_image": {
-        "en": "{path}: this is a still image ({kind}), not a video.",
-        "sv": "{path}: detta är en stillbild ({kind}), ingen video.",
-    },
-    "video.no_video_stream": {
-        "en": "{path}: the file contains no video track.",
-        "sv": "{path}: filen innehåller inget videospår.",
-    },
-    "video.unsupported_codec": {
-        "en": "{path}: the video format '{codec}' is not supported (no decoder available).",
-        "sv": "{path}: videoformatet '{codec}' stöds inte (ingen avkodare finns).",
-    },
-    "video.audio_unsupported": {
-        "en": "{path}: audio track {track} uses '{codec}', which can neither be kept nor converted.",
-        "sv": "{path}: ljudspår {track} använder '{codec}', som varken kan behållas eller konverteras.",
-    },
-    "video.no_frames": {
-        "en": "{path}: no picture could be decoded from the video track "
-              "(the file may be damaged or only a stub).",
-        "sv": "{path}: ingen bild kunde avkodas från videospåret "
-              "(filen kan vara skadad eller bara ett skal).",
-    },
-    "video.decode_failed": {
-        "en": "{path}: the video is damaged near picture {frame} ({reason}); "
-              "it cannot be processed safely.",
-        "sv": "{path}: videon är skadad nära bildruta {frame} ({reason}); "
-              "den kan inte behandlas säkert.",
-    },
-    "video.truncated": {
-        "en": "{path}: the video ends early (pictures up to {got:.2f} s of {expected:.2f} s); "
-              "the file seems truncated and cannot be processed safely.",
-        "sv": "{path}: videon tar slut i förtid (bilder fram till {got:.2f} s av {expected:.2f} s); "
-              "filen verkar avkortad och kan inte behandlas säkert.",
-    },
-    "video.audio_damaged": {
-        "en": "{path}: sound track {track} is damaged ({reason}); the clip cannot be processed safely.",
-        "sv": "{path}: ljudspår {track} är skadat ({reason}); klippet kan inte behandlas säkert.",
-    },
-    "video.write_failed": {
-        "en": "{path}: the video could not be written ({reason}); nothing was published.",
-        "sv": "{path}: videon kunde inte skrivas ({reason}); inget publicerades.",
-    },
-    "video.verify_failed": {
-        "en": "{path}: the written video failed the final check ({reason}); nothing was published.",
-        "sv": "{path}: den skrivna videon klarade inte slutkontrollen ({reason}); inget publicerades.",
-    },
-    "video.output_exists": {
-        "en": "{path}: an output file already exists; it was not overwritten.",
-        "sv": "{path}: en utdatafil finns redan; den skrevs inte över.",
-    },
-})
 
 OUTPUT_SUFFIX = ".mp4"
 DEFAULT_CRF = 20

@@ -75,7 +75,7 @@ from __future__ import annotations
 
 from blurkit.fsutil import (NameTaken, durable_move, free_mb, free_name, is_disk_full,
                             link_no_overwrite, makedirs_durable, remove_empty_parents)
-from blurkit.watch.texts import T
+from blurkit.i18n import t as T
 from blurkit.watch.config import (STATE_DIRS, WatchConfig, default_folders, make_config,
                                   state_dir_for)
 from blurkit.watch.journal import JOURNAL_DB, WORK_DIR, Journal

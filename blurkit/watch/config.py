@@ -9,7 +9,6 @@ from typing import Any
 
 from blurkit.config import Settings
 from blurkit.errors import BlurkitError
-from blurkit.watch import texts  # noqa: F401  (registers the messages)
 
 STATE_DIRS = "watch-state"
 

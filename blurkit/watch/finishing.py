@@ -20,7 +20,7 @@ from blurkit.fsutil import (NameTaken, atomic_output, durable_move, free_name, f
                             sha256_file)
 from blurkit.watch.journal import DECIDED, REVIEW_DIR, WORK_DIR
 from blurkit.watch.review import review_audit_entry
-from blurkit.watch.texts import T
+from blurkit.i18n import t as T
 
 log = logging.getLogger("blurkit.watch")
 

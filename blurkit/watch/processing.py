@@ -16,7 +16,7 @@ from blurkit import i18n
 from blurkit.audit import utc_now
 from blurkit.errors import BlurkitError
 from blurkit.fsutil import FULL_TEXTS, free_mb, makedirs_durable
-from blurkit.watch.texts import T
+from blurkit.i18n import t as T
 from blurkit.watch.workers import WorkerStartError
 
 log = logging.getLogger("blurkit.watch")

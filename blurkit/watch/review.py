@@ -36,7 +36,6 @@ from typing import Callable
 from blurkit.audit import normalise_entry, utc_now
 from blurkit.errors import BlurkitError
 from blurkit.fsutil import fsync_dir, fsync_path, makedirs_durable, sha256_file
-from blurkit.watch import texts  # noqa: F401  (registers the messages)
 from blurkit.watch.journal import JOURNAL_DB, REVIEW_DIR, Journal
 
 __all__ = ["ReviewConflict", "ReviewDesk", "ReviewItem", "review_audit_entry"]

@@ -8,7 +8,7 @@ from blurkit import i18n
 from blurkit.watch.config import STATE_DIRS
 from blurkit.watch.journal import JOURNAL_DB, Journal
 from blurkit.watch.locks import FileLock
-from blurkit.watch.texts import T
+from blurkit.i18n import t as T
 
 
 def known_watches(data_dir: Path) -> list[Path]:

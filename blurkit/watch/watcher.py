@@ -31,7 +31,7 @@ from blurkit.watch.processing import Processor
 from blurkit.watch.inbox import InboxTracker, Seen, kind_of, open_for_writing_elsewhere
 from blurkit.watch.journal import FINAL, JOURNAL_DB, REVIEW_DIR, WORK_DIR, Journal
 from blurkit.watch.locks import FileLock
-from blurkit.watch.texts import T
+from blurkit.i18n import t as T
 from blurkit.watch.workers import ProcessWorker
 
 log = logging.getLogger("blurkit.watch")

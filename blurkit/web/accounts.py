@@ -27,7 +27,6 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from blurkit import i18n
 from blurkit.audit import connect_db, migrate, utc_now
 from blurkit.errors import BlurkitError
 
@@ -39,23 +38,6 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = 15          # minutes
 MIN_PASSWORD = 10
 _NAME = re.compile(r"^[\w.@-]{1,64}$")
-
-i18n.register({
-    "accounts.bad_name": {
-        "en": "A user name is 1-64 letters, digits or . _ @ - (no spaces): {name!r}",
-        "sv": "Ett användarnamn är 1-64 bokstäver, siffror eller . _ @ - (inga mellanslag): "
-              "{name!r}",
-    },
-    "accounts.bad_role": {"en": "The role must be one of {roles}, not {role!r}.",
-                          "sv": "Rollen måste vara en av {roles}, inte {role!r}."},
-    "accounts.exists": {"en": "The user {name} already exists.",
-                        "sv": "Användaren {name} finns redan."},
-    "accounts.unknown": {"en": "There is no user {name}.", "sv": "Det finns ingen användare {name}."},
-    "accounts.short_password": {
-        "en": "The password must have at least {n} characters.",
-        "sv": "Lösenordet måste ha minst {n} tecken.",
-    },
-})
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (

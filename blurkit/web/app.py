@@ -23,7 +23,8 @@ from starlette.staticfiles import StaticFiles
 
 from blurkit import __version__
 from blurkit.config import Settings
-from blurkit.web import texts  # noqa: F401  (registers the page's words)
+from blurkit.identify.enrol import CHOSEN_WORDS
+from blurkit.web import words
 from blurkit.web.context import Ctx, open_ctx, request_lang
 
 log = logging.getLogger("blurkit.web")
@@ -80,7 +81,10 @@ class WebApp:
 
     def render(self, ctx: Ctx, template: str, status: int = 200, headers=None, **values) -> HTMLResponse:
         html = self.env.get_template(template).render(
-            ctx=ctx, t=ctx.t, lang=ctx.lang, reason=lambda r: reason_text(r, ctx.lang),
+            ctx=ctx, t=ctx.t, lang=ctx.lang, reason=lambda r: words.reason(r, ctx.lang),
+            word=lambda family, code: words.word(family, code, ctx.lang),
+            purpose_long=lambda p: words.purpose_long(p, ctx.lang),
+            chosen_text=lambda how: ctx.t(CHOSEN_WORDS[how]),
             timestamp=track_time, voted=track_vote, **values)
         response = HTMLResponse(html, status_code=status, headers=headers)
         response.headers["cache-control"] = "no-store"
@@ -102,22 +106,6 @@ def local_time(iso: str | None) -> str:
             "%Y-%m-%d %H:%M")
     except ValueError:
         return iso[:16].replace("T", " ")
-
-
-def reason_text(reason: str | None, lang: str) -> str:
-    """Why a face is hidden or shown, in words (the report's reason codes)."""
-    if not reason:
-        return "–"
-    from blurkit import i18n
-
-    for key in (f"web.reason.{reason}", f"video.reason.{reason}", f"identify.reason.{reason}",
-                f"consent.reason.{reason}"):
-        if i18n.known(key):
-            try:
-                return i18n.t(key, lang)
-            except (KeyError, IndexError, ValueError):
-                break
-    return reason
 
 
 def track_vote(track: dict, person_id: int) -> float | None:

@@ -19,7 +19,7 @@ from starlette.responses import FileResponse, Response
 
 from blurkit.audit import AuditLog
 from blurkit.config import PURPOSES
-from blurkit.web import texts_register  # noqa: F401  (registers the words)
+from blurkit.web.words import word
 from blurkit.web.context import Ctx, page
 
 PAGE_SIZE = 100
@@ -68,9 +68,7 @@ def summary(ctx: Ctx, body: dict) -> str:
     kind = body.get("kind")
     if kind in ("consent-change", "erasure"):
         action = details.get("action", "")
-        key = f"web.diar.action.{action}"
-        from blurkit import i18n
-        text = ctx.t(key) if key in i18n.catalog() else action
+        text = word("register_action", action, ctx.lang)
         extra = []
         for k in ("consent_id", "consent_ids", "count", "templates_erased", "photos_erased",
                   "fields", "confirmed_same_person_by"):

@@ -25,7 +25,7 @@ from blurkit.consent.registry import Registry
 from blurkit.consent.rules import (ADULT_AGE, Consent, ConsentError, Person, check_birth_year,
                                    check_name, check_new_consent, consent_for, youngest_age)
 from blurkit.errors import BlurkitError, InputError
-from blurkit.web import texts_register  # noqa: F401  (registers the register's words)
+from blurkit.web.words import word
 from blurkit.web.context import Ctx, page
 from blurkit.web.diarium import summary
 from blurkit.web.enrolment import (CROP, MAX_PHOTOS, PREVIEW, Draft, DraftPhoto, Drafts,
@@ -108,7 +108,7 @@ def decision_text(ctx: Ctx, d) -> str:
 
 
 def purpose_text(ctx: Ctx, purpose: str | None) -> str:
-    return ctx.t(f"web.purpose.{purpose}") if purpose in PURPOSES else (purpose or "–")
+    return word("purpose", purpose, ctx.lang)
 
 
 def last_day(c: Consent) -> date | None:
@@ -194,11 +194,14 @@ def _flag(form, name: str) -> bool:
     return _text(form, name) in ("1", "on", "yes", "true")
 
 
+DATE_FIELDS = {"signed": "web.reg.f.signed", "expires": "web.reg.f.expires"}
+
+
 def _date(ctx: Ctx, form, name: str, required: bool = False) -> date | None:
     text = _text(form, name, 20)
     if not text:
         if required:
-            raise FormError(ctx.t("web.reg.err.date_missing", field=ctx.t(f"web.reg.f.{name}")))
+            raise FormError(ctx.t("web.reg.err.date_missing", field=ctx.t(DATE_FIELDS[name])))
         return None
     if _DATE.match(text):
         try:
@@ -672,7 +675,7 @@ async def edit_person(request: Request, ctx: Ctx) -> Response:
             return render(ctx, "edit.html", status=400, person=person, error=error_text(ctx, exc))
     changed = [k for k in changes if getattr(after, k) != getattr(person, k)]
     drafts(ctx).notice(owner(ctx), "ok", ctx.t(
-        "web.reg.done.edited", fields=", ".join(ctx.t(f"web.reg.field.{k}") for k in changed))
+        "web.reg.done.edited", fields=", ".join(word("person_field", k, ctx.lang) for k in changed))
         if changed else ctx.t("web.reg.done.nothing"))
     return RedirectResponse(f"/people/{person.id}", 303)
 

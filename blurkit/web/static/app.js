@@ -41,8 +41,7 @@ function setupReview() {
     comparing = on;
     if (on) {
       picture.src = picture.dataset.original + "?t=" + Date.now();
-      showing.textContent = document.documentElement.lang === "sv"
-        ? "ORIGINAL – inte anonymiserat" : "ORIGINAL – not anonymized";
+      showing.textContent = showing.dataset.original;
     } else {
       picture.src = picture.dataset.output;
       showing.textContent = "";
