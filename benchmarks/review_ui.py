@@ -61,11 +61,7 @@ def make_photos(inbox: Path, n: int, start: int) -> None:
 
 
 def pending(web) -> int:
-    desk = web.desk()
-    try:
-        return desk.count_pending()
-    finally:
-        desk.close()
+    return web.review.desk.count_pending()
 
 
 def review(page, server, n: int) -> list[float]:

@@ -18,6 +18,7 @@ may point the models at a shared folder (the test suite uses this).
     operator = "kim"           # name written into the audit log; default: login name
     review = true              # watch folder: outputs wait for a person's approval before
                                # they go to ready/ (false: straight to ready/)
+    max_upload_mb = 4096       # the web page's upload: the largest file it takes
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Settings:
     purpose: str = choices.DEFAULT_PURPOSE
     operator: str = field(default_factory=_default_operator)
     review: bool = True
+    max_upload_mb: int = 4096        # the web page's upload: the largest file taken
     models_dir_override: Path | None = None
 
     @property
@@ -87,7 +89,7 @@ class Settings:
 
 
 _FILE_KEYS = {"language", "detector", "mode", "mask", "margin", "jpeg_quality", "workers",
-              "purpose", "operator", "review"}
+              "purpose", "operator", "review", "max_upload_mb"}
 
 
 def _check(key: str, value: object, path: Path) -> object:
@@ -111,6 +113,9 @@ def _check(key: str, value: object, path: Path) -> object:
     elif key == "review":
         if not isinstance(value, bool):
             raise bad("true | false")
+    elif key == "max_upload_mb":
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 20:
+            raise bad("1 – 1048576")
     elif key == "workers":
         if not isinstance(value, int) or value < 0:
             raise bad(">= 0")

@@ -186,6 +186,20 @@ def add(key: str, en: str, sv: str) -> None:
         _write(lang, cat)
 
 
+def put(entries: dict[str, tuple[str, str]]) -> None:
+    """Add or replace messages: id -> (English, Swedish)."""
+    for lang in LANGS:
+        cat = _catalogue(lang)
+        for key, (en, sv) in entries.items():
+            text = en if lang == "en" else sv
+            if key in cat:
+                cat[key].string = text
+                cat[key].auto_comments = [f"en: {en}"] if lang == "sv" else []
+            else:
+                cat.add(key, text, auto_comments=[f"en: {en}"] if lang == "sv" else [])
+        _write(lang, cat)
+
+
 def remove(keys: list[str]) -> None:
     for lang in LANGS:
         cat = _catalogue(lang)

@@ -464,7 +464,7 @@ def test_an_entry_appended_before_a_kill_is_not_appended_again_after_other_items
 
 def test_a_journal_of_the_previous_version_is_migrated(tmp_path):
     """A watcher updated in place: its journal (schema 1, items finished and waiting) gains
-    the review columns; nothing is lost."""
+    the review columns and those of corrections waiting to be rendered; nothing is lost."""
     from blurkit.audit import connect_db, migrate
     from blurkit.watch.journal import MIGRATIONS, Journal
 
@@ -475,10 +475,11 @@ def test_a_journal_of_the_previous_version_is_migrated(tmp_path):
                  "updated) VALUES ('a.jpg', 'photo', 1, 1, 'w', 'public', 'queued', 't', 't')")
     conn.close()
     j = Journal(path)
-    assert j.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+    assert j.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
     row = j.all_items()[0]
     assert row["rel"] == "a.jpg" and row["state"] == "queued" and row["revision"] == 0
     assert row["report_json"] is None and row["reviewer"] is None
+    assert row["pending_json"] is None and row["pending_revision"] is None
     assert j.counts()["review"] == 0 and j.counts()["queued"] == 1
     j.close()
 

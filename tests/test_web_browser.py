@@ -241,11 +241,7 @@ def test_video_tracks_shown_and_hidden(site, page, requests_seen, tmp_path):
         drop(web, src, name)
 
         def find():
-            desk = web.desk()
-            try:
-                return next((i for i in desk.pending() if i.rel == name), None)
-            finally:
-                desk.close()
+            return next((i for i in web.review.desk.pending() if i.rel == name), None)
         item = wait_for(find, timeout=180, what=name)
         return src, truth, item, track_of(item, truth, 0)
 

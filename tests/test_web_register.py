@@ -29,7 +29,7 @@ from blurkit.config import load_settings
 from blurkit.consent.registry import REGISTRY_DB, Registry
 from blurkit.media.image import read_photo
 from blurkit.watch import make_config
-from blurkit.web.accounts import Accounts
+from blurkit.accounts import Accounts
 from blurkit.web.app import WebApp, create_app
 from conftest import SAMPLES
 

@@ -41,6 +41,12 @@ def form(client, item, **fields):
     return {"csrf_token": token, "revision": str(item.revision), **fields}
 
 
+def look(client, item):
+    """What a reviewer's browser does before approval: show the anonymized copy."""
+    r = client.get(f"/review/{item.id}/output?rev={item.revision}")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+
+
 def last_entry(web):
     with AuditLog.open(web.settings) as audit:
         entries = [e for e in audit.entries() if e.kind in ("photo", "video")]
@@ -65,15 +71,18 @@ def test_a_face_the_detector_missed_is_hidden_by_a_reviewer(served, tmp_path):
                     data=form(client, item, action="hide_region", shape="rect",
                               x1=box[0], y1=box[1], x2=box[2], y2=box[3]))
     assert r.status_code == 303, r.text
-    desk = web.desk()
+    desk = web.review.desk
     item = desk.get(item.id)
-    desk.close()
     assert item.revision == first + 1
     (decision,) = item.report["decisions"]
     assert decision["action"] == "hide_region" and decision["by"] == web.settings.operator
     # the page shows the re-rendered picture: the region is destroyed already
     assert detail(load_rgb(item.output), box) < 0.25 * detail(load_rgb(src), box)
 
+    # approving what nobody was shown is refused: the page's picture must have been loaded
+    r = client.post(f"/review/{item.id}/approve", data=form(client, item), follow_redirects=False)
+    assert r.status_code == 409 and "har inte visats" in r.text
+    look(client, item)
     r = client.post(f"/review/{item.id}/approve", data=form(client, item), follow_redirects=False)
     assert r.status_code == 303
     out = published(web, "missed.jpg")
@@ -93,15 +102,19 @@ def test_a_false_positive_is_left_untouched_and_reject_publishes_nothing(served,
     hidden = [i for i, f in enumerate(item.report["faces"]) if f["action"] == "hidden"]
     assert hidden
     for i in hidden:
-        desk = web.desk()
-        item = desk.get(item.id)
-        desk.close()
+        item = web.review.desk.get(item.id)
+        sure = item.report["faces"][i]["score"] >= 0.5
         r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
                         data=form(client, item, action="unhide", face=i))
+        if sure:           # a face the machine is sure of: asked first, nothing changed yet
+            assert r.status_code == 409 and "Lämna det synligt ändå?" in r.text
+            assert 'id="confirm-unhide"' in r.text
+            assert web.review.desk.get(item.id).revision == item.revision
+            r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
+                            data=form(client, item, action="unhide", face=i, confirmed="1"))
         assert r.status_code == 303
-    desk = web.desk()
+    desk = web.review.desk
     item = desk.get(item.id)
-    desk.close()
     original = load_rgb(PORTRAIT)
     assert detail(load_rgb(item.output), PORTRAIT_FACE) > 0.7 * detail(original, PORTRAIT_FACE)
     assert {f["reason"] for f in item.report["faces"]} == {"reviewer_not_a_face"}
@@ -141,11 +154,11 @@ def test_a_consenting_person_is_shown_from_a_suggestion(served, tmp_path):
     r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
                     data=form(client, item, action="show", face=face, person_id=person_id))
     assert r.status_code == 303
-    desk = web.desk()
+    desk = web.review.desk
     item = desk.get(item.id)
-    desk.close()
     assert item.report["faces"][face]["action"] == "shown"
     assert item.report["shown"][0]["person_id"] == person_id
+    look(client, item)
     client.post(f"/review/{item.id}/approve", data=form(client, item))
     out = published(web, "grace.jpg")
     assert detail(load_rgb(out), PORTRAIT_FACE) > 0.7 * detail(load_rgb(PORTRAIT), PORTRAIT_FACE)
@@ -161,10 +174,9 @@ def test_showing_needs_a_valid_consent(served, tmp_path):
     r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
                     data=form(client, item, action="show", face=0, person_id=4711))
     assert r.status_code == 409
-    assert "får inte visas" in r.text
-    desk = web.desk()
+    assert "kan inte väljas här" in r.text
+    desk = web.review.desk
     assert desk.get(item.id).revision == item.revision
-    desk.close()
 
 
 def test_an_original_is_never_cached_and_every_view_is_recorded(served, tmp_path):
@@ -185,7 +197,7 @@ def test_an_original_is_never_cached_and_every_view_is_recorded(served, tmp_path
 def test_flags_come_from_the_report():
     from types import SimpleNamespace
 
-    from blurkit.web.review import flags
+    from blurkit.usecases.review import flags
 
     def item(kind="photo", **report):
         return SimpleNamespace(kind=kind, report=report)

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from blurkit.web.accounts import MAX_FAILURES, WEB_DB, Accounts
+from blurkit.accounts import PAIR_FREE, WEB_DB, Accounts
+from blurkit.audit import utc_now
 from tests.webkit import add_account, csrf_of, login, make_web
 
 LOCAL = "http://127.0.0.1:8470"
@@ -125,13 +126,30 @@ def test_login_then_pages_and_logout(lan):
     assert client.get("/review", follow_redirects=False).status_code == 303
 
 
-def test_wrong_password_and_throttling(lan):
-    _, client = lan
-    for _ in range(MAX_FAILURES):
-        assert login(client, "kim", "wrong password!!").status_code == 401
-    r = login(client, "kim")             # the right password, but too many failures
-    assert r.status_code == 429
-    assert "15 minuter" in r.text
+def test_wrong_password_and_throttling(data_dir):
+    """Failures delay the computer they come from, not the account: someone elsewhere on the
+    network cannot lock a registrar out by typing wrong passwords for her name."""
+    web, app = make_web(data_dir, lan=True)
+    add_account(data_dir, "rut", "registrar")
+    url = "http://blurkit.local:8470"
+    with TestClient(app, base_url=url, client=("10.0.0.66", 40000)) as outsider, \
+            TestClient(app, base_url=url, client=("10.0.0.7", 40000)) as rut:
+        for _ in range(PAIR_FREE):
+            assert login(outsider, "rut", "wrong password!!").status_code == 401
+        r = login(outsider, "rut")       # even the right password waits now, from there
+        assert r.status_code == 429 and "minut" in r.text
+        r = login(rut, "rut")            # from her own computer: in at once
+        assert r.status_code == 303
+    with Accounts(data_dir) as accounts:     # the delay grows with each further failure
+        from blurkit.accounts import FIRST_DELAY
+
+        first = accounts.wait_seconds("rut", "10.0.0.66")
+        assert 0 < first <= FIRST_DELAY
+        accounts.verify("rut", "wrong again!!", "10.0.0.99")   # another address: its own count
+        accounts.conn.execute("INSERT INTO login_failure (key, time) VALUES (?, ?)",
+                              ("pair:rut|10.0.0.66", utc_now()))
+        assert FIRST_DELAY < accounts.wait_seconds("rut", "10.0.0.66") <= 2 * FIRST_DELAY
+        assert accounts.wait_seconds("rut", "10.0.0.7") == 0
 
 
 def test_staff_may_review_but_not_keep_the_register(lan):

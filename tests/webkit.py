@@ -38,7 +38,7 @@ def make_web(data_dir: Path, *, lan: bool = False, review: bool = True, settle: 
 
 
 def add_account(data_dir: Path, name: str, role: str, password: str = "correct horse 42") -> str:
-    from blurkit.web.accounts import Accounts
+    from blurkit.accounts import Accounts
 
     with Accounts(data_dir) as accounts:
         accounts.add(name, role, password)
@@ -130,11 +130,7 @@ def drop(web, src: Path, name: str) -> None:
 def pending(web, n: int = 1):
     """The items waiting in review, once there are at least `n`."""
     def ready():
-        desk = web.desk()
-        try:
-            items = desk.pending()
-        finally:
-            desk.close()
+        items = web.review.desk.pending()
         return items if len(items) >= n else None
     return wait_for(ready, what=f"{n} item(s) in review")
 

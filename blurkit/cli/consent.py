@@ -414,6 +414,11 @@ def withdraw(ctx: Context, person_id: int, purpose: str | None, when: date | Non
     else:
         click.echo(T("cli.consent.nothing_to_withdraw", person_id=w.person_id))
     click.echo(T("cli.consent.erased", templates=w.templates_erased, photos=w.photos_erased))
+    from blurkit.usecases.people import redecide_waiting
+
+    redone = redecide_waiting(ctx.settings, w.person_id)
+    if redone:
+        click.echo(T("web.reg.done.redecided", n=len(redone)))
     _takedown(ctx.settings, w.person_id)
     if w.still_active:
         _warn("cli.consent.still_active", purposes=", ".join(w.still_active),

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import signal
 import sys
 import threading
@@ -17,15 +16,6 @@ from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.watch import _watch_options, setup_logging
 
 T = i18n.t
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @cli.command("serve", help=T("cli.serve.help"))
@@ -43,12 +33,14 @@ def is_loopback(host: str) -> bool:
 def serve(ctx: Context, host, port, open_browser, cert, key, no_watch, **folder_options) -> None:
     import uvicorn
 
-    from blurkit.web.accounts import Accounts
+    from blurkit.accounts import Accounts
     from blurkit.web.app import WebApp, create_app
 
     s = ctx.settings
     if (cert is None) != (key is None):
         raise click.UsageError(T("cli.serve.cert_pair"))
+    from blurkit.web.app import is_loopback
+
     lan = not is_loopback(host)
     with Accounts(s.data_dir) as accounts:
         if lan and not accounts.any():
@@ -121,7 +113,7 @@ def _password(stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help=T("cli.users.opt.stdin"))
 @pass_context
 def users_add(ctx: Context, name: str, role: str, password_stdin: bool) -> None:
-    from blurkit.web.accounts import Accounts
+    from blurkit.accounts import Accounts
 
     with Accounts(ctx.settings.data_dir) as accounts:
         accounts.add(name, role, _password(password_stdin))
@@ -131,7 +123,7 @@ def users_add(ctx: Context, name: str, role: str, password_stdin: bool) -> None:
 @users.command("list", help=T("cli.users.list.help"))
 @pass_context
 def users_list(ctx: Context) -> None:
-    from blurkit.web.accounts import Accounts
+    from blurkit.accounts import Accounts
 
     with Accounts(ctx.settings.data_dir) as accounts:
         rows = accounts.list()
@@ -145,7 +137,7 @@ def users_list(ctx: Context) -> None:
 @click.argument("name")
 @pass_context
 def users_remove(ctx: Context, name: str) -> None:
-    from blurkit.web.accounts import Accounts
+    from blurkit.accounts import Accounts
 
     with Accounts(ctx.settings.data_dir) as accounts:
         accounts.remove(name)
@@ -157,7 +149,7 @@ def users_remove(ctx: Context, name: str) -> None:
 @click.option("--password-stdin", is_flag=True, help=T("cli.users.opt.stdin"))
 @pass_context
 def users_passwd(ctx: Context, name: str, password_stdin: bool) -> None:
-    from blurkit.web.accounts import Accounts
+    from blurkit.accounts import Accounts
 
     with Accounts(ctx.settings.data_dir) as accounts:
         accounts.set_password(name, _password(password_stdin))

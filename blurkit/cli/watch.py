@@ -119,52 +119,20 @@ def _short_time(text: str | None) -> str:
     return text.replace("T", " ")[:19]
 
 
-def _models_state(models_dir: Path, detector: str) -> dict:
-    from blurkit import modelstore
-    from blurkit.detect import detector_models
-
-    bad = [f"{spec.file}: {state}"
-           for spec, state in modelstore.problems(models_dir, detector_models(detector))]
-    return {"dir": str(models_dir), "ok": not bad, "problems": bad}
-
-
-def _registry_state(settings) -> dict:
-    from blurkit.consent.registry import REGISTRY_DB
-
-    if not (Path(settings.data_dir) / REGISTRY_DB).exists():
-        return {"exists": False, "ok": True}
-    try:
-        from blurkit.consent import Registry
-
-        with Registry.open(settings) as reg:
-            reg.check_key()
-            return {"exists": True, "ok": True, "persons": len(reg.persons())}
-    except Exception as exc:   # shown, not raised: status must always answer
-        from blurkit.errors import BlurkitError
-        reason = exc.message() if isinstance(exc, BlurkitError) else f"{type(exc).__name__}: {exc}"
-        return {"exists": True, "ok": False, "reason": reason}
-
-
 @cli.command("status", help=T("cli.status.help"))
 @click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=T("cli.status.opt.inbox"))
 @click.option("--json", "as_json", is_flag=True, help=T("cli.status.opt.json"))
 @pass_context
 def status(ctx: Context, inbox: Path | None, as_json: bool) -> None:
-    from blurkit.watch import known_watches, state_dir_for, watch_status
+    from blurkit.usecases.status import overview
+    from blurkit.watch import known_watches, state_dir_for
 
     s = ctx.settings
-    if inbox is not None:
-        dirs = [state_dir_for(s.data_dir, inbox)]
-    else:
-        dirs = known_watches(s.data_dir)
-    watches = [watch_status(d) for d in dirs]
-    # the models the watcher uses (a service may point BLURKIT_MODELS_DIR elsewhere)
-    used = [(w.get("runtime") or {}).get("models_dir") for w in watches if w.get("running")]
-    models = _models_state(Path(next((m for m in used if m), s.models_dir)), s.detector)
-    registry = _registry_state(s)
-    attention = (not models["ok"] or not registry["ok"] or not watches
-                 or any(not w.get("running") or w.get("paused") for w in watches))
+    dirs = [state_dir_for(s.data_dir, inbox)] if inbox is not None else known_watches(s.data_dir)
+    data = overview(s, dirs)
+    watches, models, registry = data["watches"], data["models"], data["registry"]
+    attention = data["attention"]
     if as_json:
         click.echo(json.dumps({"watches": watches, "models": models, "registry": registry},
                               indent=1, ensure_ascii=False, default=str))

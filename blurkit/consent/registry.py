@@ -118,6 +118,7 @@ class Template:
     person_id: int
     model: str
     vector: np.ndarray = field(repr=False, compare=False)
+    created: str | None = field(default=None, compare=False)   # UTC time it was stored
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,12 @@ class Snapshot:
 
     def person(self, person_id: int) -> Person | None:
         return next((p for p in self.persons if p.id == person_id), None)
+
+    def registered(self, person_id: int) -> str | None:
+        """The day the person's newest face template was stored (YYYY-MM-DD), or None."""
+        days = [t.created[:10] for t in self.templates
+                if t.person_id == person_id and t.created]
+        return max(days) if days else None
 
     def for_model(self, model: str) -> list[tuple[int, np.ndarray]]:
         """(person_id, vector) of every template made with `model`."""
@@ -485,7 +492,7 @@ class Registry:
                 raise crypto.RegistryKeyError("consent.key.decrypt_failed.template",
                                               item_id=r["id"])
             v.setflags(write=False)
-            out.append(Template(r["id"], r["person_id"], r["model"], v))
+            out.append(Template(r["id"], r["person_id"], r["model"], v, r["created"]))
         return out
 
     def templates(self, model: str | None = None) -> list[tuple[int, np.ndarray]]:

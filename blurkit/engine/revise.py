@@ -20,8 +20,10 @@ rendered again. Rendering always starts from the original: the result depends on
 original, the machine's report and the full list of decisions.
 
 Fail-safe: "show" is refused unless the person's consent is valid today for the purpose
-(`ShowRefused`); a shown face is still hidden where a hidden region covers it; every hidden
-region is checked from the pixels afterwards (`still_visible`), exactly as in the pipeline.
+(`ShowRefused`; or, with `refuse_invalid_show=False`, the face is hidden: a re-render after a
+withdrawal); a face the machine showed is hidden when its person may no longer be shown; a
+shown face is still hidden where a hidden region covers it; every hidden region is checked
+from the pixels afterwards (`still_visible`), exactly as in the pipeline.
 """
 
 from __future__ import annotations
@@ -96,10 +98,26 @@ def check_decisions(decisions: Iterable[dict], machine: dict, width: int, height
     return out
 
 
-def final_faces(machine: dict, decisions: list[dict], snapshot, purpose: str) -> list[dict]:
+def _still_allowed(faces: list[dict], snapshot, purpose: str) -> None:
+    """Hide every face the machine showed whose person may not be shown today any more (a
+    withdrawal, an expiry since the machine decided)."""
+    for f in faces:
+        if f.get("action") != "shown" or f.get("person_id") is None:
+            continue
+        verdict = snapshot.decide(f["person_id"], purpose) if snapshot is not None else None
+        if verdict is None or not verdict.valid:
+            for key in ("person_id", "consent_id"):
+                f.pop(key, None)
+            f.update(action="hidden", reason="consent_not_valid_now")
+
+
+def final_faces(machine: dict, decisions: list[dict], snapshot, purpose: str,
+                refuse_invalid_show: bool = True) -> list[dict]:
     """The machine's faces with the people's decisions applied (later decisions about the
-    same face win). Raises ShowRefused when a "show" names a person who may not be shown."""
+    same face win). Raises ShowRefused when a "show" names a person who may not be shown
+    (or hides the face, with `refuse_invalid_show=False`)."""
     faces = [dict(f) for f in machine.get("faces", [])]
+    _still_allowed(faces, snapshot, purpose)
     for d in decisions:
         action = d["action"]
         if action not in ("unhide", "hide_face", "show"):
@@ -113,6 +131,10 @@ def final_faces(machine: dict, decisions: list[dict], snapshot, purpose: str) ->
             f.update(action="hidden", reason="reviewer_hidden")
         else:
             verdict = snapshot.decide(d["person_id"], purpose) if snapshot is not None else None
+            if (verdict is None or not verdict.valid or verdict.consent_id is None) \
+                    and not refuse_invalid_show:
+                f.update(action="hidden", reason="consent_not_valid_now")
+                continue
             if verdict is None or not verdict.valid or verdict.consent_id is None:
                 reason = (verdict.message() if verdict is not None
                           else i18n.t("revise.bad_decision", reason="no registry"))
@@ -138,14 +160,14 @@ def final_faces(machine: dict, decisions: list[dict], snapshot, purpose: str) ->
 
 def render_photo(original: Path, report: dict, decisions: list[dict], dest: Path, *,
                  snapshot, purpose: str, jpeg_quality: int = 92,
-                 style: Style = Style()) -> dict:
+                 style: Style = Style(), refuse_invalid_show: bool = True) -> dict:
     """Render `original` again with `decisions` into `dest` (which must not exist); returns
     the new report (the machine's part kept under "machine")."""
     photo = read_photo(original)
     rgb = photo.pixels
     machine = machine_part(report)
     decisions = check_decisions(decisions, machine, photo.width, photo.height)
-    faces = final_faces(machine, decisions, snapshot, purpose)
+    faces = final_faces(machine, decisions, snapshot, purpose, refuse_invalid_show)
     hidden_faces = [tuple(f["box"]) for f in faces if f.get("action") == "hidden"]
     shown = [tuple(f["box"]) for f in faces if f.get("action") == "shown"]
     candidates = machine.get("candidates", [])

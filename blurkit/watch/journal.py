@@ -118,6 +118,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE item ADD COLUMN decisions_json TEXT",
         "ALTER TABLE item ADD COLUMN reviewed TEXT",
     ),
+    (  # 3: corrections waiting to be rendered (a video's, rendered once at approval), kept
+       # with the item like a photo's, with the revision they were made on
+        "ALTER TABLE item ADD COLUMN pending_json TEXT",
+        "ALTER TABLE item ADD COLUMN pending_revision INTEGER",
+    ),
 )
 
 _ITEM_COLUMNS = {
@@ -126,7 +131,7 @@ _ITEM_COLUMNS = {
     "faces", "hidden", "shown", "audit_json", "audit_seq", "reason_key", "reason_en",
     "reason_sv", "duplicate_of", "disposal", "dest_rel", "original_done", "deleting",
     "original_deleted", "delete_audit_seq", "report_json", "revision", "review_rel",
-    "reviewer", "decisions_json", "reviewed",
+    "reviewer", "decisions_json", "reviewed", "pending_json", "pending_revision",
 }
 _RUNTIME_COLUMNS = {
     "pid", "started", "heartbeat", "mode", "purpose", "ready", "originals", "failed",

@@ -67,6 +67,7 @@ class ReviewItem:
     out_sha256: str | None   # of `output`
     reviewer: str | None
     decisions: list[dict] = field(default_factory=list)
+    pending: list[dict] = field(default_factory=list)   # corrections not rendered yet (video)
 
 
 def review_audit_entry(base: dict, report: dict, decision: str, reviewer: str,
@@ -181,7 +182,9 @@ class ReviewDesk:
             revision=row["revision"], output=output, original=original,
             report=json.loads(row["report_json"]) if row["report_json"] else {},
             sha256=row["sha256"], out_sha256=row["out_sha256"], reviewer=row["reviewer"],
-            decisions=json.loads(row["decisions_json"]) if row["decisions_json"] else [])
+            decisions=json.loads(row["decisions_json"]) if row["decisions_json"] else [],
+            pending=(json.loads(row["pending_json"]) if row["pending_json"]
+                     and row["pending_revision"] == row["revision"] else []))
 
     @_serialised
     def pending(self, limit: int | None = None, offset: int = 0) -> list[ReviewItem]:
@@ -289,6 +292,16 @@ class ReviewDesk:
                 shutil.rmtree(previous, ignore_errors=True)
                 fsync_dir(area)
         return self.get(item_id)
+
+    @_serialised
+    def set_pending(self, item_id: int, decisions: list[dict], expected_revision: int) -> None:
+        """Keep corrections that are rendered later (a video's, at approval) with the item,
+        for the revision they were made on. ReviewConflict when not in review at it."""
+        decisions = _check_decision("-", decisions)
+        self._transaction(item_id, expected_revision,
+                          pending_json=json.dumps(decisions, ensure_ascii=False) if decisions
+                          else None,
+                          pending_revision=int(expected_revision) if decisions else None)
 
     @_serialised
     def approve(self, item_id: int, reviewer: str, decisions: list[dict],

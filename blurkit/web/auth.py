@@ -1,11 +1,17 @@
-"""Log in, log out, and the language switch."""
+"""Log in, log out, and the language switch. The account store (and Argon2's deliberately
+slow password check) runs in the thread pool, never on the event loop."""
 
 from __future__ import annotations
 
+import math
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from blurkit import i18n
+from blurkit.accounts import Accounts
+from blurkit.web import forms
 from blurkit.web.context import LANG_COOKIE, Ctx, client_address, page
 
 
@@ -16,6 +22,30 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _attempt(ctx: Ctx, name: str, password: str, address: str):
+    """('wait', seconds) | ('failed', None) | ('ok', (token, session))."""
+    with Accounts(ctx.app.settings.data_dir) as accounts:
+        wait = accounts.wait_seconds(name, address)
+        if wait > 0:
+            return "wait", wait
+        account = accounts.verify(name, password, address)
+        if account is None:
+            return "failed", None
+        if ctx.session is not None:
+            accounts.end_session(ctx.session.token_hash)
+        return "ok", accounts.new_session(account)            # a new id at login
+
+
+def _pre_login(ctx: Ctx):
+    with Accounts(ctx.app.settings.data_dir) as accounts:
+        return accounts.new_anonymous()
+
+
+def _end(ctx: Ctx) -> None:
+    with Accounts(ctx.app.settings.data_dir) as accounts:
+        accounts.end_session(ctx.session.token_hash)
+
+
 @page(public=True)
 async def login(request: Request, ctx: Ctx) -> Response:
     web = ctx.app
@@ -24,37 +54,35 @@ async def login(request: Request, ctx: Ctx) -> Response:
         if ctx.logged_in and not ctx.local_user:
             return RedirectResponse(nxt, 303)
         if ctx.session is None:      # a pre-login session carries the form's CSRF token
-            ctx.new_token, ctx.session = ctx.accounts.new_anonymous()
+            ctx.new_token, ctx.session = await run_in_threadpool(_pre_login, ctx)
         return web.render(ctx, "login.html", next=nxt, error=None)
-    form = await request.form()
-    name = str(form.get("name", "")).strip()
-    password = str(form.get("password", ""))
-    address = client_address(request)
-    if ctx.accounts.throttled(name, address):
+    form = ctx.form
+    name = forms.text(form, "name", 64)
+    password = str(form.get("password", "")) if form is not None else ""
+    outcome, value = await run_in_threadpool(_attempt, ctx, name, password,
+                                             client_address(request))
+    if outcome == "wait":
         return web.render(ctx, "login.html", status=429, next=nxt,
-                          error=ctx.t("web.login.throttled"))
-    account = ctx.accounts.verify(name, password, address)
-    if account is None:
+                          error=ctx.t("web.login.throttled",
+                                      minutes=max(1, math.ceil(value / 60))))
+    if outcome == "failed":
         return web.render(ctx, "login.html", status=401, next=nxt,
                           error=ctx.t("web.login.failed"))
-    if ctx.session is not None:
-        ctx.accounts.end_session(ctx.session.token_hash)
-    ctx.new_token, ctx.session = ctx.accounts.new_session(account)   # a new id at login
-    return RedirectResponse(safe_next(str(form.get("next", ""))), 303)
+    ctx.new_token, ctx.session = value
+    return RedirectResponse(safe_next(forms.text(form, "next", 500)), 303)
 
 
 @page(public=True)
 async def logout(request: Request, ctx: Ctx) -> Response:
     if ctx.session is not None:
-        ctx.accounts.end_session(ctx.session.token_hash)
+        await run_in_threadpool(_end, ctx)
     ctx.session, ctx.clear_cookie = None, True
     return RedirectResponse("/login", 303)
 
 
 @page(public=True)
 async def set_lang(request: Request, ctx: Ctx) -> Response:
-    form = await request.form()
-    lang = str(form.get("lang", ""))
+    lang = forms.text(ctx.form, "lang")
     if lang in i18n.LANGUAGES:
         ctx.extra_cookies[LANG_COOKIE] = lang
-    return RedirectResponse(safe_next(str(form.get("next", ""))), 303)
+    return RedirectResponse(safe_next(forms.text(ctx.form, "next", 500)), 303)

@@ -28,10 +28,12 @@ from blurkit.errors import BlurkitError, InputError
 from blurkit.web.words import word
 from blurkit.web.context import Ctx, page
 from blurkit.web.diarium import summary
-from blurkit.web.enrolment import (CROP, MAX_PHOTOS, PREVIEW, Draft, DraftPhoto, Drafts,
-                                   Enroller, decode, jpeg, safe_name)
+from blurkit.usecases.enrolment import (CROP, MAX_PHOTO_BYTES, MAX_PHOTOS, PREVIEW, Draft,
+                                        DraftPhoto, Drafts, Enroller, decode, jpeg, safe_name)
 
 EXPIRES_SOON_DAYS = 30
+# a registration form: its photos (each at most MAX_PHOTO_BYTES) and a few fields
+REGISTRATION_LIMIT = (MAX_PHOTOS + 1) * MAX_PHOTO_BYTES
 PAGE_SIZE = 100
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _YEAR = re.compile(r"^\d{4}$")
@@ -66,21 +68,15 @@ def open_registry(ctx: Ctx) -> Registry:
 
 
 def drafts(ctx: Ctx) -> Drafts:
-    web = ctx.app
-    if not hasattr(web, "reg_drafts"):
-        web.reg_drafts = Drafts()
-    return web.reg_drafts
+    return ctx.app.people.drafts
 
 
 def enroller(ctx: Ctx) -> Enroller:
-    web = ctx.app
-    if not hasattr(web, "reg_enroller"):
-        web.reg_enroller = Enroller(web.settings)
-    return web.reg_enroller
+    return ctx.app.people.enroller()
 
 
 def owner(ctx: Ctx) -> str:
-    return ctx.session.token_hash if ctx.session else ""
+    return ctx.owner
 
 
 def may_confirm(ctx: Ctx) -> bool:
@@ -269,7 +265,11 @@ async def read_photos(ctx: Ctx, form, draft: Draft) -> None:
         if len(draft.photos) >= MAX_PHOTOS:
             draft.errors.append(ctx.t("web.reg.err.too_many_photos", n=MAX_PHOTOS, photo=name))
             continue
-        data = await upload.read()
+        if upload.size is not None and upload.size > MAX_PHOTO_BYTES:   # known before reading
+            draft.errors.append(ctx.t("web.reg.photo_too_large", photo=name,
+                                      mb=MAX_PHOTO_BYTES >> 20))
+            continue
+        data = await upload.read(MAX_PHOTO_BYTES + 1)
         try:
             pixels = await run_in_threadpool(decode, data, name)
         except InputError as exc:
@@ -404,14 +404,14 @@ async def kept_photo(request: Request, ctx: Ctx) -> Response:
 
 # ------------------------------------------------------------------------------- register
 
-@page("register")
+@page("register", max_body=REGISTRATION_LIMIT, max_files=MAX_PHOTOS + 3)
 async def new_person(request: Request, ctx: Ctx) -> Response:
     today = date.today()
     if request.method == "GET":
         return render(ctx, "register.html", values={"signed": today.isoformat(),
                                                     "purpose": [], "kind": "written"},
                       error=None, max_photos=MAX_PHOTOS, today=today)
-    form = await request.form(max_files=MAX_PHOTOS + 3)
+    form = ctx.form
     values = form_values(form)
     try:
         purposes, record = record_from(ctx, form)
@@ -434,7 +434,7 @@ async def new_person(request: Request, ctx: Ctx) -> Response:
     return await _judge(request, ctx, draft)
 
 
-@page("register")
+@page("register", max_body=REGISTRATION_LIMIT, max_files=MAX_PHOTOS + 3)
 async def add_photos(request: Request, ctx: Ctx) -> Response:
     """More reference photos for a registered person (e.g. after a withdrawal emptied the
     templates): the same steps; the photos must look like the person already registered."""
@@ -445,7 +445,7 @@ async def add_photos(request: Request, ctx: Ctx) -> Response:
         return not_found(ctx)
     if request.method == "GET":
         return render(ctx, "photos.html", person=person, max_photos=MAX_PHOTOS, error=None)
-    form = await request.form(max_files=MAX_PHOTOS + 3)
+    form = ctx.form
     draft = drafts(ctx).new(owner(ctx), person.id, {"name": person.name},
                             _flag(form, "keep_photos"))
     await read_photos(ctx, form, draft)
@@ -595,7 +595,7 @@ def _store_enrolment(reg: Registry, person_id: int, enrolment, used: list[DraftP
                 reg.add_photo(person_id, p.raw, p.suffix)
 
 
-@page("register")
+@page("register", max_body=REGISTRATION_LIMIT, max_files=MAX_PHOTOS + 3)
 async def draft_page(request: Request, ctx: Ctx) -> Response:
     """The check step: GET shows it again; POST takes the face choices (and more photos)."""
     draft = drafts(ctx).get(request.path_params["draft"], owner(ctx))
@@ -603,7 +603,7 @@ async def draft_page(request: Request, ctx: Ctx) -> Response:
         return ctx.app.error_page(ctx, 404, "web.reg.draft_gone")
     if request.method == "GET":
         return await _judge(request, ctx, draft)
-    form = await request.form(max_files=MAX_PHOTOS + 3)
+    form = ctx.form
     for i, p in enumerate(draft.photos):
         choice = _text(form, f"face_{i}", 10)
         if choice == "skip":
@@ -660,7 +660,7 @@ async def edit_person(request: Request, ctx: Ctx) -> Response:
             return not_found(ctx)
         if request.method == "GET":
             return render(ctx, "edit.html", person=person, error=None)
-        form = await request.form()
+        form = ctx.form
         try:
             by = _year(ctx, form)
             changes = {"name": check_name(_text(form, "name")),
@@ -692,7 +692,7 @@ async def add_consent(request: Request, ctx: Ctx) -> Response:
             return render(ctx, "consent.html", person=person, error=None,
                           values={"signed": today.isoformat(), "purpose": [],
                                   "kind": "oral" if person.staff else "written"})
-        form = await request.form()
+        form = ctx.form
         values = form_values(form)
         try:
             purposes, record = record_from(ctx, form)
@@ -731,7 +731,7 @@ async def withdraw(request: Request, ctx: Ctx) -> Response:
         values = {"when": today.isoformat(), "purpose": ""}
         error = None
         if request.method == "POST":
-            form = await request.form()
+            form = ctx.form
             purpose = _text(form, "purpose") or None
             values = {"when": _text(form, "when", 20), "purpose": purpose or ""}
             try:
@@ -760,6 +760,10 @@ async def withdraw(request: Request, ctx: Ctx) -> Response:
                         purposes=", ".join(purpose_text(ctx, p) for p in w.still_active)))
                 if not w.storage_cleared:
                     drafts(ctx).notice(me, "warn", ctx.t("web.reg.warn.storage_busy"))
+                redone = await run_in_threadpool(ctx.app.people.after_withdrawal, person.id)
+                if redone:
+                    drafts(ctx).notice(me, "info", ctx.t("web.reg.done.redecided",
+                                                         n=len(redone)))
                 return RedirectResponse(f"/people/{person.id}/takedown", 303)
     in_force = [c for c in consents if c.active(today)]
     return render(ctx, "withdraw.html", status=400 if error else 200, person=person,

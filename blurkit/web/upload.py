@@ -2,96 +2,40 @@
 
 The browser sends each file as the body of its own `PUT /upload/file?path=REL` (so a 4 GB
 clip is never held in memory, and each file has its own progress bar); without JavaScript a
-plain form upload works too (Starlette spools it to a temporary file). A file is written under
-a `.part` name (which the watcher leaves alone), flushed to disk, then renamed to its final
-name in the inbox: the watcher only ever sees complete files. Names are cleaned: no absolute
-paths, no `..`, no hidden or control characters; an existing name gets a free one.
+plain form upload works too (the form is read within the same size limit). Writing, naming
+and the limits are the use case's (`blurkit.usecases.uploads`).
 """
 
 from __future__ import annotations
-
-import os
-import re
-import secrets
-import unicodedata
-from pathlib import Path, PurePosixPath
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from blurkit.fsutil import free_name, fsync_dir
+from blurkit.errors import BlurkitError
 from blurkit.web.context import Ctx, page
 
-MAX_DEPTH = 8
-_BAD = re.compile(r'[\x00-\x1f\x7f<>:"|?*\\]')
+
+def _declared(request: Request) -> int | None:
+    value = request.headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
 
 
-def clean_rel(name: str) -> str | None:
-    """A safe relative path inside the inbox for a name sent by a browser, or None."""
-    name = unicodedata.normalize("NFC", name or "").replace("\\", "/")
-    if name.startswith("/"):
-        return None
-    parts = [p.strip() for p in name.split("/") if p.strip() not in ("", ".")]
-    if not parts or len(parts) > MAX_DEPTH:
-        return None
-    for p in parts:
-        if p == ".." or p.startswith(".") or _BAD.search(p) or len(p.encode()) > 200:
-            return None
-    return PurePosixPath(*parts).as_posix()
-
-
-class Sink:
-    """One file being written into the inbox under a temporary name."""
-
-    def __init__(self, inbox: Path, rel: str) -> None:
-        self.inbox = inbox
-        self.rel = rel
-        self.folder = (inbox / rel).parent
-        self.folder.mkdir(parents=True, exist_ok=True)
-        # a folder in the inbox may be a link someone made (a network share): never write
-        # through it to somewhere else
-        if not self.folder.resolve().is_relative_to(Path(inbox).resolve()):
-            raise PermissionError(13, "outside the inbox", str(self.folder))
-        self.tmp = self.folder / f".{secrets.token_hex(6)}.upload.part"
-        self.fh = open(self.tmp, "xb")
-        self.size = 0
-
-    def write(self, chunk: bytes) -> None:
-        self.fh.write(chunk)
-        self.size += len(chunk)
-
-    def finish(self) -> Path:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        dest = self.inbox / free_name(self.inbox, self.rel)
-        os.link(self.tmp, dest)          # never replaces a file that appeared meanwhile
-        os.unlink(self.tmp)
-        fsync_dir(dest.parent)
-        return dest
-
-    def abort(self) -> None:
-        try:
-            self.fh.close()
-        finally:
-            self.tmp.unlink(missing_ok=True)
-
-
-def _inbox(ctx: Ctx) -> Path:
-    return Path(ctx.app.watch.inbox)
+def _failed(ctx: Ctx, exc: OSError) -> str:
+    return ctx.t("web.upload.failed", reason=exc.strerror or type(exc).__name__)
 
 
 @page("upload")
 async def put_file(request: Request, ctx: Ctx) -> Response:
-    rel = clean_rel(request.query_params.get("path", ""))
-    if rel is None:
-        return JSONResponse({"error": ctx.t("web.upload.bad_name")}, 400)
+    uploads = ctx.app.uploads
     try:
-        sink = await run_in_threadpool(Sink, _inbox(ctx), rel)
+        sink = await run_in_threadpool(uploads.open, request.query_params.get("path", ""),
+                                       _declared(request))
+    except BlurkitError as exc:
+        return JSONResponse({"error": exc.message(ctx.lang)}, 413 if "large" in exc.key
+                            else 507 if "disk" in exc.key else 400)
     except OSError as exc:
-        return JSONResponse({"error": ctx.t("web.upload.failed", reason=exc.strerror or exc)},
-                            507 if exc.errno == 28 else 400)
+        return JSONResponse({"error": _failed(ctx, exc)}, 507 if exc.errno == 28 else 500)
     try:
         async for chunk in request.stream():
             if chunk:
@@ -100,36 +44,51 @@ async def put_file(request: Request, ctx: Ctx) -> Response:
     except ClientDisconnect:
         await run_in_threadpool(sink.abort)
         return JSONResponse({"error": ctx.t("web.upload.cut")}, 400)
+    except BlurkitError as exc:
+        await run_in_threadpool(sink.abort)
+        return JSONResponse({"error": exc.message(ctx.lang)},
+                            413 if "large" in exc.key else 507)
     except OSError as exc:
         await run_in_threadpool(sink.abort)
-        return JSONResponse({"error": ctx.t("web.upload.failed", reason=exc.strerror or exc)},
-                            507 if exc.errno == 28 else 500)
-    return JSONResponse({"name": dest.relative_to(_inbox(ctx)).as_posix(), "size": sink.size})
+        return JSONResponse({"error": _failed(ctx, exc)}, 507 if exc.errno == 28 else 500)
+    return JSONResponse({"name": dest.relative_to(uploads.inbox).as_posix(), "size": sink.size})
 
 
-@page("upload")
+async def _save(ctx: Ctx, upload) -> tuple[str | None, str | None]:
+    """(saved name, None) or (None, why not) for one file of the form without JavaScript."""
+    try:
+        sink = await run_in_threadpool(ctx.app.uploads.open, upload.filename or "", upload.size)
+    except BlurkitError as exc:
+        return None, exc.message(ctx.lang)
+    except OSError as exc:
+        return None, _failed(ctx, exc)
+    try:
+        while chunk := await upload.read(1 << 20):
+            await run_in_threadpool(sink.write, chunk)
+        return (await run_in_threadpool(sink.finish)).name, None
+    except BlurkitError as exc:
+        await run_in_threadpool(sink.abort)
+        return None, exc.message(ctx.lang)
+    except OSError as exc:
+        await run_in_threadpool(sink.abort)
+        return None, _failed(ctx, exc)
+
+
+# the form without JavaScript: every file of one submission together
+FORM_UPLOAD_LIMIT = 8 << 30
+
+
+@page("upload", max_body=FORM_UPLOAD_LIMIT, max_files=200)
 async def upload_page(request: Request, ctx: Ctx) -> Response:
     saved, errors = [], []
-    if request.method == "POST":           # the form without JavaScript
-        form = await request.form()
-        for upload in form.getlist("files"):
+    if request.method == "POST":
+        for upload in (ctx.form.getlist("files") if ctx.form is not None else []):
             if not hasattr(upload, "read"):
                 continue
-            rel = clean_rel(upload.filename or "")
-            if rel is None:
-                errors.append(ctx.t("web.upload.bad_name_named", name=upload.filename or "?"))
-                continue
-            try:
-                sink = await run_in_threadpool(Sink, _inbox(ctx), rel)
-            except OSError as exc:
-                errors.append(ctx.t("web.upload.failed", reason=exc.strerror or exc))
-                continue
-            try:
-                while chunk := await upload.read(1 << 20):
-                    await run_in_threadpool(sink.write, chunk)
-                saved.append((await run_in_threadpool(sink.finish)).name)
-            except OSError as exc:
-                await run_in_threadpool(sink.abort)
-                errors.append(ctx.t("web.upload.failed", reason=exc.strerror or exc))
-    return ctx.app.render(ctx, "upload.html", saved=saved, errors=errors)
-
+            name, error = await _save(ctx, upload)
+            if name:
+                saved.append(name)
+            else:
+                errors.append(error)
+    return ctx.app.render(ctx, "upload.html", saved=saved, errors=errors,
+                          max_mb=ctx.app.uploads.max_bytes >> 20)

@@ -63,7 +63,8 @@ FAMILIES: dict[str, dict] = {
                "part_of_shown_face": "web.reason.part_of_shown_face",
                "reviewer_not_a_face": "web.reason.reviewer_not_a_face",
                "reviewer_hidden": "web.reason.reviewer_hidden",
-               "reviewer_consent_valid": "web.reason.reviewer_consent_valid"},
+               "reviewer_consent_valid": "web.reason.reviewer_consent_valid",
+               "consent_not_valid_now": "web.reason.consent_not_valid_now"},
 }
 
 

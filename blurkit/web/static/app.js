@@ -13,27 +13,94 @@ function typing(ev) {
 }
 
 // ---------------------------------------------------------------- review pages
+// Drawing a box over the picture (photo) or the paused frame (video) fills in the region
+// form in image pixel coordinates; the picture stays where it is.
+function setupDrawing(review, overlay, onDone) {
+  const drawing = document.getElementById("drawing");
+  const fields = ["x1", "y1", "x2", "y2"].map((id) => document.getElementById(id));
+  if (!overlay || !drawing || !fields[0]) return;
+  let start = null;
+  const point = (ev) => {
+    const p = overlay.createSVGPoint();
+    p.x = ev.clientX; p.y = ev.clientY;
+    const q = p.matrixTransform(overlay.getScreenCTM().inverse());
+    const w = +review.dataset.width, h = +review.dataset.height;
+    return { x: Math.max(0, Math.min(w, q.x)), y: Math.max(0, Math.min(h, q.y)) };
+  };
+  const draw = (a, b) => {
+    drawing.setAttribute("x", Math.min(a.x, b.x)); drawing.setAttribute("y", Math.min(a.y, b.y));
+    drawing.setAttribute("width", Math.abs(a.x - b.x)); drawing.setAttribute("height", Math.abs(a.y - b.y));
+  };
+  overlay.addEventListener("pointerdown", (ev) => {
+    if (overlay.classList.contains("off") && overlay.classList.contains("video-draw")) return;
+    ev.preventDefault(); start = point(ev); overlay.setPointerCapture(ev.pointerId); draw(start, start);
+  });
+  overlay.addEventListener("pointermove", (ev) => { if (start) draw(start, point(ev)); });
+  overlay.addEventListener("pointerup", (ev) => {
+    if (!start) return;
+    const end = point(ev);
+    const box = [Math.min(start.x, end.x), Math.min(start.y, end.y), Math.max(start.x, end.x), Math.max(start.y, end.y)];
+    start = null;
+    if (box[2] - box[0] < 3 || box[3] - box[1] < 3) return;
+    box.forEach((v, i) => { fields[i].value = Math.round(v); });
+    const hide = document.getElementById("hide-region");
+    if (hide) hide.focus({ preventScroll: true });
+    if (onDone) onDone(box);
+  });
+}
+
 function setupReview() {
   const review = document.querySelector(".review");
   if (!review) return;
   const overlay = document.getElementById("overlay");
   const picture = document.getElementById("picture");
   const toggle = document.getElementById("toggle-overlay");
+  const areasToggle = document.getElementById("toggle-areas");
+  const areas = document.getElementById("areas");
   const compare = document.getElementById("compare");
   const showing = document.getElementById("showing");
   const rejectForm = document.getElementById("reject-form");
+  const stage = document.getElementById("stage");
+  const approve = document.getElementById("approve");
 
   if (rejectForm) {
     rejectForm.addEventListener("submit", (ev) => {
       if (!window.confirm(rejectForm.dataset.confirm)) ev.preventDefault();
     });
   }
+  // a picture the server could not show: say so, and approving is not possible
+  if (picture) {
+    picture.addEventListener("error", () => {
+      if (picture.src.indexOf("/original") >= 0) return;
+      showing.textContent = picture.dataset.broken;
+      if (approve) { approve.disabled = true; }
+    });
+  }
   function toggleOverlay() {
-    if (!overlay) return;
+    if (!overlay || overlay.classList.contains("video-draw")) return;
     const off = overlay.classList.toggle("off");
     if (toggle) toggle.setAttribute("aria-pressed", off ? "false" : "true");
   }
   if (toggle) toggle.addEventListener("click", toggleOverlay);
+  function toggleAreas() {
+    if (!areas) return;
+    const off = areas.classList.toggle("off");
+    if (areasToggle) areasToggle.setAttribute("aria-pressed", off ? "false" : "true");
+  }
+  if (areasToggle) areasToggle.addEventListener("click", toggleAreas);
+
+  // zoom: the picture fills the width; + and - make it larger or smaller, 0 fits it again
+  let zoom = 1;
+  function setZoom(z) {
+    if (!stage || !picture) return;
+    zoom = Math.max(1, Math.min(8, z));
+    stage.classList.toggle("zoomed", zoom > 1);
+    stage.style.width = zoom > 1 ? (zoom * 100) + "%" : "";
+  }
+  const zin = document.getElementById("zoom-in"), zout = document.getElementById("zoom-out"), zfit = document.getElementById("zoom-fit");
+  if (zin) zin.addEventListener("click", () => setZoom(zoom * 1.5));
+  if (zout) zout.addEventListener("click", () => setZoom(zoom / 1.5));
+  if (zfit) zfit.addEventListener("click", () => setZoom(1));
 
   let comparing = false;
   function showOriginal(on) {
@@ -53,38 +120,11 @@ function setupReview() {
     compare.addEventListener("keydown", (ev) => { if (ev.key === " " || ev.key === "Enter") { ev.preventDefault(); showOriginal(true); } });
     compare.addEventListener("keyup", (ev) => { if (ev.key === " " || ev.key === "Enter") showOriginal(false); });
   }
-
-  // drawing a region on the picture fills in the region form (image pixel coordinates)
-  const drawing = document.getElementById("drawing");
-  const fields = ["x1", "y1", "x2", "y2"].map((id) => document.getElementById(id));
-  if (overlay && drawing && fields[0]) {
-    let start = null;
-    const point = (ev) => {
-      const p = overlay.createSVGPoint();
-      p.x = ev.clientX; p.y = ev.clientY;
-      const q = p.matrixTransform(overlay.getScreenCTM().inverse());
-      const w = +review.dataset.width, h = +review.dataset.height;
-      return { x: Math.max(0, Math.min(w, q.x)), y: Math.max(0, Math.min(h, q.y)) };
-    };
-    const draw = (a, b) => {
-      drawing.setAttribute("x", Math.min(a.x, b.x)); drawing.setAttribute("y", Math.min(a.y, b.y));
-      drawing.setAttribute("width", Math.abs(a.x - b.x)); drawing.setAttribute("height", Math.abs(a.y - b.y));
-    };
-    overlay.addEventListener("pointerdown", (ev) => { start = point(ev); overlay.setPointerCapture(ev.pointerId); draw(start, start); });
-    overlay.addEventListener("pointermove", (ev) => { if (start) draw(start, point(ev)); });
-    overlay.addEventListener("pointerup", (ev) => {
-      if (!start) return;
-      const end = point(ev);
-      const box = [Math.min(start.x, end.x), Math.min(start.y, end.y), Math.max(start.x, end.x), Math.max(start.y, end.y)];
-      start = null;
-      if (box[2] - box[0] < 3 || box[3] - box[1] < 3) return;
-      box.forEach((v, i) => { fields[i].value = Math.round(v); });
-      document.getElementById("hide-region").focus();
-    });
-  }
+  if (picture) setupDrawing(review, overlay);
 
   document.addEventListener("keydown", (ev) => {
     if (typing(ev) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (document.body.dataset.page === "video") return;     // the video page has its own keys
     const key = ev.key.toLowerCase();
     const click = (id) => { const el = document.getElementById(id); if (el) { ev.preventDefault(); el.click(); } };
     if (key === "a") click("approve");
@@ -92,22 +132,54 @@ function setupReview() {
     else if (key === "j" || ev.key === "ArrowRight") click("next");
     else if (key === "k" || ev.key === "ArrowLeft") click("prev");
     else if (key === "o") { ev.preventDefault(); toggleOverlay(); }
+    else if (key === "l") { ev.preventDefault(); toggleAreas(); }
     else if (key === "h") click("hide-region");
+    else if (ev.key === "+" || ev.key === "=") { ev.preventDefault(); setZoom(zoom * 1.5); }
+    else if (ev.key === "-") { ev.preventDefault(); setZoom(zoom / 1.5); }
+    else if (ev.key === "0") { ev.preventDefault(); setZoom(1); }
     else if (key === "c" && !ev.repeat) { ev.preventDefault(); showOriginal(true); }
   });
   document.addEventListener("keyup", (ev) => { if (ev.key.toLowerCase() === "c") showOriginal(false); });
 }
 
 // ---------------------------------------------------------------- video page
+// Pause, press D and draw over the frame; I and O mark from when to when (the player's
+// time); H hides that region for that time. Times in the track list seek the player.
 function setupVideo() {
   const player = document.getElementById("player");
-  if (!player) return;
-  const set = (button, field) => {
-    const b = document.getElementById(button), f = document.getElementById(field);
-    if (b && f) b.addEventListener("click", () => { f.value = player.currentTime.toFixed(2); });
-  };
-  set("set-from", "t-from");
-  set("set-to", "t-to");
+  const review = document.querySelector(".review");
+  if (!player || !review) return;
+  const overlay = document.getElementById("overlay");
+  const drawButton = document.getElementById("draw-mode");
+  const from = document.getElementById("t-from"), to = document.getElementById("t-to");
+  const mark = (field) => { if (field) field.value = player.currentTime.toFixed(2); };
+  const b1 = document.getElementById("set-from"), b2 = document.getElementById("set-to");
+  if (b1) b1.addEventListener("click", () => mark(from));
+  if (b2) b2.addEventListener("click", () => mark(to));
+  function drawMode(on) {
+    if (!overlay) return;
+    if (on) { player.pause(); if (from && !from.value) mark(from); }
+    overlay.classList.toggle("off", !on);
+    if (drawButton) drawButton.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+  if (drawButton) drawButton.addEventListener("click", () => drawMode(overlay.classList.contains("off")));
+  setupDrawing(review, overlay, () => { if (to && !to.value) to.value = Math.min(player.duration || 0, player.currentTime + 2).toFixed(2); });
+  document.querySelectorAll("button.seek").forEach((b) => b.addEventListener("click", () => {
+    player.currentTime = +b.dataset.time; player.pause(); player.scrollIntoView({ block: "nearest" });
+  }));
+  document.addEventListener("keydown", (ev) => {
+    if (typing(ev) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const key = ev.key.toLowerCase();
+    const click = (id) => { const el = document.getElementById(id); if (el) { ev.preventDefault(); el.click(); } };
+    if (key === "a") click("approve");
+    else if (key === "r") click("reject");
+    else if (key === "j") click("next");
+    else if (key === "k") click("prev");
+    else if (key === "d") { ev.preventDefault(); drawMode(overlay && overlay.classList.contains("off")); }
+    else if (key === "i") { ev.preventDefault(); mark(from); }
+    else if (key === "o") { ev.preventDefault(); mark(to); }
+    else if (key === "h") click("hide-region");
+  });
 }
 
 // ---------------------------------------------------------------- upload page

@@ -1,10 +1,15 @@
-"""Pictures the page shows: thumbnails and display copies, each made once and kept.
+"""Pictures the review page shows: thumbnails, display copies and stills of video tracks,
+each made once and kept while its item waits in review.
 
 Made from the ANONYMIZED output only (an original is never thumbnailed or cached): a JPEG the
 browser can show whatever the output's format (TIFF, HEIC-derived JPEG, PNG...), at most
 `DISPLAY` pixels on its long side, without metadata. For a video, its frame at one second.
 Files are named by item, revision and the output's SHA-256, written atomically, and a
 second request for the same picture reads the file made the first time.
+
+Nothing is left behind: an item's copies are deleted when it is published or rejected and
+when it is rendered again (`forget`, `keep_only`); the folder has a size bound (`limit_bytes`,
+oldest first out) so a long queue cannot fill the disk with previews.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from blurkit.fsutil import atomic_output
 
 THUMB = 320
 DISPLAY = 1600
+LIMIT_BYTES = 256 << 20      # the cache's size bound (~500 display copies)
 
 
 class Previews:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, limit_bytes: int = LIMIT_BYTES) -> None:
         self.folder = Path(folder)
+        self.limit_bytes = limit_bytes
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -72,11 +79,42 @@ class Previews:
             self.folder.mkdir(parents=True, exist_ok=True)
             with atomic_output(dest) as tmp:
                 im.save(tmp, "JPEG", quality=quality)
+            self._bound(keep=dest)
             return dest
 
-    def forget(self, item_id: int) -> None:
-        for p in self.folder.glob(f"{item_id}-*.jpg"):
+    def exists(self, item_id: int, sha256: str, size: str) -> bool:
+        return self.path(item_id, sha256, size).is_file()
+
+    def forget(self, item_id: int) -> int:
+        """Delete every copy made of item `item_id`; how many there were."""
+        gone = 0
+        for p in self.folder.glob(f"{int(item_id)}-*.jpg"):
             p.unlink(missing_ok=True)
+            gone += 1
+        return gone
+
+    def keep_only(self, item_id: int, sha256: str) -> None:
+        """Delete the copies of the item's earlier outputs (a re-render replaced them)."""
+        for p in self.folder.glob(f"{int(item_id)}-*.jpg"):
+            if not p.name.startswith(f"{int(item_id)}-{sha256[:16]}-"):
+                p.unlink(missing_ok=True)
+
+    def _bound(self, keep: Path) -> None:
+        """Delete the oldest copies while the folder holds more than `limit_bytes`."""
+        files = []
+        for p in self.folder.glob("*.jpg"):
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                continue
+            files.append((st.st_mtime, st.st_size, p))
+        total = sum(size for _, size, _ in files)
+        for _, size, p in sorted(files):
+            if total <= self.limit_bytes:
+                break
+            if p != keep:
+                p.unlink(missing_ok=True)
+                total -= size
 
 
 def frame_of(path: Path, kind: str, index: int | None = None) -> Image.Image:

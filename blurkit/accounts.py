@@ -6,8 +6,12 @@
 - Sessions: a random 256-bit token in an HttpOnly, SameSite=Strict cookie; only its SHA-256 is
   stored, so a copy of the database does not hand out sessions. Each session has its own CSRF
   token and ends after `IDLE_MINUTES` without a request.
-- Throttling: after `MAX_FAILURES` failed logins for one name or from one address within
-  `FAILURE_WINDOW` minutes, further attempts are refused until the window has passed.
+- Throttling, which an outsider cannot turn against a known account: failures count per
+  name AND address together (`PAIR_FREE` free tries) and per address alone (`ADDRESS_FREE`,
+  against guessing many names); past them each further attempt waits `FIRST_DELAY` seconds,
+  doubling with each failure up to `MAX_DELAY`, counted from the LAST failure. Someone at
+  another computer who mistypes a name's password five times delays only themselves: the
+  owner of the name, from their own computer, logs in as always.
 
 When no account exists and the page is served on the loopback address only, the person at
 the computer is the local user (the same trust as the command line); as soon as one account
@@ -34,8 +38,11 @@ WEB_DB = "web.sqlite3"
 ROLES = ("staff", "registrar", "admin")
 IDLE_MINUTES = 30
 SEEN_EVERY = 1               # minutes: how often a session's last use is written down
-MAX_FAILURES = 5
-FAILURE_WINDOW = 15          # minutes
+PAIR_FREE = 5                # failed logins of one name from one address before delays
+ADDRESS_FREE = 20            # failed logins from one address (any names) before delays
+FIRST_DELAY = 30             # seconds: the first delay; it doubles with each further failure
+MAX_DELAY = 15 * 60          # seconds
+FAILURE_MEMORY = 24 * 60     # minutes a failure is remembered
 MIN_PASSWORD = 10
 _NAME = re.compile(r"^[\w.@-]{1,64}$")
 
@@ -59,7 +66,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             time TEXT NOT NULL)""",
         "CREATE INDEX login_failure_key ON login_failure (key, time)",
     ),
-    (   # 2: a video's corrections wait here until approval renders them (web/videoreview.py)
+    (   # 2: a video's corrections waited here until approval rendered them (until journal
+        # migration 3 kept them with the item; the table stays for old databases)
         """CREATE TABLE pending_decision (
             item_id INTEGER PRIMARY KEY,
             revision INTEGER NOT NULL,      -- the review revision they were made on
@@ -183,18 +191,31 @@ class Accounts:
 
     # login ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def _keys(name: str, address: str) -> list[tuple[str, int]]:
+        return [(f"pair:{name.lower()}|{address}", PAIR_FREE), (f"addr:{address}", ADDRESS_FREE)]
+
+    def wait_seconds(self, name: str, address: str) -> float:
+        """How long a login of `name` from `address` must still wait (0: it may try)."""
+        now = datetime.now(timezone.utc)
+        wait = 0.0
+        for key, free in self._keys(name, address):
+            rows = self.conn.execute(
+                "SELECT time FROM login_failure WHERE key = ? AND time > ? ORDER BY time",
+                (key, _ago(FAILURE_MEMORY))).fetchall()
+            if len(rows) < free:
+                continue
+            delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (len(rows) - free))
+            last = datetime.fromisoformat(rows[-1][0].replace("Z", "+00:00"))
+            wait = max(wait, delay - (now - last).total_seconds())
+        return max(0.0, wait)
+
     def throttled(self, name: str, address: str) -> bool:
-        since = _ago(FAILURE_WINDOW)
-        for key in (f"name:{name.lower()}", f"addr:{address}"):
-            n = self.conn.execute("SELECT COUNT(*) FROM login_failure WHERE key = ? AND time > ?",
-                                  (key, since)).fetchone()[0]
-            if n >= MAX_FAILURES:
-                return True
-        return False
+        return self.wait_seconds(name, address) > 0
 
     def verify(self, name: str, password: str, address: str) -> Account | None:
-        """The account when name and password match (and the attempt is not throttled);
-        a failure is counted for the name and the address."""
+        """The account when name and password match (and the attempt need not wait); a
+        failure is counted for the name at this address and for the address."""
         if self.throttled(name, address):
             return None
         row = self.conn.execute("SELECT * FROM account WHERE name = ?", (name,)).fetchone()
@@ -213,9 +234,12 @@ class Accounts:
         if not ok:
             now = utc_now()
             self.conn.executemany("INSERT INTO login_failure (key, time) VALUES (?, ?)",
-                                  [(f"name:{name.lower()}", now), (f"addr:{address}", now)])
-            self.conn.execute("DELETE FROM login_failure WHERE time < ?", (_ago(24 * 60),))
+                                  [(key, now) for key, _ in self._keys(name, address)])
+            self.conn.execute("DELETE FROM login_failure WHERE time < ?",
+                              (_ago(FAILURE_MEMORY),))
             return None
+        self.conn.execute("DELETE FROM login_failure WHERE key = ?",
+                          (self._keys(name, address)[0][0],))
         if self.hasher.check_needs_rehash(row["pw_hash"]):
             self.conn.execute("UPDATE account SET pw_hash = ? WHERE name = ?",
                               (self.hasher.hash(password), name))
