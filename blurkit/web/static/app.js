@@ -211,7 +211,12 @@ function setupUpload() {
       xhr.send(file);
     });
   }
-  async function sendAll(pairs) { for (const [file, rel] of pairs) await send(file, rel); }
+  const after = document.getElementById("after-upload");
+  async function sendAll(pairs) {
+    if (after) after.hidden = true;
+    for (const [file, rel] of pairs) await send(file, rel);
+    if (after && pairs.length) { after.hidden = false; }
+  }
 
   function walk(entry, prefix, out) {
     return new Promise((resolve) => {
