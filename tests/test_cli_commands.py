@@ -4,6 +4,8 @@ import importlib
 import subprocess
 import sys
 
+import pytest
+
 from blurkit.cli import COMMAND_MODULES, cli, command_modules
 
 
@@ -61,6 +63,33 @@ def test_progress_redraws_a_terminal_line_at_most_every_tenth_of_a_second(monkey
     assert "1/100" in out.getvalue()
     p.file_done(True, "clip.mp4")                 # the end of a file is always shown
     assert out.getvalue().rstrip().endswith("1/1 files (0 failed)")
+
+
+@pytest.mark.parametrize("two_pass", [False, True])
+def test_the_frame_rate_shown_is_the_frames_handled_per_second(two_pass):
+    """Counted, not timed: a clock driven by the test, frames reported as the video flow
+    reports them, and the rate on the line is exactly frames handled / seconds (a one-pass
+    clip showed twice its real rate: 76 'fps' for 1,722 frames in 42 s)."""
+    import io
+    import re
+
+    from blurkit.cli.progress import Progress
+
+    clock = [0.0]
+    out = io.StringIO()
+    p = Progress(1, out, clock=lambda: clock[0])
+    total, seconds = 1722, 42.0
+    if two_pass:         # analysed, then written: 2 x 1722 frames handled in 42 s
+        steps = [("analyse", n) for n in range(1, total + 1)] + \
+            [("write", n) for n in range(1, total + 1)]
+    else:
+        steps = [("stream", n) for n in range(1, total + 1)]
+    for phase, n in steps:
+        clock[0] += seconds / len(steps)
+        p.frames("clip.mp4", phase, n, total)
+    line = p._line()
+    fps = float(re.search(r"([\d.]+) (?:fps|b/s)", line).group(1))
+    assert fps == pytest.approx(len(steps) / seconds, abs=0.1)
 
 
 def test_the_command_keeps_openblas_to_one_thread_unless_told_otherwise():

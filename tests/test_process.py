@@ -152,12 +152,18 @@ def test_folders_keep_their_layout_and_hidden_or_output_folders_are_left_out(tmp
     shutil.copy(SAMPLES / "portrait_gps.heic", src / "day1" / "b.heic")
     shutil.copy(SAMPLES / "no_face.jpg", src / ".thumbnails" / "c.jpg")
     shutil.copy(SAMPLES / "no_face.jpg", src / ".hidden.jpg")
-    out = src / "anonymized"  # an output folder inside the input folder is not re-read
-    (out / "day1").mkdir(parents=True)
-    shutil.copy(SAMPLES / "no_face.jpg", out / "day1" / "old.jpg")
-    the_plan = plan([src], out)
+    inside = src / "anonymized"  # the engine never re-reads an output folder inside an input
+    (inside / "day1").mkdir(parents=True)
+    shutil.copy(SAMPLES / "no_face.jpg", inside / "day1" / "old.jpg")
+    the_plan = plan([src], inside)
     assert sorted(str(j.source.relative_to(src)) for j in the_plan.jobs) == ["day1/b.heic",
                                                                             "day1/cam/a.png"]
+    # ... and the command refuses such a folder before any work (copies among originals)
+    proc = blurkit("process", str(src), "-o", str(inside), "--workers", "1",
+                   data_dir=tmp_path / "d")
+    assert proc.returncode != 0 and "is, or is inside, the input folder" in proc.stderr
+    assert sorted(p.name for p in (inside / "day1").iterdir()) == ["old.jpg"]
+    out = tmp_path / "anonymized"
     proc = blurkit("process", str(src), "-o", str(out), "--workers", "1", data_dir=tmp_path / "d")
     assert proc.returncode == 0, proc.stderr
     assert (out / "day1" / "cam" / "a.png").is_file() and (out / "day1" / "b.jpg").is_file()
@@ -176,6 +182,76 @@ def test_output_folder_equal_to_input_never_replaces_an_input(tmp_path):
     shutil.copy(SAMPLES / "no_face.jpg", tmp_path / "a.jpg")
     the_plan = plan([tmp_path], tmp_path)
     assert the_plan.jobs == [] and the_plan.errors[0].error_key == "pipeline.is_input"
+
+
+def test_the_output_folder_may_not_be_an_input_folder_nor_hold_one(tmp_path):
+    """Refused as a whole before any work, both ways round (the HEIC's .jpg copy used to land
+    among the originals while the JPEGs failed one by one)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SAMPLES / "portrait_gps.heic", src / "a.heic")
+    shutil.copy(SAMPLES / "no_face.jpg", src / "b.jpg")
+    for out in (src, tmp_path):
+        proc = blurkit("process", str(src), "-o", str(out), data_dir=tmp_path / "d", lang="sv")
+        assert proc.returncode != 0 and "indatamappen" in proc.stderr, proc.stderr
+        assert sorted(p.name for p in src.iterdir()) == ["a.heic", "b.jpg"]
+
+
+def test_existing_outputs_are_found_before_any_work(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SAMPLES / "group_photo.jpg", src / "a.jpg")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.jpg").write_bytes(b"earlier")
+    the_plan = plan([src], out)
+    assert the_plan.jobs == [] and the_plan.errors[0].error_key == "pipeline.exists"
+    assert (out / "a.jpg").read_bytes() == b"earlier"
+
+
+def test_an_unwritable_report_or_output_is_found_before_any_work(tmp_path):
+    """A read-only report folder: said at once, in the reader's language, and no file was
+    processed (it used to fail after all the work, with a traceback)."""
+    import errno
+
+    from blurkit.engine.pipeline import _probe_writable
+    from blurkit.errors import OutputError
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SAMPLES / "no_face.jpg", src / "a.jpg")
+    report_dir = tmp_path / "ro"
+    report_dir.mkdir()
+    report_dir.chmod(0o500)
+    try:
+        proc = blurkit("process", str(src), "-o", str(tmp_path / "out"), "--report",
+                       str(report_dir / "r.json"), data_dir=tmp_path / "d", lang="sv")
+        if os.geteuid() != 0:              # root writes anywhere: the check cannot fail there
+            assert proc.returncode != 0 and "kan inte skrivas" in proc.stderr, proc.stderr
+            assert not (tmp_path / "out" / "a.jpg").exists()
+            assert "Traceback" not in proc.stderr
+    finally:
+        report_dir.chmod(0o700)
+
+    # the OS's reasons, each said in words (EROFS cannot be made here without root)
+    def fail_with(code):
+        def mkstemp(*a, **k):
+            raise OSError(code, os.strerror(code))
+        return mkstemp
+
+    import blurkit.engine.pipeline as pipeline
+    for code, key in ((errno.EROFS, "pipeline.unwritable.read_only"),
+                      (errno.EACCES, "pipeline.unwritable.permission"),
+                      (errno.ENOSPC, "pipeline.unwritable.full")):
+        original = pipeline.tempfile.mkstemp
+        pipeline.tempfile.mkstemp = fail_with(code)
+        try:
+            with pytest.raises(OutputError) as caught:
+                _probe_writable(tmp_path, tmp_path / "r.json")
+        finally:
+            pipeline.tempfile.mkstemp = original
+        assert caught.value.key == key
+        assert os.strerror(code) not in caught.value.message("sv")
 
 
 def test_a_crashed_worker_costs_only_its_file(tmp_path):

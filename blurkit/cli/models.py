@@ -8,12 +8,9 @@ import click
 
 from blurkit import i18n, modelstore
 from blurkit.cli import Context, cli, pass_context
+from blurkit.usecases.status import MODEL_STATE_WORDS as STATE_WORDS
 
 T = i18n.t
-
-
-STATE_WORDS = {"ok": "cli.models.state.ok", "missing": "cli.models.state.missing",
-               "bad hash": "cli.models.state.bad", "optional": "cli.models.state.optional"}
 
 
 @cli.group(help=T("cli.models.help"))

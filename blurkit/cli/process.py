@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,11 +17,24 @@ from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.progress import Progress
 from blurkit.config import DETECTORS, MASKS, MODES, PURPOSES
 from blurkit.fsutil import atomic_output
-from blurkit.engine.pipeline import ItemResult, Options, default_workers, plan, run
+from blurkit.engine.pipeline import (ItemResult, Options, check_folders, default_workers, plan,
+                                     run)
 from blurkit.engine.redact import Style
 from blurkit.engine.styles.sticker import load_sticker
 
 T = i18n.t
+SKIPPED_NAMED = 10      # files that were not media, named in the summary (then "and N more")
+
+
+def _default(setting: str) -> str:
+    """What an option takes when it is not given: the setting's default, unless
+    settings.toml says otherwise."""
+    import dataclasses
+
+    from blurkit.config import Settings
+
+    field = next(f for f in dataclasses.fields(Settings) if f.name == setting)
+    return T("cli.default_setting", value=field.default, setting=setting)
 
 
 def _snapshot(settings):
@@ -41,19 +55,24 @@ def _snapshot(settings):
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help=T("cli.process.opt.report"))
 @click.option("--purpose", type=click.Choice(PURPOSES), default=None,
-              help=T("cli.process.opt.purpose") + " [public]")
+              show_default=_default("purpose"), help=T("cli.process.opt.purpose"))
 @click.option("--detector", type=click.Choice(DETECTORS), default=None,
-              help=T("cli.process.opt.detector"))
-@click.option("--mode", type=click.Choice(MODES), default=None, help=T("cli.process.opt.mode"))
-@click.option("--mask", type=click.Choice(MASKS), default=None, help=T("cli.process.opt.mask"))
+              show_default=_default("detector"), help=T("cli.process.opt.detector"))
+@click.option("--mode", type=click.Choice(MODES), default=None, show_default=_default("mode"),
+              help=T("cli.process.opt.mode"))
+@click.option("--mask", type=click.Choice(MASKS), default=None, show_default=_default("mask"),
+              help=T("cli.process.opt.mask"))
 @click.option("--margin", type=click.FloatRange(0.0, 2.0), default=None,
-              help=T("cli.process.opt.margin"))
+              metavar=T("cli.metavar.number"),
+              show_default=_default("margin"), help=T("cli.process.opt.margin"))
 @click.option("--sticker", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help=T("cli.process.opt.sticker"))
 @click.option("--workers", type=click.IntRange(0, 256), default=None,
-              help=T("cli.process.opt.workers"))
+              metavar=T("cli.metavar.count"),
+              show_default=_default("workers"), help=T("cli.process.opt.workers"))
 @click.option("--jpeg-quality", type=click.IntRange(50, 100), default=None,
-              help=T("cli.process.opt.quality"))
+              metavar="50-100",
+              show_default=_default("jpeg_quality"), help=T("cli.process.opt.quality"))
 @pass_context
 def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask, margin, sticker,
             workers, jpeg_quality) -> None:
@@ -74,11 +93,13 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
         snapshot=_snapshot(s),
         language=i18n.language(),
     )
-    # fail early, before any work, if the models are not installed
+    # fail early, before any work: models that are not installed, an output folder among
+    # the inputs, a folder or report that cannot be written
     from blurkit import modelstore
     from blurkit.detect import detector_models
     for name in detector_models(options.detector):
         modelstore.model_path(options.models_dir, name)
+    check_folders(inputs, outdir, report)
 
     started = time.time()
     the_plan = plan(inputs, outdir)
@@ -87,7 +108,7 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
         raise click.ClickException(T("cli.process.nothing"))
     results: list[ItemResult] = []
     audit = AuditLog.open(s)
-    progress = Progress(total, click.get_text_stream("stderr"))
+    progress = Progress(total, sys.stderr)
     for failed in the_plan.errors:
         audit.append({"kind": failed.kind, "status": "failed", "purpose": options.purpose,
                       "input_path": failed.source, "reason": failed.error_key})
@@ -103,6 +124,13 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
     try:
         results += run(the_plan.jobs, options, workers=s.workers if workers is None else workers,
                        on_result=on_result, audit=audit, on_progress=progress.frames)
+    except KeyboardInterrupt:
+        progress.close()
+        audit.close()
+        done = progress.done - progress.failed
+        click.echo(T("cli.process.interrupted", done=done, total=total, outdir=outdir,
+                     left=total - progress.done), err=True)
+        sys.exit(130)
     finally:
         progress.close()
     audit.close()
@@ -113,7 +141,10 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
                  faces=sum(r.hidden for r in ok), shown=sum(len(r.shown) for r in ok),
                  seconds=seconds, errors=total - len(ok)))
     if the_plan.skipped:
-        click.echo(T("cli.process.skipped", n=len(the_plan.skipped)))
+        names = ", ".join(str(p) for p in the_plan.skipped[:SKIPPED_NAMED])
+        more = len(the_plan.skipped) - SKIPPED_NAMED
+        click.echo(T("cli.process.skipped", n=len(the_plan.skipped), names=names)
+                   + (" " + T("cli.process.skipped_more", n=more) if more > 0 else ""))
     if report is not None:
         _write_report(report, results, the_plan.skipped, options, started, seconds)
         click.echo(T("cli.process.report", path=report))

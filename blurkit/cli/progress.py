@@ -26,17 +26,28 @@ PHASE_WORDS = {"analyse": "video.phase.analyse", "stream": "video.phase.stream",
                "write": "video.phase.write"}
 
 
+def frame_rate(phase: str, done: int, total: int, elapsed: float) -> tuple[float, float]:
+    """(frames handled per second, share of the clip's work done). A clip decoded once
+    ("stream") handles each frame once; decoded twice, it is analysed first and written
+    second, and both passes count as frames handled."""
+    if phase == "stream":
+        return done / elapsed, done / max(total, 1)
+    handled = done if phase == "analyse" else total + done
+    return handled / elapsed, handled / max(2 * total, 1)
+
+
 class Progress:
     LOG_EVERY = 30.0
     REDRAW_EVERY = 0.1
 
-    def __init__(self, total: int, stream=None) -> None:
+    def __init__(self, total: int, stream=None, clock=None) -> None:
+        self.clock = clock or time.monotonic
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.total, self.done, self.failed = total, 0, 0
         self.video: str | None = None
         self._clip: dict[str, tuple[float, str, int, int]] = {}   # source -> start, phase, done, total
-        self._last_log = time.monotonic()
+        self._last_log = self.clock()
         self._last_frames = float("-inf")    # when `frames` last redrew the line
         self._width = 0
 
@@ -48,7 +59,7 @@ class Progress:
         self.show()
 
     def frames(self, source: str, phase: str, done: int, total: int) -> None:
-        now = time.monotonic()
+        now = self.clock()
         start = self._clip.get(source, (now,))[0]
         self._clip[source] = (start, phase, done, total)
         if self.tty and now - self._last_frames < self.REDRAW_EVERY:
@@ -59,14 +70,12 @@ class Progress:
     def _line(self) -> str:
         parts = [i18n.t("progress.files", done=self.done, total=self.total, failed=self.failed)]
         for source, (start, phase, done, total) in list(self._clip.items())[-2:]:
-            elapsed = max(time.monotonic() - start, 1e-6)
-            # two passes over the frames (analysing, then writing), or one doing both
-            units = {"analyse": done, "write": done + total}.get(phase, 2 * done)
-            share = units / max(2 * total, 1)
+            rate, share = frame_rate(phase, done, total, max(self.clock() - start, 1e-6))
+            elapsed = max(self.clock() - start, 1e-6)
             eta = elapsed * (1 - share) / share if share > 0 else 0
             parts.append(i18n.t("progress.frames", name=Path(source).name,
                                 phase=i18n.t(PHASE_WORDS[phase]),
-                                done=done, total=total, fps=units / elapsed, eta=_clock(eta)))
+                                done=done, total=total, fps=rate, eta=_clock(eta)))
         return " | ".join(parts)
 
     def show(self, force: bool = False) -> None:
@@ -75,8 +84,8 @@ class Progress:
             self.stream.write("\r" + line.ljust(self._width))
             self._width = len(line)
             self.stream.flush()
-        elif force or time.monotonic() - self._last_log >= self.LOG_EVERY:
-            self._last_log = time.monotonic()
+        elif force or self.clock() - self._last_log >= self.LOG_EVERY:
+            self._last_log = self.clock()
             self.stream.write(self._line() + "\n")
             self.stream.flush()
 

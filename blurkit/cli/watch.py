@@ -125,7 +125,7 @@ def _short_time(text: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help=T("cli.status.opt.json"))
 @pass_context
 def status(ctx: Context, inbox: Path | None, as_json: bool) -> None:
-    from blurkit.usecases.status import overview
+    from blurkit.usecases.status import overview, problems_text
     from blurkit.watch import known_watches, state_dir_for
 
     s = ctx.settings
@@ -144,7 +144,7 @@ def status(ctx: Context, inbox: Path | None, as_json: bool) -> None:
         if models["ok"]:
             click.echo(T("cli.status.models_ok", dir=models["dir"]))
         else:
-            click.echo(T("cli.status.models_bad", problems="; ".join(models["problems"])))
+            click.echo(T("cli.status.models_bad", problems=problems_text(models)))
         if not registry["exists"]:
             click.echo(T("cli.status.registry_none"))
         elif registry["ok"]:

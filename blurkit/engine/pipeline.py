@@ -17,6 +17,7 @@ import errno
 import multiprocessing
 import os
 import queue
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -117,6 +118,10 @@ def plan(inputs: Iterable[Path], out_dir: Path) -> Plan:
         if key in sources:
             result.errors.append(ItemResult.failed(path, job.kind, "pipeline.is_input",
                                                    i18n.t("pipeline.is_input", path=path, dest=dest)))
+        elif dest.exists() or dest.is_symlink():      # found now, not after the work
+            result.errors.append(ItemResult.failed(
+                path, job.kind, "pipeline.exists",
+                i18n.t("pipeline.exists", path=path, dest=dest)))
         elif key in claimed:
             result.errors.append(ItemResult.failed(
                 path, job.kind, "pipeline.same_output",
@@ -125,6 +130,43 @@ def plan(inputs: Iterable[Path], out_dir: Path) -> Plan:
             claimed[key] = path
             result.jobs.append(job)
     return result
+
+
+def check_folders(inputs: Iterable[Path], out_dir: Path, report: Path | None = None) -> None:
+    """Before any work: the output folder is neither an input folder nor inside one (nor
+    the other way round), it can be written, and so can the report. OutputError saying
+    which and why (read-only disk, no permission, disk full) in the reader's language."""
+    out = Path(out_dir).resolve()
+    for raw in inputs:
+        path = Path(raw)
+        if not path.is_dir():
+            continue
+        folder = path.resolve()
+        if out == folder or out.is_relative_to(folder) or folder.is_relative_to(out):
+            raise OutputError("pipeline.output_in_input", output=out_dir, input=raw)
+    _probe_writable(Path(out_dir), Path(out_dir))
+    if report is not None:
+        _probe_writable(Path(report).parent, Path(report))
+
+
+# why a folder cannot be written, said in the reader's language (not the OS's English)
+_WRITE_ERRORS = {errno.EROFS: "pipeline.unwritable.read_only",
+                 errno.EACCES: "pipeline.unwritable.permission",
+                 errno.EPERM: "pipeline.unwritable.permission",
+                 errno.ENOSPC: "pipeline.unwritable.full",
+                 getattr(errno, "EDQUOT", errno.ENOSPC): "pipeline.unwritable.full"}
+
+
+def _probe_writable(folder: Path, target: Path) -> None:
+    """Create `folder` if needed and write (and remove) a probe file in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".blurkit-probe-", suffix=".part", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        key = _WRITE_ERRORS.get(exc.errno, "pipeline.unwritable.other")
+        raise OutputError(key, path=target, reason=exc.strerror or type(exc).__name__) from exc
 
 
 # --------------------------------------------------------------------------- results
@@ -368,7 +410,8 @@ def _failure(job: Job, exc: Exception) -> tuple[str, dict]:
     cause: BaseException | None = exc
     while cause is not None:  # a full or read-only disk, however deeply wrapped
         if isinstance(cause, OSError) and cause.errno in _DISK_FULL:
-            return "pipeline.disk_full", {"path": job.source, "reason": cause.strerror or cause}
+            key = "pipeline.read_only" if cause.errno == errno.EROFS else "pipeline.disk_full"
+            return key, {"path": job.source, "reason": cause.strerror or cause}
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, BlurkitError):
         return exc.key, dict(exc.params)

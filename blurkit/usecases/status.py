@@ -17,13 +17,27 @@ class Disk:
     total_mb: int | None
 
 
+# a model file's state (blurkit.modelstore.status) in words
+MODEL_STATE_WORDS = {"ok": "cli.models.state.ok", "missing": "cli.models.state.missing",
+                     "bad hash": "cli.models.state.bad",
+                     "optional": "cli.models.state.optional"}
+
+
 def models_state(models_dir: Path, detector: str) -> dict:
+    """`problems`: [{"file", "state"}] of the models the detector setting needs."""
     from blurkit import modelstore
     from blurkit.detect import detector_models
 
-    bad = [f"{spec.file}: {state}"
+    bad = [{"file": spec.file, "state": state}
            for spec, state in modelstore.problems(models_dir, detector_models(detector))]
     return {"dir": str(models_dir), "ok": not bad, "problems": bad}
+
+
+def problems_text(models: dict, lang: str | None = None) -> str:
+    from blurkit import i18n
+
+    return "; ".join(f"{p['file']}: {i18n.t(MODEL_STATE_WORDS[p['state']], lang)}"
+                     for p in models["problems"])
 
 
 def registry_state(settings) -> dict:
@@ -78,7 +92,8 @@ def overview(settings, state_dirs: list[Path], lang: str | None = None,
     models = models_state(Path(next((m for m in used if m), settings.models_dir)),
                           settings.detector)
     registry = registry_state(settings)
-    attention = (not models["ok"] or not registry["ok"] or not watches
+    # a fresh install (no watch folder used yet) needs nothing from anyone
+    attention = (not models["ok"] or not registry["ok"]
                  or any(not w.get("running") or w.get("paused") for w in watches))
     return {"watches": watches, "models": models, "registry": registry,
             "attention": attention}
@@ -96,5 +111,5 @@ class StatusService:
         st = data["watches"][0]
         return {"st": st, "disks": disks({"inbox": self.watch.inbox,
                                           "ready": self.watch.ready}),
-                "models": data["models"], "registry": data["registry"],
-                "progress": progress_of(st)}
+                "models": data["models"], "models_problems": problems_text(data["models"], lang),
+                "registry": data["registry"], "progress": progress_of(st)}

@@ -23,7 +23,8 @@ log = logging.getLogger("blurkit.watch")
 
 TIME_SYNCED = Path("/run/systemd/timesync/synchronized")   # systemd-timesyncd: clock is set
 _OUTPUT_KEYS = {"image.write_failed", "video.write_failed", "pipeline.exists",
-                "image.write_exists", "video.output_exists", "pipeline.disk_full"}
+                "image.write_exists", "video.output_exists", "pipeline.disk_full",
+                "pipeline.read_only"}
 
 
 class Processor:
