@@ -1,0 +1,114 @@
+"""No page is a dead end: every page kind answers 2xx/3xx/4xx, never 5xx, for every photo and
+clip of ../shared/data and of the samples, run through the real watch folder (review on)
+and the real page: the queue (every page of it), each item's page, its picture or video, its
+thumbnail, its original, the suggestions for a face, the stills of a video's tracks, and the
+status, upload, people, diarium, login and error pages. An item whose copy cannot be shown
+says so, and cannot be approved.
+
+This is the suite's longest test (all the shared media through one watcher): it runs where
+../shared/data is present, and its duration is printed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from blurkit.engine.pipeline import MEDIA_SUFFIXES
+from conftest import SAMPLES
+from tests.webkit import WatcherThread, csrf_of, make_web, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
+LOCAL = "http://127.0.0.1:8470"
+SHARED = Path(os.environ.get("BLURKIT_SHARED_DATA",
+                             Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+
+
+def media_files() -> list[Path]:
+    out = []
+    for root in (SHARED, SAMPLES):
+        out += [p for p in sorted(root.rglob("*"))
+                if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES]
+    return out
+
+
+def drop_all(web, files: list[Path]) -> None:
+    """Into the inbox as a copy program does (complete, then renamed), one folder per
+    source folder so that names never clash."""
+    for k, src in enumerate(files):
+        folder = web.watch.inbox / f"{k // 200:02d}-{src.parent.name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{src.name}.part"
+        shutil.copyfile(src, tmp)
+        os.rename(tmp, folder / f"{k:04d}-{src.name}")
+
+
+def settled(web, n: int):
+    """The journal's items once all `n` files are done, waiting or failed."""
+    rows = web.review.desk.journal.all_items()
+    busy = [r for r in rows if r["state"] in ("claimed", "queued", "processing", "finishing")]
+    return rows if len(rows) >= n and not busy else None
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
+def test_every_page_of_every_shared_file_answers(data_dir, models_dir, capsys):
+    files = media_files()
+    assert len(files) > 500
+    web, app = make_web(data_dir, settle=0.2)
+    started = time.monotonic()
+    seen: dict[str, int] = {}
+
+    def get(client, path: str):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code < 500, (path, r.status_code, r.text[:300])
+        seen[path.split("?")[0].rsplit("/", 1)[-1] if "/review/" in path else path] = \
+            r.status_code
+        return r
+
+    with WatcherThread(web), TestClient(app, base_url=LOCAL) as client:
+        drop_all(web, files)
+        rows = wait_for(lambda: settled(web, len(files)), timeout=3600,
+                        what="every shared file processed")
+        processed = time.monotonic() - started
+        for offset in range(0, max(web.review.desk.count_pending(), 1), 60):
+            page = get(client, f"/review?offset={offset}")
+            assert page.status_code == 200
+        get(client, "/review/panel")
+        for row in rows:
+            item = web.review.desk.get(row["id"])
+            page = get(client, f"/review/{item.id}")
+            assert page.status_code == 200, (item.rel, page.status_code)
+            assert 'class="menu"' in page.text or "<nav" in page.text     # never without menu
+            if item.state != "review":
+                continue
+            shown = get(client, f"/review/{item.id}/output?rev={item.revision}")
+            thumb = get(client, f"/review/{item.id}/thumb?rev={item.revision}")
+            assert thumb.status_code in (200, 422)
+            if item.kind == "photo":
+                assert shown.status_code in (200, 422), item.rel
+                if shown.status_code == 422:        # said, and approval refused
+                    r = client.post(f"/review/{item.id}/approve", follow_redirects=False,
+                                    data={"csrf_token": csrf_of(page.text),
+                                          "revision": str(item.revision)})
+                    assert r.status_code == 409
+                get(client, f"/review/{item.id}/original")
+                if item.report.get("faces"):
+                    get(client, f"/review/{item.id}/suggest/1")
+            else:
+                assert get(client, f"/review/{item.id}/video").status_code == 200
+                for track in item.report.get("faces", [])[:3]:
+                    get(client, f"/review/{item.id}/track/{track['id']}/thumb")
+        for path in ("/status", "/status/panel", "/upload", "/people", "/diarium", "/login",
+                     "/review/99999999999999999999999", "/review/123456789", "/nothing-here"):
+            get(client, path)
+    walked = time.monotonic() - started - processed
+    states: dict[str, int] = {}
+    for row in rows:
+        states[row["state"]] = states.get(row["state"], 0) + 1
+    with capsys.disabled():
+        print(f"\n[walk] {len(files)} files: {states}; processed in {processed:.0f} s, "
+              f"pages walked in {walked:.0f} s")
