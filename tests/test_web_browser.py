@@ -283,3 +283,40 @@ def test_video_tracks_shown_and_hidden(site, page, requests_seen, tmp_path):
     page.wait_for_selector("text=Rättelser att göra")
     approve_and_check(src, truth, visible=False)
     only_own_origin(requests_seen, server)
+
+
+def test_video_a_missed_face_is_drawn_over_the_paused_frame(site, page, tmp_path):
+    """Pause, D, draw a box over the frame, I and O mark the time, H: the region waits as a
+    correction with its box in the video's pixels and its times from the player."""
+    from facevideo import make_face_clip
+
+    web, server = site
+    src = tmp_path / "missad.mp4"
+    truth = make_face_clip(src, n=40)
+    drop(web, src, "missad.mp4")
+    (item,) = pending(web)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{server.url}/review/{item.id}")
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    page.evaluate("document.getElementById('player').currentTime = 0.5")
+    page.keyboard.press("d")                              # draw mode: the player pauses
+    assert page.evaluate("document.getElementById('player').paused")
+    page.keyboard.press("i")
+    box = truth[10][1]                                    # the second face at 0.5 s
+    overlay = page.locator("#overlay").bounding_box()
+    sx, sy = overlay["width"] / item.report["width"], overlay["height"] / item.report["height"]
+    page.mouse.move(overlay["x"] + box[0] * sx, overlay["y"] + box[1] * sy)
+    page.mouse.down()
+    page.mouse.move(overlay["x"] + box[2] * sx, overlay["y"] + box[3] * sy, steps=4)
+    page.mouse.up()
+    values = [int(page.input_value(f"#{k}")) for k in ("x1", "y1", "x2", "y2")]
+    assert all(abs(v - b) <= 4 for v, b in zip(values, box, strict=True)), (values, box)
+    page.evaluate("document.getElementById('player').currentTime = 1.2")
+    page.keyboard.press("o")
+    assert float(page.input_value("#t-from")) == pytest.approx(0.5, abs=0.05)
+    assert float(page.input_value("#t-to")) == pytest.approx(1.2, abs=0.05)
+    page.keyboard.press("h")
+    page.wait_for_selector("text=Rättelser att göra")
+    screenshot(page, "video-region.png", tmp_path)
+    (d,) = web.review.desk.get(item.id).pending
+    assert d["action"] == "hide_region" and d["from"] == pytest.approx(0.5, abs=0.05)
