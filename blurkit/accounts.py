@@ -25,7 +25,7 @@ import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -111,7 +111,7 @@ def _hash_token(token: str) -> str:
 
 
 def _ago(minutes: float) -> str:
-    t = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    t = datetime.now(UTC) - timedelta(minutes=minutes)
     return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -129,7 +129,7 @@ class Accounts:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Accounts":
+    def __enter__(self) -> Accounts:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -197,7 +197,7 @@ class Accounts:
 
     def wait_seconds(self, name: str, address: str) -> float:
         """How long a login of `name` from `address` must still wait (0: it may try)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         wait = 0.0
         for key, free in self._keys(name, address):
             rows = self.conn.execute(

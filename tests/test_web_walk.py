@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLES
 from starlette.testclient import TestClient
 
 from blurkit.engine.pipeline import MEDIA_SUFFIXES
-from conftest import SAMPLES
 from tests.webkit import WatcherThread, csrf_of, make_web, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]

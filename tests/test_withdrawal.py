@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from starlette.testclient import TestClient
-
 from conftest import ROOT, SAMPLES
 from facevideo import make_face_clip
+from starlette.testclient import TestClient
+
 from tests.test_web_video import register_grace, track_of
 from tests.webkit import WatcherThread, make_web, wait_for
 

@@ -96,7 +96,8 @@ class WebApp:
         # the reader's language; the templates use `t(id, **params)`, its same function
         html = self.env.get_template(template).render(
             ctx=ctx, t=ctx.t, _=ctx.t, gettext=ctx.t,
-            ngettext=lambda s, p, n, **kw: ctx.t(s if n == 1 else p, n=n, **kw), lang=ctx.lang, reason=lambda r: words.reason(r, ctx.lang),
+            ngettext=lambda s, p, n, **kw: ctx.t(s if n == 1 else p, n=n, **kw),
+            lang=ctx.lang, reason=lambda r: words.reason(r, ctx.lang),
             word=lambda family, code: words.word(family, code, ctx.lang),
             purpose_long=lambda p: words.purpose_long(p, ctx.lang),
             chosen_text=lambda how: ctx.t(CHOSEN_WORDS[how]),

@@ -10,8 +10,9 @@ port compared). The account store is read in the thread pool, never on the event
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from starlette.concurrency import run_in_threadpool

@@ -19,8 +19,8 @@ from starlette.responses import FileResponse, Response
 
 from blurkit.audit import AuditLog
 from blurkit.config import PURPOSES
-from blurkit.web.words import word
 from blurkit.web.context import Ctx, page
+from blurkit.web.words import word
 
 PAGE_SIZE = 100
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -22,14 +22,34 @@ from starlette.responses import RedirectResponse, Response
 from blurkit.audit import AuditLog
 from blurkit.config import PURPOSES
 from blurkit.consent.registry import Registry
-from blurkit.consent.rules import (ADULT_AGE, Consent, ConsentError, Person, check_birth_year,
-                                   check_name, check_new_consent, consent_for, youngest_age)
+from blurkit.consent.rules import (
+    ADULT_AGE,
+    Consent,
+    ConsentError,
+    Person,
+    check_birth_year,
+    check_name,
+    check_new_consent,
+    consent_for,
+    youngest_age,
+)
 from blurkit.errors import BlurkitError, InputError
-from blurkit.web.words import word
+from blurkit.usecases.enrolment import (
+    CROP,
+    MAX_PHOTO_BYTES,
+    MAX_PHOTOS,
+    PREVIEW,
+    Draft,
+    DraftPhoto,
+    Drafts,
+    Enroller,
+    decode,
+    jpeg,
+    safe_name,
+)
 from blurkit.web.context import Ctx, page
 from blurkit.web.diarium import summary
-from blurkit.usecases.enrolment import (CROP, MAX_PHOTO_BYTES, MAX_PHOTOS, PREVIEW, Draft,
-                                        DraftPhoto, Drafts, Enroller, decode, jpeg, safe_name)
+from blurkit.web.words import word
 
 EXPIRES_SOON_DAYS = 30
 # a registration form: its photos (each at most MAX_PHOTO_BYTES) and a few fields

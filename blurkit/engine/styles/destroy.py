@@ -17,7 +17,10 @@ def effect(roi: np.ndarray) -> np.ndarray:
     h, w = roi.shape[:2]
     # cells of at least ~8 px: a small region becomes one or two colours, not a fine mosaic
     cells = min(max(min(w, h) // 8, 1), CELLS)
-    gw, gh = (cells, max(1, round(cells * h / w))) if w <= h else (max(1, round(cells * w / h)), cells)
+    if w <= h:
+        gw, gh = cells, max(1, round(cells * h / w))
+    else:
+        gw, gh = max(1, round(cells * w / h)), cells
     cells_img = cv2.resize(roi, (gw, gh), interpolation=cv2.INTER_AREA)
     blocky = cv2.resize(cells_img, (gw * 4, gh * 4), interpolation=cv2.INTER_NEAREST)
     smooth = cv2.GaussianBlur(blocky, (0, 0), sigmaX=2.5, borderType=cv2.BORDER_REPLICATE)

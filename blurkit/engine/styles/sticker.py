@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import cv2
 import numpy as np
@@ -80,7 +80,8 @@ def _paste_sticker(out: np.ndarray, sticker: np.ndarray, box: Box, margin: float
     if x2 <= x1 or y2 <= y1:
         return drawn
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    fitted = cv2.resize(sticker, (tw, th), interpolation=interp)[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1]
+    fitted = cv2.resize(sticker, (tw, th), interpolation=interp)
+    fitted = fitted[y1 - fy1:y2 - fy1, x1 - fx1:x2 - fx1]
     alpha = fitted[..., 3:4].astype(np.float32) / 255.0
     roi = out[y1:y2, x1:x2]
     roi[...] = np.round(fitted[..., :3] * alpha + roi * (1.0 - alpha)).astype(np.uint8)
