@@ -54,7 +54,8 @@ def namespaces(ids) -> set[str]:
 
 
 def id_shape(spaces: set[str]) -> re.Pattern:
-    return re.compile(r"^(?:%s)(?:\.[a-z0-9_-]+)+$" % "|".join(sorted(map(re.escape, spaces))))
+    alternatives = "|".join(sorted(map(re.escape, spaces)))
+    return re.compile(rf"^(?:{alternatives})(?:\.[a-z0-9_-]+)+$")
 
 
 def python_ids(path: Path, shape: re.Pattern) -> list[tuple[str, int]]:
