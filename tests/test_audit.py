@@ -2,8 +2,13 @@
 appends from several processes."""
 
 import csv
+import json
 import multiprocessing
+import os
 import sqlite3
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -220,24 +225,48 @@ def test_find_person_is_the_takedown_list(log):
 
 
 def test_export_csv(log, settings, tmp_path):
-    log.append(photo(1, shown=[(1, 10), (2, 21)], input_path="/in/Åsa och Örjan.jpg"))
-    log.append({"kind": "consent-change", "person_id": 7, "details": {"action": "withdrawn"}})
-    log.append(photo(3, input_path="=HYPERLINK(\"http://x\")"))
-    dest = tmp_path / "diarium.csv"
-    assert log.export_csv(dest) == 3
-    assert dest.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for spreadsheets
-    with open(dest, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    entries = log.entries()
+    """Semicolons and UTF-8 with a BOM (a spreadsheet set up for Swedish opens it in
+    columns), times in local time with their zone stated, cells that a spreadsheet would
+    take for a formula or a time kept as text."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Stockholm"
+    time.tzset()
+    try:
+        log.append(photo(1, shown=[(1, 10), (2, 21)], input_path="/in/Åsa och Örjan.jpg"))
+        log.append({"kind": "consent-change", "person_id": 7,
+                    "details": {"action": "withdrawn"}})
+        log.append(photo(3, input_path="=HYPERLINK(\"http://x\")", shown=[(4, 40)]))
+        dest = tmp_path / "diarium.csv"
+        assert log.export_csv(dest) == 3
+        data = dest.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbfseq;time;zone;operator;kind;")  # BOM, semicolons
+        with open(dest, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh, delimiter=";"))
+        entries = log.entries()
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
     assert [int(r["seq"]) for r in rows] == [1, 2, 3]
     first = rows[0]
     assert first["input_path"] == "/in/Åsa och Örjan.jpg"
     assert (first["kind"], first["status"], first["purpose"], first["operator"]) == \
         ("photo", "ok", "public", "kim")
     assert (first["input_sha256"], first["output_sha256"]) == (SHA_IN, SHA_OUT)
-    assert first["shown"] == "1:10;2:21" and first["faces"] == "3"
+    assert first["faces"] == "3"
+    assert json.loads(first["shown"]) == [{"consent_id": 10, "person_id": 1},
+                                          {"consent_id": 21, "person_id": 2}]
+    assert json.loads(rows[2]["shown"]) == [{"consent_id": 40, "person_id": 4}]  # not "4:40"
     assert first["models"] == '{"centerface":"1.0","dlib":"19.24"}'
-    assert first["time"] == entries[0].time and first["hash"] == entries[0].hash
+    # the stored UTC time, as Stockholm's local time with its zone
+    utc = datetime.fromisoformat(entries[0].time.replace("Z", "+00:00"))
+    local = utc.astimezone(ZoneInfo("Europe/Stockholm"))
+    assert first["time"] == local.strftime("%Y-%m-%d %H:%M:%S")
+    assert first["zone"] in ("UTC+01:00 (CET)", "UTC+02:00 (CEST)")
+    assert first["zone"].startswith("UTC" + local.strftime("%z")[:3] + ":")
+    assert first["hash"] == entries[0].hash
     assert rows[1]["person_id"] == "7" and rows[1]["details"] == '{"action":"withdrawn"}'
     assert rows[1]["output_path"] == "" and rows[1]["shown"] == ""
     assert rows[2]["input_path"] == "'=HYPERLINK(\"http://x\")"  # not run as a formula

@@ -334,4 +334,4 @@ def test_installed_command_registers_consent_and_audit_and_shows_bilingual_error
     assert "Fel: Det finns ingen person med id 7 i registret." in out.stderr
     out = subprocess.run(cmd + ["--lang", "en", "audit", "verify"], env=env,
                          capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0 and "The audit log is intact: 0 entries" in out.stdout
+    assert out.returncode == 0 and "The diarium is intact: 0 entries" in out.stdout

@@ -356,7 +356,7 @@ def test_diarium_csv_equals_the_cli_export_byte_for_byte(site, photos, tmp_path)
     dest = tmp_path / "cli.csv"
     assert site.cli("audit", "export", "--csv", str(dest)).exit_code == 0
     assert r.content == dest.read_bytes()
-    assert r.content.startswith(b"\xef\xbb\xbfseq,time,operator")
+    assert r.content.startswith(b"\xef\xbb\xbfseq;time;zone;operator")
 
     page = ada.get("/diarium")
     with AuditLog.open(site.settings) as log:
