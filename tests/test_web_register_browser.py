@@ -335,3 +335,25 @@ def test_every_register_and_diarium_page_fits_1280_and_a_400_px_phone(served, pa
     rejected = page.locator("tr.rejected .tag").inner_text()
     assert rejected == "avvisad"                                # never "misslyckades"
     assert csp_errors == []
+
+
+def test_a_too_large_photo_is_named_before_it_is_sent(served, page, shots, tmp_path):
+    """The page names a photo over the per-photo limit as soon as it is chosen and does not
+    send the form with it (the server refuses it by its size anyway: test_web_register)."""
+    big = tmp_path / "semester-stor.jpg"
+    with open(big, "wb") as fh:                    # 60 MB, sparse: nothing written to disk
+        fh.write(b"\xff\xd8\xff\xe0")
+        fh.truncate(60 << 20)
+    login(page, served, "rita")
+    page.goto(served.url + "/people/new")
+    page.set_viewport_size({"width": 400, "height": 900})
+    fill_person(page, "Grace")
+    page.set_input_files("#photos", str(big))
+    note = page.locator("#photos-size")
+    assert note.is_visible() and note.inner_text() == "semester-stor.jpg: större än 50 MB."
+    page.click("#register-submit")
+    assert page.url.endswith("/people/new")               # not sent
+    assert page.locator("#register-submit").is_enabled()
+    assert _fits(page)[0] <= _fits(page)[1]
+    page.screenshot(path=str(shots / "register-too-large-400.png"), full_page=True)
+    assert person_ids(served) == []
