@@ -69,7 +69,7 @@ def export(click_ctx: click.Context, ctx: Context, dest: Path, overwrite: bool) 
 def find(ctx: Context, person_id: int, history: bool) -> None:
     """The takedown list (the consent register's, from the audit log)."""
     from blurkit.usecases.diarium import DiariumService
-    from blurkit.usecases.people import history_rows, takedown_rows
+    from blurkit.usecases.register import history_rows, takedown_rows
 
     shown = takedown_rows(ctx.settings, person_id)
     for r in shown:

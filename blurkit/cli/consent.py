@@ -16,7 +16,8 @@ from blurkit.audit import local_time
 from blurkit.cli import Context, cli, pass_context
 from blurkit.config import PURPOSES
 from blurkit.consent.rules import Consent, Person, consent_for
-from blurkit.usecases.people import NewPerson, PeopleService, Record, Stored
+from blurkit.usecases.people import PeopleService
+from blurkit.usecases.register import NewPerson, Record, Stored
 
 T = i18n.t
 

@@ -20,7 +20,7 @@ from blurkit.config import PURPOSES
 from blurkit.errors import BlurkitError
 from blurkit.usecases.common import NotFound
 from blurkit.usecases.enrolment import MAX_PHOTO_BYTES, MAX_PHOTOS
-from blurkit.usecases.people import NewPerson, PhotoFile, Record, last_day, may_confirm
+from blurkit.usecases.register import NewPerson, PhotoFile, Record, last_day, may_confirm
 from blurkit.usecases.wording import Ref, say_all
 from blurkit.usecases.wording import say as say_in
 from blurkit.web import forms
