@@ -67,7 +67,7 @@ def render(ctx: Ctx, template: str, status: int = 200, **values) -> Response:
     return ctx.app.render(
         ctx, template, status=status, active="people", purposes=PURPOSES,
         notices=ctx.app.people.drafts.notices(ctx.owner),
-        say=lambda x: say(ctx, x), say_all=lambda xs: say_all(xs, ctx.lang, "; ", WEB_WORDING),
+        say=lambda x: say(ctx, x), say_all=lambda xs: say_all(xs, ctx.lang, rename=WEB_WORDING),
         when=lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else "–",
         last_day=last_day, max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES >> 20,
         **values)
