@@ -42,11 +42,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -62,9 +63,17 @@ KINDS = ("photo", "video", "consent-change", "erasure", "retention-delete", "ori
 STATUSES = ("ok", "failed")
 FIELDS = ("kind", "status", "reason", "purpose", "input_path", "input_sha256", "output_path",
           "output_sha256", "faces", "shown", "models", "person_id", "details", "operator")
-CSV_COLUMNS = ("seq", "time", "operator", "kind", "status", "reason", "purpose", "input_path",
-               "input_sha256", "output_path", "output_sha256", "faces", "shown", "person_id",
-               "models", "details", "hash")
+# The CSV export (`blurkit audit export --csv` and the diarium page's download, byte for byte
+# the same): semicolon-separated, UTF-8 with a BOM, so that a spreadsheet set up for Swedish
+# (where the comma is the decimal sign) opens it in columns with å, ä, ö intact. Times are
+# this computer's local time to the second ("2025-03-01 14:05:09", which a spreadsheet reads
+# as a time), with the zone in the next column ("UTC+01:00 (CET)"). The person/consent pairs
+# of `shown` are JSON like `models` and `details` (a bare "1:10" would be read as a time).
+CSV_COLUMNS = ("seq", "time", "zone", "operator", "kind", "status", "reason", "purpose",
+               "input_path", "input_sha256", "output_path", "output_sha256", "faces", "shown",
+               "person_id", "models", "details", "hash")
+CSV_DELIMITER = ";"
+CSV_BATCH = 500                       # rows per chunk of the export
 _BIOMETRIC_LIKE = 32  # a list of this many numbers or more is refused (looks like a template)
 
 
@@ -80,6 +89,35 @@ class AuditError(BlurkitError):
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def local_time(iso: str | None) -> datetime | None:
+    """A stored UTC time ("2025-03-01T13:05:09.123456Z") as this computer's local time
+    (aware, with its zone); None when there is none or it cannot be read."""
+    if not iso:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone()
+
+
+def zone_label(moment: datetime | None = None) -> str:
+    """The zone of a local time as people can check it: "UTC+01:00 (CET)", or "UTC" (now,
+    when no time is given)."""
+    moment = moment or datetime.now().astimezone()
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    text = "UTC" if minutes == 0 else f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    name = moment.tzname() or ""
+    if name and name.upper() not in ("UTC", "GMT", "Z") and name[:1] not in "+-" \
+            and not name.upper().startswith(("UTC", "GMT")):
+        text += f" ({name})"
+    return text
 
 
 def connect_db(path: Path) -> sqlite3.Connection:
@@ -409,17 +447,35 @@ class AuditLog:
         return VerifyResult(True, n, head_hash)
 
     def export_csv(self, dest: Path, overwrite: bool = False) -> int:
-        """Write every entry to a CSV file (UTF-8 with BOM, so spreadsheet programs read å, ä,
-        ö); atomic. Returns the number of entries. Text cells that a spreadsheet would run as a
-        formula get a leading apostrophe."""
+        """Write every entry to a CSV file (see CSV_COLUMNS: semicolons, UTF-8 with BOM,
+        local times with their zone); atomic. Returns the number of entries. Text cells that
+        a spreadsheet would run as a formula get a leading apostrophe."""
         entries = self.entries()
         with atomic_output(Path(dest), overwrite=overwrite) as tmp:
-            with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(CSV_COLUMNS)
-                for e in entries:
-                    writer.writerow([_csv_cell(_csv_value(e, col)) for col in CSV_COLUMNS])
+            with open(tmp, "wb") as fh:
+                for chunk in csv_chunks(entries):
+                    fh.write(chunk)
         return len(entries)
+
+    def fingerprint(self) -> tuple:
+        """What changes whenever the log's files are written: the database file's identity,
+        size and time, and the CONTENT of its WAL (the WAL file is made anew by every
+        connection, so its times say nothing; its frames are where a change lands before a
+        checkpoint). Equal fingerprints: the last full `verify()` still holds."""
+        try:
+            st = self.path.stat()
+            main = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            main = None
+        try:
+            digest = hashlib.sha256()
+            with open(str(self.path) + "-wal", "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            wal = digest.hexdigest()
+        except OSError:
+            wal = None
+        return main, wal
 
     def search(self, *, since: str | None = None, until: str | None = None,
                person_id: int | None = None, operator: str | None = None,
@@ -473,15 +529,33 @@ class AuditLog:
         return [r[0] for r in rows if r[0]]
 
 
+def csv_chunks(entries: Sequence[AuditEntry]) -> Iterator[bytes]:
+    """The CSV export of `entries` (CSV_COLUMNS), as UTF-8 bytes in chunks: what
+    `export_csv` writes to a file and the diarium page sends, byte for byte."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    yield "\ufeff".encode("utf-8") + buf.getvalue().encode("utf-8")
+    for start in range(0, len(entries), CSV_BATCH):
+        buf.seek(0)
+        buf.truncate()
+        for e in entries[start:start + CSV_BATCH]:
+            writer.writerow([_csv_cell(_csv_value(e, col)) for col in CSV_COLUMNS])
+        yield buf.getvalue().encode("utf-8")
+
+
 def _csv_value(e: AuditEntry, column: str) -> object:
     if column == "seq":
         return e.seq
     if column == "hash":
         return e.hash
+    if column in ("time", "zone"):
+        moment = local_time(e.body.get("time"))
+        if moment is None:
+            return e.body.get("time") or ""
+        return moment.strftime("%Y-%m-%d %H:%M:%S") if column == "time" else zone_label(moment)
     value = e.body.get(column)
-    if column == "shown":
-        return ";".join(f"{s['person_id']}:{s['consent_id']}" for s in value or [])
-    if column in ("models", "details"):
+    if column in ("shown", "models", "details"):
         return canonical(value) if value else ""
     return "" if value is None else value
 

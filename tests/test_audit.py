@@ -2,8 +2,13 @@
 appends from several processes."""
 
 import csv
+import json
 import multiprocessing
+import os
 import sqlite3
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -220,24 +225,48 @@ def test_find_person_is_the_takedown_list(log):
 
 
 def test_export_csv(log, settings, tmp_path):
-    log.append(photo(1, shown=[(1, 10), (2, 21)], input_path="/in/Åsa och Örjan.jpg"))
-    log.append({"kind": "consent-change", "person_id": 7, "details": {"action": "withdrawn"}})
-    log.append(photo(3, input_path="=HYPERLINK(\"http://x\")"))
-    dest = tmp_path / "diarium.csv"
-    assert log.export_csv(dest) == 3
-    assert dest.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for spreadsheets
-    with open(dest, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    entries = log.entries()
+    """Semicolons and UTF-8 with a BOM (a spreadsheet set up for Swedish opens it in
+    columns), times in local time with their zone stated, cells that a spreadsheet would
+    take for a formula or a time kept as text."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Stockholm"
+    time.tzset()
+    try:
+        log.append(photo(1, shown=[(1, 10), (2, 21)], input_path="/in/Åsa och Örjan.jpg"))
+        log.append({"kind": "consent-change", "person_id": 7,
+                    "details": {"action": "withdrawn"}})
+        log.append(photo(3, input_path="=HYPERLINK(\"http://x\")", shown=[(4, 40)]))
+        dest = tmp_path / "diarium.csv"
+        assert log.export_csv(dest) == 3
+        data = dest.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbfseq;time;zone;operator;kind;")  # BOM, semicolons
+        with open(dest, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh, delimiter=";"))
+        entries = log.entries()
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
     assert [int(r["seq"]) for r in rows] == [1, 2, 3]
     first = rows[0]
     assert first["input_path"] == "/in/Åsa och Örjan.jpg"
     assert (first["kind"], first["status"], first["purpose"], first["operator"]) == \
         ("photo", "ok", "public", "kim")
     assert (first["input_sha256"], first["output_sha256"]) == (SHA_IN, SHA_OUT)
-    assert first["shown"] == "1:10;2:21" and first["faces"] == "3"
+    assert first["faces"] == "3"
+    assert json.loads(first["shown"]) == [{"consent_id": 10, "person_id": 1},
+                                          {"consent_id": 21, "person_id": 2}]
+    assert json.loads(rows[2]["shown"]) == [{"consent_id": 40, "person_id": 4}]  # not "4:40"
     assert first["models"] == '{"centerface":"1.0","dlib":"19.24"}'
-    assert first["time"] == entries[0].time and first["hash"] == entries[0].hash
+    # the stored UTC time, as Stockholm's local time with its zone
+    utc = datetime.fromisoformat(entries[0].time.replace("Z", "+00:00"))
+    local = utc.astimezone(ZoneInfo("Europe/Stockholm"))
+    assert first["time"] == local.strftime("%Y-%m-%d %H:%M:%S")
+    assert first["zone"] in ("UTC+01:00 (CET)", "UTC+02:00 (CEST)")
+    assert first["zone"].startswith("UTC" + local.strftime("%z")[:3] + ":")
+    assert first["hash"] == entries[0].hash
     assert rows[1]["person_id"] == "7" and rows[1]["details"] == '{"action":"withdrawn"}'
     assert rows[1]["output_path"] == "" and rows[1]["shown"] == ""
     assert rows[2]["input_path"] == "'=HYPERLINK(\"http://x\")"  # not run as a formula
@@ -295,3 +324,128 @@ def test_appends_from_several_processes_keep_one_chain(log):
     spawned.start()
     spawned.join()
     assert spawned.exitcode == 0 and log.verify().entries == 63
+
+
+# ------------------------------------------------------------------------------ the diarium
+
+def _words(body: dict, lang: str) -> str:
+    from blurkit.usecases.diarium import summary
+    from blurkit.usecases.wording import say_all
+
+    return say_all(summary(body), lang)
+
+
+def test_every_register_change_is_worded_without_raw_keys(settings):
+    """What the registry writes (every action of Registry._note), read back from the log and
+    summed up in plain words: no raw key, no English on the Swedish side."""
+    import re
+    from datetime import date, timedelta
+
+    from blurkit.consent.registry import Registry
+
+    today = date.today()
+    with Registry.open(settings) as reg:
+        p = reg.add_person("Anna", birth_year=1990, today=today)
+        reg.edit_person(p.id, name="Anna S", birth_year=1991, today=today)
+        reg.add_consent(p.id, purpose="public", signed=today - timedelta(days=3),
+                        form_ref="F-1", expires=today + timedelta(days=300), today=today)
+        reg.add_templates(p.id, [np.ones(128, np.float32)], "m",
+                          confirmed_same_person_by="rita")
+        reg.add_photo(p.id, b"\xff\xd8 a photo", ".jpg")
+        reg.withdraw(p.id, purpose="public", today=today)
+        reg.remove(p.id)
+    with AuditLog.open(settings) as log:
+        bodies = [e.body for e in log.history(p.id)]
+    assert [b["details"]["action"] for b in bodies] == [
+        "person-added", "person-edited", "consent-added", "templates-added", "photo-kept",
+        "withdrawn", "person-removed"]
+    sv = [_words(b, "sv") for b in bodies]
+    assert sv == [
+        "person registrerad",
+        "ändrat: födelseår, namn",
+        f"samtycke 1 tillagt: offentligt, skriftligt, undertecknat "
+        f"{today - timedelta(days=3)} · upphör {today + timedelta(days=300)}",
+        "lade till 1 ansiktsmall · rita bekräftade att fotona visar en person",
+        "referensfoto sparat, krypterat",
+        f"samtycke 1 (offentligt) återkallat från {today} · raderade 1 ansiktsmall och "
+        "1 referensfoto",
+        "personen raderad ur registret: 1 samtyckespost, 0 ansiktsmallar, 0 referensfoton"]
+    en = [_words(b, "en") for b in bodies]
+    assert en[5] == (f"consent 1 (public) withdrawn from {today} · erased 1 face template and "
+                     "1 reference photo")
+    for text in sv + en:
+        assert not re.search(r"\b[a-z]+[._][a-z_]+\b", text.replace(".jpg", "")), text
+        assert "=" not in text and "{" not in text
+
+
+def test_reviewed_and_failed_items_are_worded(log):
+    approved = {"kind": "photo", "status": "ok", "faces": 1, "shown": [{"person_id": 3,
+                                                                         "consent_id": 9}],
+                "details": {"review": {"decision": "approved", "by": "kim", "decisions": [
+                    {"action": "show", "person_id": 3, "grounds": "match",
+                     "similarity": 0.9512, "by": "kim"}]}}}
+    rejected = {"kind": "video", "status": "failed", "reason": "review.rejected",
+                "details": {"review": {"decision": "rejected", "by": "kim", "decisions": []}}}
+    failed = {"kind": "photo", "status": "failed", "reason": "image.not_image",
+              "input_path": "/in/anteckningar.jpg"}
+    old = {"kind": "photo", "status": "failed", "reason": "no.such.key"}
+    assert _words(approved, "sv") == ("godkänd av kim · 1 rättelse · kim visade person 3 "
+                                      "(likhet 0.951) · 1 ansikte, 1 visade")
+    assert _words(rejected, "sv") == "avvisad av kim: inget publicerades"
+    assert _words(failed, "sv").startswith("misslyckades: anteckningar.jpg: innehållet är "
+                                           "ingen bild")
+    assert _words(old, "sv") == "misslyckades: no.such.key"      # an id nobody knows: as is
+    from blurkit.usecases.diarium import outcome
+
+    assert [outcome(b) for b in (approved, rejected, failed)] == ["ok", "rejected", "failed"]
+
+
+def test_day_filters_are_local_days_and_times_are_local(settings):
+    """A local day begins at local midnight: in Stockholm, 00:30 on 1 March is 23:30 UTC on
+    28 February, and the page (and the CSV) show 00:30."""
+    from datetime import date
+
+    from blurkit.usecases.diarium import DiariumService, filters, utc_bound
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Stockholm"
+    time.tzset()
+    try:
+        assert utc_bound(date(2025, 3, 1)) == "2025-02-28T23:00:00"
+        assert utc_bound(date(2025, 7, 1)) == "2025-06-30T22:00:00"
+        with AuditLog.open(settings) as log:
+            log.append(photo(1))
+        service = DiariumService(settings)
+        page = service.page(filters())
+        assert page.total == 1 and page.zone in ("UTC+01:00 (CET)", "UTC+02:00 (CEST)")
+        assert page.rows[0].time.utcoffset() is not None
+        today = date.today()
+        assert service.page(filters(since=today, until=today)).total == 1
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_the_chain_check_is_cached_until_the_files_change(settings):
+    """The diarium page checks the whole chain only when the log's files changed since
+    the last check: an append, or an edit made behind blurkit's back (it lands in the WAL)."""
+    from blurkit.usecases.diarium import DiariumService
+
+    service = DiariumService(settings)
+    with AuditLog.open(settings) as log:
+        fill(log, 3)
+        first = service.verify(log)
+        assert first.ok and first.entries == 3
+        assert service.verify(log) is first                       # nothing changed: cached
+        log.append(photo(9))
+        assert service.verify(log).entries == 4
+        conn = sqlite3.connect(settings.data_dir / AUDIT_DB)
+        conn.execute("DROP TRIGGER entry_no_update")
+        conn.execute("UPDATE entry SET body = replace(body, 'IMG_1', 'IMG_X') WHERE id = 1")
+        conn.commit()
+        conn.close()
+        broken = service.verify(log)
+        assert not broken.ok and broken.first_bad_id == 1

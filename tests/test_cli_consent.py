@@ -334,4 +334,37 @@ def test_installed_command_registers_consent_and_audit_and_shows_bilingual_error
     assert "Fel: Det finns ingen person med id 7 i registret." in out.stderr
     out = subprocess.run(cmd + ["--lang", "en", "audit", "verify"], env=env,
                          capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0 and "The audit log is intact: 0 entries" in out.stdout
+    assert out.returncode == 0 and "The diarium is intact: 0 entries" in out.stdout
+
+
+def test_the_takedown_list_is_one_list(run, photos, fake_enrol, data_dir):
+    """`consent withdraw`, `consent remove`, `audit find` and the register page all read the
+    one takedown list (usecases.people.takedown_rows): the same outputs, in local time."""
+    import re
+
+    from blurkit.usecases.people import PeopleService
+
+    assert add_anna(run, photos).exit_code == 0
+    settings = load_settings(data_dir)
+    with AuditLog.open(settings) as log:
+        log.append({"kind": "photo", "purpose": "public", "output_path": "/out/a.jpg",
+                    "shown": [(1, 1)]})
+        log.append({"kind": "photo", "purpose": "public", "output_path": "/out/b.jpg",
+                    "shown": [(2, 5)]})                                  # someone else
+        log.append({"kind": "photo", "status": "failed", "purpose": "public",
+                    "reason": "review.rejected", "shown": []})            # nothing published
+        log.append({"kind": "video", "purpose": "internal", "output_path": "/out/c.mp4",
+                    "shown": [(2, 5), (1, 2)]})
+    rows = PeopleService(settings).takedown(1).rows
+    assert [(r.file, r.consent_ids) for r in rows] == [("a.jpg", (1,)), ("c.mp4", (2,))]
+    out = run("audit", "find", "--person", "1")
+    assert out.exit_code == 0
+    found = re.findall(r"#(\d+) (\S+) \w+: (\S+)", out.output)
+    assert [(int(seq), path) for seq, _, path in found] == [(r.seq, r.path) for r in rows]
+    for _, moment, _ in found:                       # local time, its offset stated
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", moment), moment
+    out = run("consent", "withdraw", "1")
+    assert "2 earlier output(s) showed this person" in out.output
+    out = run("consent", "remove", "1", "--yes")
+    assert "2 earlier output(s) showed this person" in out.output
+    assert [r.seq for r in PeopleService(settings).takedown(1).rows] == [r.seq for r in rows]

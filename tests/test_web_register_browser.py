@@ -238,3 +238,122 @@ def test_expired_consent_and_minor_without_guardian_stay_hidden(served, page, ph
     page.screenshot(path=str(shots / "people-states.png"), full_page=True)
     item = process(served, photos["two"], tmp_path / "out")
     assert item.get("shown", []) == [] and len(item["faces"]) == 2
+
+
+# ------------------------------------------------------------------------------- a phone
+
+def _fits(page) -> tuple[int, int]:
+    """(the page's width, the window's): the page must not scroll sideways (a wide table
+    may scroll inside its own .table-wrap)."""
+    return tuple(page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]"))
+
+
+def _diarium_entries(served, pid: int) -> None:
+    """Entries of every kind the diarium words: an approval that showed someone on a
+    registrar's word, a rejection, a failure with its reason, a deletion, a viewed original,
+    and a long file name."""
+    from blurkit.audit import AuditLog
+
+    long_name = "/srv/blurkit/ready/" + "sommarfest-pa-dagverksamheten-" * 4 + "IMG_0001.jpg"
+    with AuditLog.open(served.settings.replace(operator="sam")) as log:
+        log.append({"kind": "photo", "purpose": "public", "input_path": "/in/a.jpg",
+                    "output_path": long_name, "faces": 3, "shown": [(pid, 1)],
+                    "details": {"review": {"decision": "approved", "by": "sam", "decisions": [
+                        {"action": "show", "face": 0, "person_id": pid, "by": "rita",
+                         "grounds": "registrar", "reason": "Grace själv, syns tydligt"},
+                        {"action": "hide_region", "box": [1, 2, 3, 4], "by": "sam"}]}}})
+        log.append({"kind": "photo", "status": "failed", "purpose": "public",
+                    "input_path": "/in/b.jpg", "reason": "review.rejected",
+                    "details": {"review": {"decision": "rejected", "by": "sam",
+                                           "decisions": []}}})
+        log.append({"kind": "video", "status": "failed", "purpose": "internal",
+                    "input_path": "/in/trasig.mp4", "reason": "video.corrupt"})
+        log.append({"kind": "retention-delete", "purpose": "public", "input_path": "/in/a.jpg",
+                    "details": {"keep_days": 30, "duplicate": False}})
+        log.append({"kind": "original-viewed", "purpose": "public", "input_path": "/in/a.jpg",
+                    "details": {"source": "web", "item": 7}})
+
+
+def test_every_register_and_diarium_page_fits_1280_and_a_400_px_phone(served, page, photos,
+                                                                       shots, tmp_path,
+                                                                       csp_errors):
+    login(page, served, "rita")
+    page.goto(served.url + "/people/new")
+    fill_person(page, "Grace Brewster Murray Hopper")
+    page.check("input[name=keep_photos]")
+    page.set_input_files("#photos", str(photos["grace"]))
+    page.click("#register-submit")
+    page.wait_for_url(re.compile(r".*/people/\d+$"))
+    (pid,) = person_ids(served)
+    long_dir = tmp_path / ("publicerat-" + "x" * 60)
+    process(served, photos["group"], long_dir)
+    _diarium_entries(served, pid)
+    # a registration waiting on its check step (two faces: a person picks one)
+    page.goto(served.url + "/people/new")
+    fill_person(page, "Astrid")
+    page.set_input_files("#photos", str(photos["two"]))
+    page.click("#register-submit")
+    page.wait_for_url(re.compile(r".*/people/new/[A-Za-z0-9_-]+$"))
+    check = page.url[len(served.url):]
+
+    pages = [("people", "/people"), ("person", f"/people/{pid}"),
+             ("register", "/people/new"), ("check", check),
+             ("photos", f"/people/{pid}/photos"), ("consent", f"/people/{pid}/consent"),
+             ("edit", f"/people/{pid}/edit"), ("withdraw", f"/people/{pid}/withdraw"),
+             ("remove", f"/people/{pid}/remove"), ("takedown", f"/people/{pid}/takedown"),
+             ("diarium", "/diarium")]
+    wide = []
+    for width in (1280, 400):
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, url in pages:
+            response = page.goto(served.url + url)
+            assert response.ok, (url, response.status)
+            page.screenshot(path=str(shots / f"fit-{name}-{width}.png"), full_page=True)
+            scroll, inner = _fits(page)
+            if scroll > inner:
+                wide.append((name, width, scroll, inner))
+            # wide: real tables; a phone: one card per row, each value with its column's name
+            shapes = set(page.evaluate(
+                "() => [...document.querySelectorAll('table.as-cards')].map(t => "
+                "getComputedStyle(t).display + '/' + getComputedStyle(t.tHead).position)"))
+            assert shapes <= ({"table/static"} if width == 1280 else {"block/absolute"}), \
+                (name, width, shapes)
+    assert wide == []
+    # the diarium in words, Swedish only: nobody reads a raw key or an English word there
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(served.url + "/diarium")
+    text = page.inner_text("#entries")
+    for english in ("approved", "rejected", "review.", "consent_ids", "templates_erased",
+                    "video.corrupt", "failed", "=", "UTC"):
+        assert english not in text, english
+    assert "godkänd av sam" in text and "avvisad av sam" in text
+    assert f"rita visade person {pid} som registrator: ”Grace själv, syns tydligt”" in text
+    assert "misslyckades: trasig.mp4: ingen läsbar video" in text
+    assert "lade till 1 ansiktsmall" in text
+    assert "Tiderna är datorns lokala tid" in page.inner_text("#diar-count")
+    rejected = page.locator("tr.rejected .tag").inner_text()
+    assert rejected == "avvisad"                                # never "misslyckades"
+    assert csp_errors == []
+
+
+def test_a_too_large_photo_is_named_before_it_is_sent(served, page, shots, tmp_path):
+    """The page names a photo over the per-photo limit as soon as it is chosen and does not
+    send the form with it (the server refuses it by its size anyway: test_web_register)."""
+    big = tmp_path / "semester-stor.jpg"
+    with open(big, "wb") as fh:                    # 60 MB, sparse: nothing written to disk
+        fh.write(b"\xff\xd8\xff\xe0")
+        fh.truncate(60 << 20)
+    login(page, served, "rita")
+    page.goto(served.url + "/people/new")
+    page.set_viewport_size({"width": 400, "height": 900})
+    fill_person(page, "Grace")
+    page.set_input_files("#photos", str(big))
+    note = page.locator("#photos-size")
+    assert note.is_visible() and note.inner_text() == "semester-stor.jpg: större än 50 MB."
+    page.click("#register-submit")
+    assert page.url.endswith("/people/new")               # not sent
+    assert page.locator("#register-submit").is_enabled()
+    assert _fits(page)[0] <= _fits(page)[1]
+    page.screenshot(path=str(shots / "register-too-large-400.png"), full_page=True)
+    assert person_ids(served) == []

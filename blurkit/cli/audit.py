@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from blurkit import i18n
-from blurkit.audit import AuditLog
+from blurkit.audit import VerifyResult
 from blurkit.cli import Context, cli, pass_context
 
 T = i18n.t
@@ -18,19 +18,24 @@ def audit() -> None:
     pass
 
 
-def _verify_line(log: AuditLog) -> tuple[bool, str]:
-    result = log.verify()
+def _verify_line(result: VerifyResult) -> tuple[bool, str]:
     if result.ok:
         return True, T("cli.audit.intact", count=result.entries, hash=result.head_hash)
     return False, T("cli.audit.broken", seq=result.first_bad_id, problem=result.message())
+
+
+def _when(moment) -> str:
+    """A local time with its offset (the diarium's times are shown in local time)."""
+    return moment.isoformat(timespec="seconds") if moment is not None else "–"
 
 
 @audit.command("verify", help=T("cli.audit.verify.help"))
 @pass_context
 @click.pass_context
 def verify(click_ctx: click.Context, ctx: Context) -> None:
-    with AuditLog.open(ctx.settings) as log:
-        ok, line = _verify_line(log)
+    from blurkit.usecases.diarium import DiariumService
+
+    ok, line = _verify_line(DiariumService(ctx.settings).verify())
     click.echo(line, err=not ok)
     if not ok:
         click_ctx.exit(1)
@@ -43,12 +48,14 @@ def verify(click_ctx: click.Context, ctx: Context) -> None:
 @pass_context
 @click.pass_context
 def export(click_ctx: click.Context, ctx: Context, dest: Path, overwrite: bool) -> None:
-    with AuditLog.open(ctx.settings) as log:
-        try:
-            count = log.export_csv(dest, overwrite=overwrite)
-        except FileExistsError:
-            raise click.UsageError(T("cli.audit.exists", path=dest)) from None
-        ok, line = _verify_line(log)
+    """The same CSV as the diarium page's download, byte for byte."""
+    from blurkit.usecases.diarium import DiariumService
+
+    try:
+        count, result = DiariumService(ctx.settings).export_to(dest, overwrite=overwrite)
+    except FileExistsError:
+        raise click.UsageError(T("cli.audit.exists", path=dest)) from None
+    ok, line = _verify_line(result)
     click.echo(T("cli.audit.exported", count=count, path=dest))
     click.echo(line, err=not ok)
     if not ok:
@@ -60,17 +67,18 @@ def export(click_ctx: click.Context, ctx: Context, dest: Path, overwrite: bool) 
 @click.option("--history", is_flag=True, help=T("cli.audit.opt.history"))
 @pass_context
 def find(ctx: Context, person_id: int, history: bool) -> None:
-    with AuditLog.open(ctx.settings) as log:
-        shown = log.find_person(person_id)
-        changes = log.history(person_id) if history else []
-    for e in shown:
-        consent_ids = ", ".join(str(s["consent_id"]) for s in e.shown
-                                if s["person_id"] == person_id)
-        click.echo(T("cli.audit.find.entry", seq=e.seq, time=e.time, kind=e.kind,
-                     output=e.output_path, purpose=e.purpose, consent_id=consent_ids))
+    """The takedown list (the consent register's, from the audit log)."""
+    from blurkit.usecases.diarium import DiariumService
+    from blurkit.usecases.register import history_rows, takedown_rows
+
+    shown = takedown_rows(ctx.settings, person_id)
+    for r in shown:
+        click.echo(T("cli.audit.find.entry", seq=r.seq, time=_when(r.time), kind=r.kind,
+                     output=r.path, purpose=r.purpose,
+                     consent_id=", ".join(str(c) for c in r.consent_ids)))
     click.echo(T("cli.audit.find.count", count=len(shown), person_id=person_id))
     if history:
         click.echo(T("cli.audit.find.history", person_id=person_id))
-        for e in changes:
-            click.echo("  " + T("cli.audit.find.change", seq=e.seq, time=e.time, kind=e.kind,
-                                operator=e.operator, action=(e.details or {}).get("action", "")))
+        for e in history_rows(DiariumService(ctx.settings).history(person_id)):
+            click.echo("  " + T("cli.audit.find.change", seq=e.seq, time=_when(e.time),
+                                kind=e.kind, operator=e.operator, action=e.action or ""))

@@ -5,7 +5,6 @@ Nothing biometric is ever printed: templates are counted, never shown.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,12 +12,12 @@ from pathlib import Path
 import click
 
 from blurkit import i18n
-from blurkit.audit import AuditLog
+from blurkit.audit import local_time
 from blurkit.cli import Context, cli, pass_context
 from blurkit.config import PURPOSES
-from blurkit.consent.registry import Registry
-from blurkit.consent.rules import (Consent, ConsentError, Person, check_birth_year, check_name,
-                                   check_new_consent, consent_for)
+from blurkit.consent.rules import Consent, Person, consent_for
+from blurkit.usecases.people import PeopleService
+from blurkit.usecases.register import NewPerson, Record, Stored
 
 T = i18n.t
 
@@ -78,7 +77,8 @@ class PhotoSpec(click.ParamType):
         self.fail(T("cli.consent.bad_photo", value=value), param, ctx)
 
 
-def _photo_choices(photos, face: int | None) -> tuple[list[Path], list[int | None]]:
+def _photo_choices(photos, face: int | None) -> list[tuple[Path, int | None]]:
+    """(path, face number or None) of each --photo, --face applied."""
     paths = [p for p, _ in photos]
     faces = [f for _, f in photos]
     if face is not None:
@@ -87,29 +87,21 @@ def _photo_choices(photos, face: int | None) -> tuple[list[Path], list[int | Non
         if faces[0] is not None:
             raise click.UsageError(T("cli.consent.face_twice"))
         faces = [face]
-    return paths, faces
+    return list(zip(paths, faces, strict=True))
 
 
 def _warn(key: str, **params: object) -> None:
     click.echo(T("cli.consent.warning", message=T(key, **params)), err=True)
 
 
-def _enrol(paths: list[Path], faces: list[int | None], settings, *, registered=(),
-           person_id: int | None = None, confirmed_by: str | None = None):
-    """Face templates from the reference photos, by the recognition module (blurkit.identify).
-    It raises InputError, with the reason, for a photo without one usable face (chosen, the
-    only one or the dominant one), and for photos that do not look like one person (and,
-    with `registered`, like the person already registered) unless `confirmed_by` is given."""
-    try:
-        from blurkit.identify import enrol_photos
-    except ImportError as exc:
-        raise ConsentError("cli.consent.no_recognition", reason=exc) from exc
-    return enrol_photos(paths, settings, faces, registered=registered, person_id=person_id,
-                        confirmed_same_person_by=confirmed_by)
-
-
 def _unique(items) -> list:
     return list(dict.fromkeys(items))
+
+
+def _when(iso: str | None) -> str:
+    """A stored UTC time as local time with its offset (one zone everywhere)."""
+    moment = local_time(iso)
+    return moment.isoformat(timespec="seconds") if moment is not None else (iso or "–")
 
 
 def _kind_text(c: Consent) -> str:
@@ -136,35 +128,18 @@ def _flags(person: Person) -> list[str]:
     return [T(FIELD_WORDS[f]) for f in flags]
 
 
-def _takedown(settings, person_id: int) -> None:
-    with AuditLog.open(settings) as log:
-        count = len(log.find_person(person_id))
+def _takedown(count: int, person_id: int) -> None:
     click.echo(T("cli.consent.takedown", count=count, person_id=person_id))
 
 
-def _registered(reg: Registry, person_id: int) -> list:
-    """The templates already registered for the person (of the model photos are enrolled
-    with): new reference photos must show that person."""
-    try:
-        from blurkit.identify import MODEL_NAME
-    except ImportError as exc:
-        raise ConsentError("cli.consent.no_recognition", reason=exc) from exc
-    return [v for pid, v in reg.templates(MODEL_NAME) if pid == person_id]
-
-
-def _store_enrolment(reg: Registry, person_id: int, photos, enrolled, keep_photos: bool) -> None:
-    if enrolled is not None:
-        reg.add_templates(person_id, enrolled.templates, enrolled.model,
-                          confirmed_same_person_by=getattr(enrolled,
-                                                           "confirmed_same_person_by", None))
-    if keep_photos:
-        for path in photos:
-            reg.add_photo(person_id, Path(path).read_bytes(), Path(path).suffix)
-
-
-def _report_enrolment(person_id: int, photos, enrolled, keep_photos: bool) -> None:
+def _report(stored: Stored, today: date) -> None:
+    """What a registration or a change wrote, as `consent add/edit` have always said it."""
     from blurkit.identify.enrol import CHOSEN_WORDS
 
+    for c in stored.consents:
+        click.echo(T("cli.consent.record_added", consent_id=c.id, purpose=c.purpose,
+                     kind=_kind_text(c)))
+    enrolled = stored.enrolled
     if enrolled is not None:
         for v in getattr(enrolled, "photos", []):
             if v.face is not None and v.faces is not None and len(v.faces.faces) > 1:
@@ -177,9 +152,11 @@ def _report_enrolment(person_id: int, photos, enrolled, keep_photos: bool) -> No
                          similarity=enrolled.weakest_similarity))
         click.echo(T("cli.consent.templates_stored", count=len(enrolled.templates),
                      model=enrolled.model))
-    if photos:
-        click.echo(T("cli.consent.photos_kept", count=len(photos)) if keep_photos
-                   else T("cli.consent.photos_not_kept"))
+    if stored.photos_given:
+        click.echo(T("cli.consent.photos_kept", count=stored.photos_kept)
+                   if stored.keep_photos else T("cli.consent.photos_not_kept"))
+    for line in _status_lines(stored.person, stored.records, today):
+        click.echo("  " + line)
 
 
 def record_options(f):
@@ -206,19 +183,9 @@ def record_options(f):
     return f
 
 
-def _check_records(person: Person, purposes, today: date, **record) -> list[tuple[str, dict]]:
-    """Validate every consent record before anything is enrolled or written."""
-    warnings: list[tuple[str, dict]] = []
-    for purpose in purposes:
-        for w in check_new_consent(person, purpose=purpose, today=today, **record):
-            if w not in warnings:
-                warnings.append(w)
-    return warnings
-
-
-def _record_args(signed, form_ref, expires, guardian, oral, recorded_by) -> dict:
-    return {"kind": "oral" if oral else "written", "signed": signed, "form_ref": form_ref,
-            "recorded_by": recorded_by, "expires": expires, "guardian_consent": guardian}
+def _record(signed, form_ref, expires, guardian, oral, recorded_by) -> Record:
+    return Record(kind="oral" if oral else "written", signed=signed, form_ref=form_ref,
+                  recorded_by=recorded_by, expires=expires, guardian_consent=guardian)
 
 
 @cli.group(help=T("cli.consent.help"))
@@ -236,38 +203,23 @@ def consent() -> None:
 def add(ctx: Context, name: str, purposes, signed, form_ref, expires, guardian, oral, recorded_by,
         photos, face, confirmed_by, keep_photos, birth_year, staff, protected) -> None:
     today = date.today()
-    photos, faces = _photo_choices(photos, face)
+    photos = _photo_choices(photos, face)
     purposes = _unique(purposes)
     if not purposes or signed is None:
         raise click.UsageError(T("cli.consent.edit.need_signed"))
-    person = Person(0, check_name(name), check_birth_year(birth_year, today), staff=staff,
-                    protected=protected)
-    record = _record_args(signed, form_ref, expires, guardian, oral, recorded_by)
-    warnings = _check_records(person, purposes, today, **record)
-    with Registry.open(ctx.settings) as reg:
-        reg.check_key()  # a missing/wrong key fails now, not after the photos are analysed
-        same = reg.find_by_name(person.name)
-        enrolled = _enrol(photos, faces, ctx.settings, confirmed_by=confirmed_by) \
-            if photos else None
-        with reg.transaction():
-            person = reg.add_person(person.name, birth_year=person.birth_year, staff=staff,
-                                    protected=protected, today=today)
-            consents = [reg.add_consent(person.id, purpose=p, today=today, **record)
-                        for p in purposes]
-            _store_enrolment(reg, person.id, photos, enrolled, keep_photos)
-        click.echo(T("cli.consent.added", name=person.name, person_id=person.id))
-        for c in consents:
-            click.echo(T("cli.consent.record_added", consent_id=c.id, purpose=c.purpose,
-                         kind=_kind_text(c)))
-        _report_enrolment(person.id, photos, enrolled, keep_photos)
-        for line in _status_lines(person, reg.consents(person.id), today):
-            click.echo("  " + line)
-    for key, params in warnings:
-        _warn(key, **params)
-    if same:
-        _warn("cli.consent.same_name", ids=", ".join(str(p.id) for p in same))
+    new = NewPerson(name, tuple(purposes), _record(signed, form_ref, expires, guardian, oral,
+                                                   recorded_by),
+                    birth_year=birth_year, staff=staff, protected=protected)
+    stored = PeopleService(ctx.settings).register(new, photos, confirmed_by=confirmed_by,
+                                                  keep_photos=keep_photos, today=today)
+    click.echo(T("cli.consent.added", name=stored.person.name, person_id=stored.person.id))
+    _report(stored, today)
+    for w in stored.warnings:
+        _warn(w.key, **w.params)
+    if stored.same_name:
+        _warn("cli.consent.same_name", ids=", ".join(str(p.id) for p in stored.same_name))
     if not photos:
-        _warn("cli.consent.no_photos", person_id=person.id)
+        _warn("cli.consent.no_photos", person_id=stored.person.id)
 
 
 @consent.command("list", help=T("cli.consent.list.help"))
@@ -275,22 +227,21 @@ def add(ctx: Context, name: str, purposes, signed, form_ref, expires, guardian, 
 @pass_context
 def list_persons(ctx: Context, on: date | None) -> None:
     today = on or date.today()
-    with Registry.open(ctx.settings) as reg:
-        persons = reg.persons()
-        consents = reg.consents()
-        counts = {p.id: sum(reg.template_counts(p.id).values()) for p in persons}
-    if not persons:
+    people = PeopleService(ctx.settings).list(limit=None, today=today, order="id")
+    if not people.everyone:
         click.echo(T("cli.consent.empty"))
         return
     click.echo(T("cli.consent.today", date=today))
-    for p in persons:
+    for row in people.rows:
+        p = row.person
         born = (T("cli.consent.born", year=p.birth_year) if p.birth_year is not None
                 else T("cli.consent.born_unknown"))
-        head = ", ".join([born, *_flags(p), T("cli.consent.templates_count", count=counts[p.id])])
+        head = ", ".join([born, *_flags(p), T("cli.consent.templates_count",
+                                              count=row.templates)])
         click.echo(f"{p.id:>5}  {p.name}  ({head})")
-        for line in _status_lines(p, consents, today):
+        for line in _status_lines(p, row.consents, today):
             click.echo(f"{'':7}{line}")
-    click.echo(T("cli.consent.list.count", count=len(persons)))
+    click.echo(T("cli.consent.list.count", count=people.everyone))
 
 
 @consent.command("show", help=T("cli.consent.show.help"))
@@ -299,11 +250,9 @@ def list_persons(ctx: Context, on: date | None) -> None:
 @pass_context
 def show(ctx: Context, person_id: int, on: date | None) -> None:
     today = on or date.today()
-    with Registry.open(ctx.settings) as reg:
-        p = reg.person(person_id)
-        consents = reg.consents(p.id)
-        counts = reg.template_counts(p.id)
-        photos = reg.photo_count(p.id)
+    view = PeopleService(ctx.settings).person(person_id, today=today, with_log=False)
+    p, consents, counts, photos = (view.person, view.consents, view.template_counts,
+                                   len(view.photos))
     yes, no = T("cli.consent.yes"), T("cli.consent.no")
     click.echo(T("cli.consent.show.person", person_id=p.id, name=p.name))
     click.echo("  " + (T("cli.consent.born", year=p.birth_year) if p.birth_year is not None
@@ -314,7 +263,8 @@ def show(ctx: Context, person_id: int, on: date | None) -> None:
     click.echo("  " + T("cli.consent.show.templates", count=sum(counts.values()),
                         models=f"({models})" if models else ""))
     click.echo("  " + T("cli.consent.show.photos", count=photos))
-    click.echo("  " + T("cli.consent.show.times", created=p.created, updated=p.updated))
+    click.echo("  " + T("cli.consent.show.times", created=_when(p.created),
+                        updated=_when(p.updated)))
     if not consents:
         click.echo(T("cli.consent.show.no_records"))
     else:
@@ -351,7 +301,7 @@ def edit(ctx: Context, person_id: int, name, birth_year, clear_birth_year, staff
          deceased, family_allows, purposes, signed, form_ref, expires, guardian, oral,
          recorded_by, photos, face, confirmed_by, keep_photos) -> None:
     today = date.today()
-    photos, faces = _photo_choices(photos, face)
+    photos = _photo_choices(photos, face)
     purposes = _unique(purposes)
     if birth_year is not None and clear_birth_year:
         raise click.UsageError(T("cli.consent.edit.both_birth_year"))
@@ -367,36 +317,17 @@ def edit(ctx: Context, person_id: int, name, birth_year, clear_birth_year, staff
     if not changes and not wants_record and not photos:
         click.echo(T("cli.consent.edit.nothing"))
         return
-    record = _record_args(signed, form_ref, expires, guardian, oral, recorded_by)
-    with Registry.open(ctx.settings) as reg:
-        before = reg.person(person_id)
-        if "name" in changes:
-            changes["name"] = check_name(str(name))
-        if changes.get("birth_year") is not None:
-            check_birth_year(changes["birth_year"], today)
-        warnings = (_check_records(dataclasses.replace(before, **changes), purposes, today,
-                                   **record) if wants_record else [])
-        if photos:
-            reg.check_key()
-        enrolled = _enrol(photos, faces, ctx.settings, registered=_registered(reg, before.id),
-                          person_id=before.id, confirmed_by=confirmed_by) if photos else None
-        with reg.transaction():
-            after = reg.edit_person(before.id, today=today, **changes)
-            consents = [reg.add_consent(before.id, purpose=p, today=today, **record)
-                        for p in purposes]
-            _store_enrolment(reg, before.id, photos, enrolled, keep_photos)
-        changed = [k for k in changes if getattr(after, k) != getattr(before, k)]
-        if changed:
-            click.echo(T("cli.consent.edited", person_id=after.id,
-                         fields=", ".join(T(FIELD_WORDS[k]) for k in changed)))
-        for c in consents:
-            click.echo(T("cli.consent.record_added", consent_id=c.id, purpose=c.purpose,
-                         kind=_kind_text(c)))
-        _report_enrolment(after.id, photos, enrolled, keep_photos)
-        for line in _status_lines(after, reg.consents(after.id), today):
-            click.echo("  " + line)
-    for key, params in warnings:
-        _warn(key, **params)
+    record = _record(signed, form_ref, expires, guardian, oral, recorded_by) \
+        if wants_record else None
+    stored = PeopleService(ctx.settings).update(
+        person_id, changes, purposes, record, photos, confirmed_by=confirmed_by,
+        keep_photos=keep_photos, today=today)
+    if stored.changed:
+        click.echo(T("cli.consent.edited", person_id=stored.person.id,
+                     fields=", ".join(T(FIELD_WORDS[k]) for k in stored.changed)))
+    _report(stored, today)
+    for w in stored.warnings:
+        _warn(w.key, **w.params)
 
 
 @consent.command("withdraw", help=T("cli.consent.withdraw.help"))
@@ -406,20 +337,19 @@ def edit(ctx: Context, person_id: int, name, birth_year, clear_birth_year, staff
 @click.option("--date", "when", type=IsoDate(), default=None, help=T("cli.consent.opt.date"))
 @pass_context
 def withdraw(ctx: Context, person_id: int, purpose: str | None, when: date | None) -> None:
-    with Registry.open(ctx.settings) as reg:
-        w = reg.withdraw(person_id, purpose=purpose, date=when)
+    done = PeopleService(ctx.settings).withdraw(person_id, purpose, when)
+    w = done.withdrawal
     if w.consent_ids:
         click.echo(T("cli.consent.withdrawn", person_id=w.person_id, date=w.date,
                      ids=", ".join(str(i) for i in w.consent_ids)))
     else:
         click.echo(T("cli.consent.nothing_to_withdraw", person_id=w.person_id))
     click.echo(T("cli.consent.erased", templates=w.templates_erased, photos=w.photos_erased))
-    from blurkit.usecases.people import redecide_waiting
-
-    redone = redecide_waiting(ctx.settings, w.person_id)
-    if redone:
-        click.echo(T("web.reg.done.redecided", n=len(redone)))
-    _takedown(ctx.settings, w.person_id)
+    if done.redecided:
+        click.echo(T("web.reg.done.redecided", n=len(done.redecided)))
+    _takedown(done.takedown, w.person_id)
+    if done.redecide_error is not None:
+        _warn("web.reg.warn.redecide_failed", reason=done.redecide_error.message())
     if w.still_active:
         _warn("cli.consent.still_active", purposes=", ".join(w.still_active),
               person_id=w.person_id)
@@ -432,14 +362,15 @@ def withdraw(ctx: Context, person_id: int, purpose: str | None, when: date | Non
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help=T("cli.consent.opt.yes"))
 @pass_context
 def remove(ctx: Context, person_id: int, assume_yes: bool) -> None:
-    with Registry.open(ctx.settings) as reg:
-        person = reg.person(person_id)
-        if not assume_yes:
-            click.confirm(T("cli.consent.remove.confirm", person_id=person.id, name=person.name),
-                          abort=True)
-        e = reg.remove(person.id)
+    people = PeopleService(ctx.settings)
+    person = people.person(person_id, with_log=False).person
+    if not assume_yes:
+        click.confirm(T("cli.consent.remove.confirm", person_id=person.id, name=person.name),
+                      abort=True)
+    done = people.remove(person.id)
+    e = done.erasure
     click.echo(T("cli.consent.removed", person_id=e.person_id, consents=e.consents_erased,
                  templates=e.templates_erased, photos=e.photos_erased))
-    _takedown(ctx.settings, e.person_id)
+    _takedown(done.takedown, e.person_id)
     if not e.storage_cleared:
         _warn("cli.consent.storage_busy")

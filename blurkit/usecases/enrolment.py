@@ -60,7 +60,7 @@ class Draft:
     fields: dict
     keep_photos: bool = False
     photos: list[DraftPhoto] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)   # photos that could not be read
+    errors: list = field(default_factory=list)   # Notices: photos that could not be used
     confirmed: bool = False        # a registrar confirmed: the photos show one person
     touched: float = field(default_factory=time.monotonic)
 
@@ -70,7 +70,7 @@ class Drafts:
 
     def __init__(self) -> None:
         self._drafts: dict[str, Draft] = {}
-        self._notices: dict[str, list[tuple[str, str]]] = {}
+        self._notices: dict[str, list] = {}
         self._lock = threading.Lock()
 
     def _expire(self) -> None:
@@ -107,11 +107,14 @@ class Drafts:
         with self._lock:
             self._drafts.pop(draft_id, None)
 
-    def notice(self, owner: str, kind: str, text: str) -> None:
+    def notice(self, owner: str, notice) -> None:
+        """Keep a Notice (message id, not words) for the owner's next page."""
         with self._lock:
-            self._notices.setdefault(owner, []).append((kind, text))
+            mine = self._notices.setdefault(owner, [])
+            if len(mine) < 50:
+                mine.append(notice)
 
-    def notices(self, owner: str) -> list[tuple[str, str]]:
+    def notices(self, owner: str) -> list:
         with self._lock:
             return self._notices.pop(owner, [])
 

@@ -30,6 +30,7 @@ from blurkit import __version__
 from blurkit.config import Settings
 from blurkit.errors import BlurkitError
 from blurkit.identify.enrol import CHOSEN_WORDS
+from blurkit.usecases.diarium import DiariumService
 from blurkit.usecases.people import PeopleService
 from blurkit.usecases.review import ReviewService
 from blurkit.usecases.status import StatusService
@@ -72,6 +73,7 @@ class WebApp:
     env: Environment = field(init=False)
     review: ReviewService = field(init=False)
     people: PeopleService = field(init=False)
+    diarium: DiariumService = field(init=False)
     status: StatusService = field(init=False)
     uploads: Uploads = field(init=False)
 
@@ -83,6 +85,7 @@ class WebApp:
         self.env.filters["local"] = local_time
         self.review = ReviewService(self.settings, self.watch)
         self.people = PeopleService(self.settings, self.review)
+        self.diarium = DiariumService(self.settings)
         self.status = StatusService(self.settings, self.watch)
         self.uploads = Uploads(self.settings, self.watch)
 

@@ -107,15 +107,40 @@
     if (form) form.addEventListener("submit", off);
   }
 
+  // a photo larger than the server takes (data-max-bytes) is named at once, and the form is
+  // not sent with it: nobody waits for 60 MB to cross the Wi-Fi only to hear it is too large
+  // (the server refuses it by its size anyway)
+  function setupSizeCheck() {
+    for (const input of document.querySelectorAll('input[type="file"][data-max-bytes]')) {
+      const limit = Number(input.dataset.maxBytes);
+      const note = document.getElementById(input.dataset.note);
+      const tooLarge = () => [...input.files].filter((f) => f.size > limit);
+      const say = () => {
+        if (!note) return;
+        note.textContent = tooLarge().map(
+          (f) => input.dataset.tooLarge.replace("{photo}", f.name)).join(" ");
+        note.hidden = note.textContent === "";
+      };
+      input.addEventListener("change", say);
+      const form = input.closest("form");
+      if (form) form.addEventListener("submit", (event) => {
+        if (tooLarge().length) { event.preventDefault(); say(); input.focus(); }
+      });
+    }
+  }
+
   // the submit button says that the photos are being looked at (it takes a few seconds)
   function setupBusy() {
     for (const form of document.querySelectorAll(".reg-form")) {
-      form.addEventListener("submit", () => {
+      form.addEventListener("submit", (event) => {
+        if (event.defaultPrevented) return;
         const button = form.querySelector('button[type="submit"].primary');
         if (button) { button.disabled = true; button.classList.add("busy"); }
       });
     }
   }
 
-  document.addEventListener("DOMContentLoaded", () => { setupCamera(); setupBusy(); });
+  document.addEventListener("DOMContentLoaded", () => {
+    setupCamera(); setupSizeCheck(); setupBusy();
+  });
 })();
