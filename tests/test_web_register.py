@@ -667,7 +667,7 @@ def test_a_too_large_photo_is_refused_by_its_size_without_being_held_in_memory(s
     spools file parts to disk and the photo is judged by its size, never read)."""
     import tracemalloc
 
-    import httpx
+    import httpx2 as httpx
 
     from blurkit.web.people import REGISTRATION_LIMIT
     from webkit import LiveServer
@@ -704,7 +704,7 @@ def test_a_registration_larger_than_its_limit_is_refused_before_it_is_sent(site)
     """A form declaring more than the registration's limit (three photos of 50 MB and the
     fields) is answered 413 at once: the answer arrives before the first byte of the body
     was sent."""
-    import httpx
+    import httpx2 as httpx
 
     from blurkit.web.people import REGISTRATION_LIMIT
     from webkit import LiveServer
