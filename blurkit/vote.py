@@ -17,6 +17,11 @@ One ``other`` or ``stranger`` vote hides the track: a face in it looked like som
 person, which are at least MIN_SHARE of the track's judgeable votes, and when the mean of the
 track's templates is matched to that same person too. Plain data in and out: the video flow
 records votes while it samples and asks `decide_votes` once the track is complete.
+
+Two bars (blurkit/identify/bars.py), as for photos: a track the vote would show is shown
+automatically only when the mean of its templates passes the strict bar for that person;
+otherwise it is hidden as "doubtful" with a suggestion for a reviewer (`two_bars`). A track
+hidden because a frame in it is clearly someone else (other, stranger) never gets one.
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ OTHER_PERSON_IN_TRACK = "other_person_in_track"
 TOO_FEW_CLEAR = "too_few_clear_frames"
 NOT_CLEAR_ENOUGH = "too_many_unclear_frames"
 MEAN_DISAGREES = "ambiguous"
+DOUBTFUL_TRACK = "doubtful"   # the vote names a person, the track mean misses the strict bar
+# hidden for too little evidence, not for someone else in it: a suggestion may be made
+SUGGESTIBLE = (TOO_FEW_CLEAR, NOT_CLEAR_ENOUGH, MEAN_DISAGREES, DOUBTFUL_TRACK)
 
 # For people reading a report (the review page): what each vote kind and track reason means.
 i18n.register({
@@ -79,6 +87,11 @@ i18n.register({
     "video.reason.ambiguous": {
         "en": "the face track as a whole is not clearly one registered person",
         "sv": "ansiktsspåret som helhet är inte tydligt en registrerad person"},
+    "video.reason.doubtful": {
+        "en": "looks like the registered person, but not clearly enough to be shown without "
+              "a person confirming",
+        "sv": "liknar den registrerade personen, men inte tydligt nog för att visas utan att "
+              "en person bekräftar"},
     "video.reason.duplicate_in_frame": {
         "en": "another face shown at the same time looks like the same person",
         "sv": "ett annat ansikte som visas samtidigt liknar samma person"},
@@ -110,12 +123,15 @@ class Vote:
     reason: str | None            # recognition's reason when not matched
     judged: bool
     height: float = 0.0           # the face box height in pixels
+    second_id: int | None = None  # the next enrolled person (an ambiguous frame's other one)
 
     def to_dict(self, lead: int | None = None) -> dict:
         r = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
         return {"frame": self.frame, "person_id": self.person_id, "kind": kind_for(self, lead),
                 "similarity": r(self.similarity), "margin": r(self.margin),
-                "quality": r(self.quality), **({"why": self.reason} if self.reason else {})}
+                "quality": r(self.quality), **({"why": self.reason} if self.reason else {}),
+                **({"second_id": self.second_id}
+                   if self.reason == AMBIGUOUS and self.second_id is not None else {})}
 
 
 def vote_from(frame: int, identity, judged: bool) -> Vote:
@@ -124,9 +140,13 @@ def vote_from(frame: int, identity, judged: bool) -> Vote:
     sim, second = identity.similarity, identity.second_similarity
     margin = None if sim is None or second is None else sim - second
     common = dict(frame=frame, similarity=sim, margin=margin, quality=q.sharpness,
-                  judged=judged, height=q.height_px)
-    if identity.person_id is not None:
-        return Vote(kind=CLEAR, person_id=identity.person_id, reason=None, **common)
+                  judged=judged, height=q.height_px,
+                  second_id=getattr(identity, "second_id", None))
+    # matching's verdict (a frame above it is clear; the strict bar applies to the track)
+    matched = getattr(identity, "match_id", None)
+    matched = identity.person_id if matched is None else matched
+    if matched is not None:
+        return Vote(kind=CLEAR, person_id=matched, reason=None, **common)
     if not judged or sim is None:
         return Vote(kind=UNSURE, person_id=None, reason=identity.reason, **common)
     if identity.reason == AMBIGUOUS:
@@ -181,6 +201,36 @@ def decide_votes(votes: Sequence[Vote], mean_person: int | None) -> VoteResult:
     if mean_person != lead:
         return no(MEAN_DISAGREES)
     return VoteResult(True, None, lead, clear, judged)
+
+
+@dataclass(frozen=True)
+class TrackVerdict:
+    """The vote with the two bars applied: shown automatically, or hidden with a reason and,
+    in the doubtful band, the suggestion (bars.Suggestion) for a reviewer."""
+    show: bool
+    reason: str | None
+    person_id: int | None      # the leading person (as VoteResult.person_id)
+    suggestion: object | None = None
+
+
+def two_bars(result: VoteResult, mean_identity) -> TrackVerdict:
+    """`result` of `decide_votes`; `mean_identity`: recognition's verdict on the mean of the
+    track's templates (bars applied: `person_id` only above the strict bar), or None.
+
+    Shown automatically only when the vote shows the track AND the mean passes the strict
+    bar for the same person. A track hidden for too little evidence (SUGGESTIBLE) gets the
+    mean's suggestion when it names the leading person (or there is none); a track with a
+    vote for someone else in it (other, stranger) never gets one."""
+    lead = result.person_id
+    mean_auto = None if mean_identity is None else mean_identity.person_id
+    suggestion = None if mean_identity is None else getattr(mean_identity, "suggestion", None)
+    if result.show and mean_auto is not None and mean_auto == lead:
+        return TrackVerdict(True, None, lead)
+    reason = DOUBTFUL_TRACK if result.show else result.reason
+    if reason not in SUGGESTIBLE or suggestion is None or \
+            (lead is not None and suggestion.person_id != lead):
+        suggestion = None
+    return TrackVerdict(False, reason, lead, suggestion)
 
 
 def report_votes(votes: Sequence[Vote], lead: int | None, cap: int = 30) -> list[dict]:

@@ -110,6 +110,7 @@ class Template:
     person_id: int
     model: str
     vector: np.ndarray = field(repr=False, compare=False)
+    created: str = field(default="", compare=False)   # UTC ISO time it was stored
 
 
 @dataclass(frozen=True)
@@ -477,7 +478,7 @@ class Registry:
                 raise crypto.RegistryKeyError("consent.key.decrypt_failed.template",
                                               item_id=r["id"])
             v.setflags(write=False)
-            out.append(Template(r["id"], r["person_id"], r["model"], v))
+            out.append(Template(r["id"], r["person_id"], r["model"], v, r["created"]))
         return out
 
     def templates(self, model: str | None = None) -> list[tuple[int, np.ndarray]]:
