@@ -5,12 +5,15 @@ Every sampled frame of a track gives one vote (see DESIGN.md, "Video: tracks and
 vote"):
 
 * ``clear``: recognition named an enrolled person (threshold and margin of matching.py);
-* ``other``: the frame clearly names another enrolled person than the track's leading one,
-  or sits too close to two enrolled people to tell them apart (matching's "ambiguous");
+* ``other``: the frame clearly names another enrolled person than the track's leading one
+  (matching's bar and margin), or sits too close to two enrolled people to tell them apart
+  (matching's "ambiguous") when neither of them is the track's leading person;
 * ``stranger``: a judgeable face (it passed the quality gate) whose best similarity to every
   enrolled person is under STRANGER_SIMILARITY: clearly nobody enrolled;
 * ``unsure``: the face failed the quality gate (small, blurred, turned, cut off), or it is
-  judgeable but lands between STRANGER_SIMILARITY and the match bar.
+  judgeable but lands between STRANGER_SIMILARITY and the match bar, or it is ambiguous
+  between the track's leading person and another enrolled person (either of them nearest):
+  doubt, not evidence of someone else (issue 23).
 
 One ``other`` or ``stranger`` vote hides the track: a face in it looked like somebody else.
 ``unsure`` votes abstain. A track is shown only with at least MIN_CLEAR clear votes for one
@@ -157,9 +160,16 @@ def vote_from(frame: int, identity, judged: bool) -> Vote:
 
 
 def kind_for(vote: Vote, lead: int | None) -> str:
-    """A clear vote for somebody else than the track's leading person counts as OTHER."""
+    """A clear vote for somebody else than the track's leading person counts as OTHER; a
+    frame ambiguous between the leading person and another one is UNSURE (doubt, not
+    evidence of someone else), and so is any ambiguous frame of a track without a clear
+    vote (nobody to be someone else than; such a track is never shown); ambiguous between
+    two others than the leading person stays OTHER."""
     if vote.kind == CLEAR and lead is not None and vote.person_id != lead:
         return OTHER
+    if vote.kind == OTHER and vote.reason == AMBIGUOUS and \
+            (lead is None or lead in (vote.person_id, vote.second_id)):
+        return UNSURE
     return vote.kind
 
 
