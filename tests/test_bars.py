@@ -284,3 +284,24 @@ def test_process_hides_the_doubtful_band_and_says_how_many(data_dir, models_dir,
     assert s["confirm"] == "registrar_only" and s["templates"] == 2
     from datetime import datetime, timezone
     assert s["registered"] == datetime.now(timezone.utc).date().isoformat()  # stored just now
+
+
+def test_the_similarity_shown_for_a_chosen_person_is_that_persons(models_dir):
+    from pathlib import Path
+
+    from blurkit.detect import load_detector
+    from blurkit.identify import Recognizer
+    from blurkit.identify.suggest import person_similarity
+    from blurkit.media.image import read_photo
+
+    root = Path(__file__).resolve().parent.parent
+    rgb = read_photo(root / "samples" / "portrait_exif_gps_thumbnail.jpg").pixels
+    det = max(load_detector("centerface", models_dir, threads=1).detect(rgb),
+              key=lambda d: d.score)
+    rec0 = Recognizer(models_dir, [])
+    face, _ = rec0.embed(rgb, det)
+    near, far = toward(face, 0.93, 21), toward(face, 0.70, 22)
+    rec = Recognizer(models_dir, [(5, near), (6, far)])
+    assert person_similarity(rec, rgb, det, 5) == pytest.approx(0.93, abs=1e-3)
+    assert person_similarity(rec, rgb, det, 6) == pytest.approx(0.70, abs=1e-3)
+    assert person_similarity(rec, rgb, det, 7) is None          # no templates

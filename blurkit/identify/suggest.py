@@ -138,6 +138,23 @@ def may_confirm(similarity: float | None, role: str, *, has_templates: bool = Tr
     return check(OK, True, False, "identify.confirm.ok")
 
 
+def person_similarity(recognizer, rgb, detection, person_id: int) -> float | None:
+    """The similarity of one face of a photo to ONE chosen person (their nearest template),
+    for a reviewer who picks a person by hand: the figure to show beside that person and to
+    give `may_confirm`. None when the face fails the quality gate or the person has no
+    templates in the recognizer's gallery (then only a registrar may confirm, or nobody)."""
+    import numpy as np
+
+    ids = list(recognizer.gallery.person_ids)
+    if int(person_id) not in ids:
+        return None
+    vector, _ = recognizer.embed(rgb, detection)
+    if vector is None:
+        return None
+    scores = recognizer.gallery.person_scores(np.asarray([vector]))[0]
+    return float(scores[ids.index(int(person_id))])
+
+
 def registered_on(snapshot, person_id: int) -> tuple[str | None, int]:
     """(date of the person's newest template as YYYY-MM-DD or None, number of templates)."""
     mine = [t for t in getattr(snapshot, "templates", ()) if t.person_id == person_id]
