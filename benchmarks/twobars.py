@@ -231,9 +231,10 @@ def report(c: Counts, title: str) -> dict:
     print(f"  wrong person shown: {c.genuine['wrong person']}   (target 0)")
     small = sum(c.genuine_small.values())
     if small:
+        small_suggested = (c.genuine_small["suggested, any reviewer"]
+                           + c.genuine_small["suggested, registrar"])
         print(f"  (faces under {rb.MIN_PROBE_HEIGHT} px, not counted above: {small}, shown "
-              f"{c.genuine_small['shown']}, suggested as themselves "
-              f"{c.genuine_small['suggested, any reviewer'] + c.genuine_small['suggested, registrar']})")
+              f"{c.genuine_small['shown']}, suggested as themselves {small_suggested})")
     for kind in ("not registered", "stranger photo"):
         print(f"{kind:15s}: faces {c.others[(kind, 'faces')]}, judgeable "
               f"{c.others[(kind, 'judged')]}, shown automatically "
@@ -416,8 +417,9 @@ def main_report(photos: list[rb.Photo], data: Path, do_sweep: bool, do_floor: bo
     if do_floor:
         floor_pairs(photos)
     for half in (0, 1):
+        role = "the bars were chosen here" if half == 0 else "reported: nobody tuned on it"
         report(run_half(photos, refs, half, two_bars.BARS),
-               f"{HALF_NAMES[half]} half ({'the bars were chosen here' if half == 0 else 'reported: nobody tuned on it'}), two bars")
+               f"{HALF_NAMES[half]} half ({role}), two bars")
     before = run_half(photos, refs, 1, None)
     report(before, "check half, before: matching's bar alone (0.94 / 0.04 / two references "
                    "agreeing), no suggestions")
