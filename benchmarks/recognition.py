@@ -4,6 +4,16 @@
                                                [--model NAME] [--splits 5] [--no-strangers]
                                                [--calibrate] [--part tune|check]
                                                [--support-sweep | --no-sweep]
+                                               [--bars-sweep] [--floor] [--bars-only]
+
+The headline since issue 26 comes first: the TWO BARS (blurkit/identify/bars.py) in the
+"registrar" protocol of benchmarks/twobars.py - everyone registered as a registrar would
+(two photos where available, the person's face picked), halves of people and stranger
+photos, the bars chosen on the tune half (--bars-sweep prints that grid) and reported on the
+check half: strangers shown automatically (target 0), registered people's faces shown
+automatically and after one confirmed suggestion (target together >= 97 %), suggestions per
+100 photos. --floor prints the different-person pairs behind the confirmation floor
+(blurkit/identify/suggest.py). --bars-only stops after that section.
 
 Uses the public test media in ../shared/data (never copied into the project):
 
@@ -831,6 +841,12 @@ def main() -> None:
                     help="sweep matching's step 4 (two references agree) instead of the "
                          "threshold x margin sweep")
     ap.add_argument("--no-sweep", action="store_true", help="skip the sweep (~5 minutes)")
+    ap.add_argument("--bars-sweep", action="store_true",
+                    help="print the tune-half grid the two bars were chosen from")
+    ap.add_argument("--floor", action="store_true",
+                    help="print the different-person pairs behind the confirmation floor")
+    ap.add_argument("--bars-only", action="store_true",
+                    help="stop after the two-bars section")
     args = ap.parse_args()
 
     print(f"hardware: {hardware()}")
@@ -845,14 +861,20 @@ def main() -> None:
           f"{sum(f.template is not None for ph in photos for f in ph.faces)} templates; "
           f"template time per face, 1 thread: " + ", ".join(
               f"{m} {ms:.0f} ms" for m, ms in timing["embed_ms_by_model"].items()))
+    own = model.name == MODEL_NAME
     if args.calibrate:
         if model.name != MODEL_NAME:
             raise SystemExit("--calibrate measures blurkit's own model only")
         calibrate(args.data, args.models, photos)
+    if own:
+        import twobars
+        twobars.main_report(photos, args.data, args.bars_sweep, args.floor)
+        if args.bars_only:
+            print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+            return
     set_part(args.part, photos)
     if args.part:
         print(f"counting the {args.part} part only (the gallery holds everyone enrolled)")
-    own = model.name == MODEL_NAME
     chosen = Params(model.threshold, model.margin, unknown=model.unknown,
                     support=matching.SUPPORT if own else None)
     print(f"chosen: threshold {chosen.threshold}, margin {chosen.margin}, unknown baseline "

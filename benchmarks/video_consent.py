@@ -30,6 +30,16 @@ for another checkout of blurkit (e.g. the main branch, to see what a change did)
      frame has nothing face-like even at score 0.2 is listed as an artefact of the hiding,
      not counted as a leak (benchmarks/leakcheck.py `judge`).
 
+Per clip it also reports the tracks hidden by each reason (the report's `reason`: e.g.
+other_person_in_track, stranger_in_track, too_few_clear_frames, doubtful - the two bars of
+blurkit/identify/bars.py) and how many hidden tracks carry a suggestion for a reviewer, so a
+regression of the vote shows up as a number.
+
+Which clips chose what (issue 23): no number of the vote or the bars was chosen on these
+clips (the vote's rule is a logic change; the bars were chosen on the tune half of the
+identity photos). obama_address_01 and its copies were looked at while developing (track by
+track); the other clips are the ones reported (DEV_CLIPS below, marked in the table).
+
 The stage-like copies (ffmpeg, libx264 crf 20, audio copied):
   * "stage": scale to 640x360 (his face ~150-190 px), darken (eq brightness -0.10,
     gamma 0.75), horizontal motion blur of 5 px (a 5-tap horizontal box filter, `convolution`);
@@ -42,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 import os
 import subprocess
 import sys
@@ -71,6 +82,7 @@ SHOWN_CORR = 0.8       # his face counts as visible above this detail correlatio
 SPEAKER_MIN = 48       # px: frames where his face is at least this tall are counted
 LEAK_MIN = 32          # px: the leak check's face size (benchmarks/video.py)
 AFTER_CUT = 6          # frames after each cut reported for the montage
+DEV_CLIPS = ("obama_address_01",)   # looked at while developing the vote change (issue 23)
 
 
 def _hblur(taps: int) -> str:
@@ -251,6 +263,21 @@ def main() -> None:
         leaks = [f"{results[l][0][src.name]['leaked']}/{results[l][0][src.name]['frames']}"
                  for l in labels]
         print(f"| {src.name} | {who} | " + " | ".join(cells) + " | " + " | ".join(leaks) + " |")
+    print()
+    print("| clip | used for | " + " | ".join(f"tracks hidden by reason ({l})" for l in labels)
+          + " | " + " | ".join(f"hidden with a suggestion ({l})" for l in labels) + " |")
+    print("|---|---|" + "---|" * (2 * len(labels)))
+    for src in clips:
+        role = "developing" if src.name.startswith(DEV_CLIPS) else "report"
+        reasons, suggested = [], []
+        for label in labels:
+            tracks = results[label][0][src.name]["tracks"]
+            hidden = Counter(t["reason"] for t in tracks if t["action"] == "hidden")
+            reasons.append(", ".join(f"{k} {v}" for k, v in sorted(hidden.items())) or "-")
+            suggested.append(str(sum(1 for t in tracks if t["action"] == "hidden"
+                                     and t.get("suggestion"))))
+        print(f"| {src.name} | {role} | " + " | ".join(reasons) + " | " + " | ".join(suggested)
+              + " |")
     for name, found in cuts.items():
         for label in labels:
             vis = set(results[label][0][name]["visible_frames"])

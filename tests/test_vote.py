@@ -83,3 +83,90 @@ def test_report_of_a_long_track_keeps_its_clear_votes():
     vs = votes(*(["blur"] * 100 + [CLEAR] * 5))
     rep = report_votes(vs, 7, cap=30)
     assert len(rep) == 30 and sum(v["kind"] == CLEAR for v in rep) == 5
+
+
+# ----------------------------------------------------------------------------- issue 23
+
+def frame_vote(i, kind, person=None, second=None, sim=0.95, reason=None, judged=True):
+    return Vote(i * 10, kind, person, sim, 0.05, 50.0, reason, judged, 120.0, second)
+
+
+def clear_votes(n, person=7):
+    return [frame_vote(i, CLEAR, person, sim=0.96) for i in range(n)]
+
+
+def test_one_frame_ambiguous_with_the_same_best_person_does_not_veto():
+    # the stage clip of issue 23: 29 clear for the performer, one frame where the performer
+    # is still the best match but another enrolled person is within the margin
+    ambiguous = frame_vote(29, OTHER, person=7, second=9, sim=0.944, reason=AMBIGUOUS)
+    r = decide_votes(clear_votes(29) + [ambiguous], 7)
+    assert r.show and r.person_id == 7 and r.clear == 29 and r.judged == 30
+    # the other way round - the other person a hair ahead of the track's one - is doubt too
+    flipped = frame_vote(29, OTHER, person=9, second=7, sim=0.944, reason=AMBIGUOUS)
+    assert decide_votes(clear_votes(29) + [flipped], 7).show
+    # and the report says so, with the other person named
+    rep = report_votes(clear_votes(29) + [ambiguous], 7)
+    [amb] = [v for v in rep if v.get("why") == AMBIGUOUS]
+    assert amb["kind"] == UNSURE and amb["second_id"] == 9
+
+
+def test_one_frame_clearly_someone_else_still_vetoes():
+    other = frame_vote(29, CLEAR, person=9, sim=0.97)          # another person, with margin
+    r = decide_votes(clear_votes(29) + [other], 7)
+    assert not r.show and r.reason == "other_person_in_track"
+    stranger = frame_vote(29, STRANGER, sim=0.84, reason=NO_MATCH)
+    r = decide_votes(clear_votes(29) + [stranger], 7)
+    assert not r.show and r.reason == "stranger_in_track"
+
+
+def test_ambiguous_between_two_other_people_vetoes():
+    between_others = frame_vote(29, OTHER, person=9, second=11, sim=0.95, reason=AMBIGUOUS)
+    r = decide_votes(clear_votes(29) + [between_others], 7)
+    assert not r.show and r.reason == "other_person_in_track"
+
+
+def test_doubt_alone_never_shows_a_track():
+    amb = [frame_vote(i, OTHER, person=7, second=9, reason=AMBIGUOUS) for i in range(10)]
+    r = decide_votes(amb, 7)
+    assert not r.show and r.reason == "too_few_clear_frames"
+    # mostly ambiguous, a few clear: the clear votes must still be half of the judged ones
+    r = decide_votes(clear_votes(3) + amb[:4], 7)
+    assert not r.show and r.reason == "too_many_unclear_frames"
+
+
+def test_vote_from_recognition_keeps_the_other_person_of_an_ambiguous_frame():
+    amb = Identity(None, 0.944, 0.909, GOOD, AMBIGUOUS, 7, second_id=9)
+    v = vote_from(3, amb, True)
+    assert v.kind == OTHER and v.person_id == 7 and v.second_id == 9
+    assert decide_votes(clear_votes(5) + [v], 7).show
+    # a frame above matching's bar but under the strict one still counts as clear: the
+    # strict bar is the track's (its mean), not each frame's
+    doubtful = Identity(None, 0.942, 0.90, GOOD, "doubtful", 7, match_id=7, second_id=9)
+    assert vote_from(4, doubtful, True).kind == CLEAR
+
+
+# ----------------------------------------------------------------------------- two bars
+
+def test_two_bars_on_a_track():
+    from blurkit.identify.bars import BELOW_BAR, Suggestion
+    from blurkit.engine.vote import two_bars
+    auto = Identity(7, 0.97, 0.90, GOOD, None, 7, match_id=7)
+    band = Identity(None, 0.95, 0.90, GOOD, "doubtful", 7, match_id=7,
+                    suggestion=Suggestion(7, 0.95, 0.06, 9, BELOW_BAR))
+    shown = decide_votes(clear_votes(5), 7)
+    assert two_bars(shown, auto).show
+    v = two_bars(shown, band)
+    assert not v.show and v.reason == "doubtful" and v.suggestion.person_id == 7
+    # too little evidence: hidden, suggested
+    few = decide_votes(clear_votes(2), 7)
+    v = two_bars(few, band)
+    assert not v.show and v.reason == "too_few_clear_frames" and v.suggestion.person_id == 7
+    # someone else in the track: hidden, never suggested
+    mixed = decide_votes(clear_votes(5) + [frame_vote(9, STRANGER, sim=0.8)], 7)
+    v = two_bars(mixed, band)
+    assert not v.show and v.reason == "stranger_in_track" and v.suggestion is None
+    # the mean suggests somebody else than the frames named: no suggestion
+    other = Identity(None, 0.95, 0.90, GOOD, "doubtful", 9, match_id=9,
+                     suggestion=Suggestion(9, 0.95, 0.06, 7, BELOW_BAR))
+    assert two_bars(few, other).suggestion is None
+    assert not two_bars(shown, None).show

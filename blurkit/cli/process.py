@@ -140,6 +140,10 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
     click.echo(T("cli.process.summary", ok=len(ok), total=total, outdir=outdir,
                  faces=sum(r.hidden for r in ok), shown=sum(len(r.shown) for r in ok),
                  seconds=seconds, errors=total - len(ok)))
+    held_back = _held_back(ok)
+    if held_back:
+        from blurkit.identify.suggest import held_back_text
+        click.echo(held_back_text(held_back))
     if the_plan.skipped:
         names = ", ".join(str(p) for p in the_plan.skipped[:SKIPPED_NAMED])
         more = len(the_plan.skipped) - SKIPPED_NAMED
@@ -169,13 +173,21 @@ def _write_report(path: Path, results: list[ItemResult], skipped: list[Path], op
         "summary": {"files": len(results), "ok": len(ok), "errors": len(results) - len(ok),
                     "skipped": len(skipped), "faces": sum(len(r.faces) for r in ok),
                     "hidden": sum(r.hidden for r in ok),
-                    "shown": sum(len(r.shown) for r in ok)},
+                    "shown": sum(len(r.shown) for r in ok),
+                    "suggestions": _held_back(ok)},
         "files": [r.to_dict() for r in sorted(results, key=lambda r: r.source)],
         "skipped": [str(p) for p in skipped],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, overwrite=True) as tmp:
         tmp.write_text(report_json(data), encoding="utf-8")
+
+
+def _held_back(results: list[ItemResult]) -> int:
+    """Faces (photo faces, video tracks) hidden in the doubtful band with a suggestion
+    (blurkit.identify.suggest)."""
+    return sum(1 for r in results for f in r.faces
+               if f.get("action") == "hidden" and f.get("suggestion"))
 
 
 def report_json(data: dict) -> str:

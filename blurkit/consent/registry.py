@@ -118,7 +118,7 @@ class Template:
     person_id: int
     model: str
     vector: np.ndarray = field(repr=False, compare=False)
-    created: str | None = field(default=None, compare=False)   # UTC time it was stored
+    created: str = field(default="", compare=False)   # UTC ISO time it was stored
 
 
 @dataclass(frozen=True)

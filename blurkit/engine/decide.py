@@ -32,6 +32,7 @@ class FaceDecision:
     person_id: int | None = None   # only when shown
     consent_id: int | None = None  # the consent record that allows showing
     similarity: float | None = None
+    suggestion: dict | None = None  # hidden, but looks like a consenting person (suggest.py)
 
     def to_dict(self) -> dict:
         d = self.detection.to_dict()
@@ -42,6 +43,8 @@ class FaceDecision:
             d["consent_id"] = self.consent_id
         if self.similarity is not None:
             d["similarity"] = round(float(self.similarity), 4)
+        if self.suggestion is not None and not self.show:
+            d["suggestion"] = self.suggestion
         return d
 
 
@@ -93,7 +96,8 @@ def _decide(detections: Sequence[Detection], identities: Sequence[IdentityLike] 
     out = []
     for det, ident in zip(detections, identities):
         if ident.person_id is None:
-            out.append(FaceDecision(det, False, ident.reason, similarity=ident.similarity))
+            out.append(FaceDecision(det, False, ident.reason, similarity=ident.similarity,
+                                    suggestion=_suggestion(ident, snapshot, purpose)))
             continue
         verdict = snapshot.decide(ident.person_id, purpose)
         if verdict.valid and verdict.consent_id is not None:
@@ -104,3 +108,11 @@ def _decide(detections: Sequence[Detection], identities: Sequence[IdentityLike] 
             out.append(FaceDecision(det, False, verdict.reason_key.rsplit(".", 1)[-1],
                                     similarity=ident.similarity))
     return out
+
+
+def _suggestion(ident, snapshot, purpose: str) -> dict | None:
+    """The doubtful band (blurkit.identify.bars): whom a hidden face may be, for a reviewer."""
+    if getattr(ident, "suggestion", None) is None:
+        return None
+    from blurkit.identify.suggest import suggestion_report
+    return suggestion_report(ident.suggestion, snapshot, purpose)

@@ -195,6 +195,7 @@ class TrackDecision:
     consent_id: int | None = None
     similarity: float | None = None
     lead: int | None = None       # whom the votes mostly named (the report's vote kinds)
+    suggestion: dict | None = None  # hidden in the doubtful band (blurkit.identify.suggest)
 
 
 def _area(b) -> float:
@@ -360,7 +361,8 @@ class VideoJob:
 
     def decide(self, tracks, infos: dict[int, TrackInfo]) -> dict[int, TrackDecision]:
         from blurkit.identify.recognizer import mean_template
-        from blurkit.engine.vote import decide_votes
+        from blurkit.identify.suggest import suggestion_report
+        from blurkit.engine.vote import decide_votes, two_bars
 
         options = self.worker.options
         recognizer = self.worker.recognizer
@@ -373,10 +375,13 @@ class VideoJob:
             mean = mean_template(ti.templates)
             mean_ident = None if mean is None else recognizer.match(
                 [mean], [max(ti.qualities, key=lambda q: q.sharpness or 0)])[0]
-            result = decide_votes(ti.votes, None if mean_ident is None else mean_ident.person_id)
+            result = two_bars(decide_votes(ti.votes, None if mean_ident is None else
+                                           mean_ident.match_id), mean_ident)
             decisions[track.id] = decision = TrackDecision(track.id, False, result.reason or "",
                                                            lead=result.person_id)
             if not result.show:
+                decision.suggestion = suggestion_report(result.suggestion, options.snapshot,
+                                                        options.purpose)
                 continue
             verdict = options.snapshot.decide(result.person_id, options.purpose)
             if not (verdict.valid and verdict.consent_id is not None):
@@ -526,6 +531,8 @@ def track_report(track: Track, decision: TrackDecision, ti: TrackInfo | None,
            "votes_total": len(votes)}
     if decision.show:
         out["person_id"], out["consent_id"] = decision.person_id, decision.consent_id
+    elif decision.suggestion is not None:
+        out["suggestion"] = decision.suggestion
     return out
 
 

@@ -5,18 +5,26 @@ Every sampled frame of a track gives one vote (see DESIGN.md, "Video: tracks and
 vote"):
 
 * ``clear``: recognition named an enrolled person (threshold and margin of matching.py);
-* ``other``: the frame clearly names another enrolled person than the track's leading one,
-  or sits too close to two enrolled people to tell them apart (matching's "ambiguous");
+* ``other``: the frame clearly names another enrolled person than the track's leading one
+  (matching's bar and margin), or sits too close to two enrolled people to tell them apart
+  (matching's "ambiguous") when neither of them is the track's leading person;
 * ``stranger``: a judgeable face (it passed the quality gate) whose best similarity to every
   enrolled person is under STRANGER_SIMILARITY: clearly nobody enrolled;
 * ``unsure``: the face failed the quality gate (small, blurred, turned, cut off), or it is
-  judgeable but lands between STRANGER_SIMILARITY and the match bar.
+  judgeable but lands between STRANGER_SIMILARITY and the match bar, or it is ambiguous
+  between the track's leading person and another enrolled person (either of them nearest):
+  doubt, not evidence of someone else (issue 23).
 
 One ``other`` or ``stranger`` vote hides the track: a face in it looked like somebody else.
 ``unsure`` votes abstain. A track is shown only with at least MIN_CLEAR clear votes for one
 person, which are at least MIN_SHARE of the track's judgeable votes, and when the mean of the
 track's templates is matched to that same person too. Plain data in and out: the video flow
 records votes while it samples and asks `decide_votes` once the track is complete.
+
+Two bars (blurkit/identify/bars.py), as for photos: a track the vote would show is shown
+automatically only when the mean of its templates passes the strict bar for that person;
+otherwise it is hidden as "doubtful" with a suggestion for a reviewer (`two_bars`). A track
+hidden because a frame in it is clearly someone else (other, stranger) never gets one.
 """
 
 from __future__ import annotations
@@ -53,14 +61,19 @@ OTHER_PERSON_IN_TRACK = "other_person_in_track"
 TOO_FEW_CLEAR = "too_few_clear_frames"
 NOT_CLEAR_ENOUGH = "too_many_unclear_frames"
 MEAN_DISAGREES = "ambiguous"
+DOUBTFUL_TRACK = "doubtful"   # the vote names a person, the track mean misses the strict bar
+# hidden for too little evidence, not for someone else in it: a suggestion may be made
+SUGGESTIBLE = (TOO_FEW_CLEAR, NOT_CLEAR_ENOUGH, MEAN_DISAGREES, DOUBTFUL_TRACK)
 
-# For people reading a report (the review page): what each track reason means.
+# For people reading a report (the review page): what each vote kind and track reason means.
+# what each track reason means, in words
 REASON_WORDS = {
     STRANGER_IN_TRACK: "video.reason.stranger_in_track",
     OTHER_PERSON_IN_TRACK: "video.reason.other_person_in_track",
     TOO_FEW_CLEAR: "video.reason.too_few_clear_frames",
     NOT_CLEAR_ENOUGH: "video.reason.too_many_unclear_frames",
     MEAN_DISAGREES: "video.reason.ambiguous",
+    DOUBTFUL_TRACK: "video.reason.doubtful",
     "duplicate_in_frame": "video.reason.duplicate_in_frame",
     "no_consented_person": "video.reason.no_consented_person",
 }
@@ -88,12 +101,15 @@ class Vote:
     reason: str | None            # recognition's reason when not matched
     judged: bool
     height: float = 0.0           # the face box height in pixels
+    second_id: int | None = None  # the next enrolled person (an ambiguous frame's other one)
 
     def to_dict(self, lead: int | None = None) -> dict:
         r = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
         return {"frame": self.frame, "person_id": self.person_id, "kind": kind_for(self, lead),
                 "similarity": r(self.similarity), "margin": r(self.margin),
-                "quality": r(self.quality), **({"why": self.reason} if self.reason else {})}
+                "quality": r(self.quality), **({"why": self.reason} if self.reason else {}),
+                **({"second_id": self.second_id}
+                   if self.reason == AMBIGUOUS and self.second_id is not None else {})}
 
 
 def vote_from(frame: int, identity, judged: bool) -> Vote:
@@ -102,9 +118,13 @@ def vote_from(frame: int, identity, judged: bool) -> Vote:
     sim, second = identity.similarity, identity.second_similarity
     margin = None if sim is None or second is None else sim - second
     common = dict(frame=frame, similarity=sim, margin=margin, quality=q.sharpness,
-                  judged=judged, height=q.height_px)
-    if identity.person_id is not None:
-        return Vote(kind=CLEAR, person_id=identity.person_id, reason=None, **common)
+                  judged=judged, height=q.height_px,
+                  second_id=getattr(identity, "second_id", None))
+    # matching's verdict (a frame above it is clear; the strict bar applies to the track)
+    matched = getattr(identity, "match_id", None)
+    matched = identity.person_id if matched is None else matched
+    if matched is not None:
+        return Vote(kind=CLEAR, person_id=matched, reason=None, **common)
     if not judged or sim is None:
         return Vote(kind=UNSURE, person_id=None, reason=identity.reason, **common)
     if identity.reason == AMBIGUOUS:
@@ -115,9 +135,16 @@ def vote_from(frame: int, identity, judged: bool) -> Vote:
 
 
 def kind_for(vote: Vote, lead: int | None) -> str:
-    """A clear vote for somebody else than the track's leading person counts as OTHER."""
+    """A clear vote for somebody else than the track's leading person counts as OTHER; a
+    frame ambiguous between the leading person and another one is UNSURE (doubt, not
+    evidence of someone else), and so is any ambiguous frame of a track without a clear
+    vote (nobody to be someone else than; such a track is never shown); ambiguous between
+    two others than the leading person stays OTHER."""
     if vote.kind == CLEAR and lead is not None and vote.person_id != lead:
         return OTHER
+    if vote.kind == OTHER and vote.reason == AMBIGUOUS and \
+            (lead is None or lead in (vote.person_id, vote.second_id)):
+        return UNSURE
     return vote.kind
 
 
@@ -159,6 +186,36 @@ def decide_votes(votes: Sequence[Vote], mean_person: int | None) -> VoteResult:
     if mean_person != lead:
         return no(MEAN_DISAGREES)
     return VoteResult(True, None, lead, clear, judged)
+
+
+@dataclass(frozen=True)
+class TrackVerdict:
+    """The vote with the two bars applied: shown automatically, or hidden with a reason and,
+    in the doubtful band, the suggestion (bars.Suggestion) for a reviewer."""
+    show: bool
+    reason: str | None
+    person_id: int | None      # the leading person (as VoteResult.person_id)
+    suggestion: object | None = None
+
+
+def two_bars(result: VoteResult, mean_identity) -> TrackVerdict:
+    """`result` of `decide_votes`; `mean_identity`: recognition's verdict on the mean of the
+    track's templates (bars applied: `person_id` only above the strict bar), or None.
+
+    Shown automatically only when the vote shows the track AND the mean passes the strict
+    bar for the same person. A track hidden for too little evidence (SUGGESTIBLE) gets the
+    mean's suggestion when it names the leading person (or there is none); a track with a
+    vote for someone else in it (other, stranger) never gets one."""
+    lead = result.person_id
+    mean_auto = None if mean_identity is None else mean_identity.person_id
+    suggestion = None if mean_identity is None else getattr(mean_identity, "suggestion", None)
+    if result.show and mean_auto is not None and mean_auto == lead:
+        return TrackVerdict(True, None, lead)
+    reason = DOUBTFUL_TRACK if result.show else result.reason
+    if reason not in SUGGESTIBLE or suggestion is None or \
+            (lead is not None and suggestion.person_id != lead):
+        suggestion = None
+    return TrackVerdict(False, reason, lead, suggestion)
 
 
 def report_votes(votes: Sequence[Vote], lead: int | None, cap: int = 30) -> list[dict]:

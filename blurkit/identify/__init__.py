@@ -17,8 +17,11 @@ for the register page: `faces_in_photo(photo, models_dir) -> PhotoFaces` and
 `enrol_choices([PhotoChoice(photo, face)], models_dir, ...) -> Enrolment` (see enrol.py).
 
 Modules: quality.py (the gate: large, sharp, frontal enough to judge), embedder.py (alignment
-and templates), matching.py (threshold, margin, one face per person), recognizer.py,
-enrol.py. The numbers are chosen by benchmarks/recognition.py.
+and templates), matching.py (threshold, margin, one face per person), bars.py (the strict bar
+for showing automatically, the doubtful band of suggestions), suggest.py (the report's
+suggestion, `may_confirm` and CONFIRM_FLOOR: who may confirm a suggested person),
+recognizer.py, enrol.py. The numbers are chosen by benchmarks/recognition.py and
+benchmarks/twobars.py.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from blurkit.identify.enrol import (Enrolment, EnrolResult, FaceInfo, PhotoChoic
                                     verdict_text)
 from blurkit.identify.matching import (AMBIGUOUS, DUPLICATE, MARGIN, NO_MATCH, THRESHOLD,
                                        UNKNOWN_SIMILARITY, Gallery, Identity)
+from blurkit.identify.bars import BARS, DOUBTFUL, Bars, PersonProfile, Suggestion
 from blurkit.identify.quality import (BLURRY, ENROLMENT, LOW_SCORE, MISALIGNED, PARTIAL, POSE,
                                       RECOGNITION, TOO_SMALL, FaceQuality, QualityLimits)
+from blurkit.identify.suggest import CONFIRM_FLOOR, ConfirmCheck, may_confirm
 from blurkit.identify.recognizer import Recognizer, mean_template
 
 __all__ = ["MODEL_NAME", "DIM", "Recognizer", "Identity", "FaceQuality", "QualityLimits",
@@ -42,18 +47,19 @@ __all__ = ["MODEL_NAME", "DIM", "Recognizer", "Identity", "FaceQuality", "Qualit
            "PhotoVerdict", "SamePersonCheck", "verdict_text",
            "mean_template", "Gallery",
            "Embedder", "load_embedder", "THRESHOLD", "MARGIN", "UNKNOWN_SIMILARITY",
-           "RECOGNITION", "ENROLMENT", "REASONS", "reason_text"]
+           "RECOGNITION", "ENROLMENT", "REASONS", "reason_text",
+           "BARS", "Bars", "PersonProfile", "Suggestion", "DOUBTFUL",
+           "CONFIRM_FLOOR", "ConfirmCheck", "may_confirm"]
 
 REASONS = (LOW_SCORE, PARTIAL, TOO_SMALL, MISALIGNED, POSE, BLURRY, NO_MATCH, AMBIGUOUS,
-           DUPLICATE)
-
+           DUPLICATE, DOUBTFUL)
 
 REASON_WORDS = {
     LOW_SCORE: "identify.reason.low_score", PARTIAL: "identify.reason.partial",
     TOO_SMALL: "identify.reason.too_small", MISALIGNED: "identify.reason.misaligned",
     POSE: "identify.reason.pose", BLURRY: "identify.reason.blurry",
     NO_MATCH: "identify.reason.no_match", AMBIGUOUS: "identify.reason.ambiguous",
-    DUPLICATE: "identify.reason.duplicate_in_image",
+    DUPLICATE: "identify.reason.duplicate_in_image", DOUBTFUL: "identify.reason.doubtful",
 }
 
 

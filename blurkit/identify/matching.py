@@ -106,7 +106,12 @@ class Identity:
         never a reason to show a face.
     quality: the quality gate's measures.
     reason: None when matched; else a quality reason (low_score, partial, too_small,
-        misaligned, pose, blurry) or no_match, ambiguous, duplicate_in_image.
+        misaligned, pose, blurry) or no_match, ambiguous, duplicate_in_image (or bars.py's
+        doubtful).
+    match_id, second_id, suggestion: set by bars.apply (the Recognizer does): the person
+        matched by the rules above (the video vote counts it; `person_id` is then only set
+        when the strict bar is passed too), the next enrolled person, and bars.Suggestion for
+        a face in the doubtful band (hidden; a reviewer may confirm).
     """
 
     person_id: int | None
@@ -115,6 +120,9 @@ class Identity:
     quality: FaceQuality
     reason: str | None
     nearest_id: int | None = None
+    match_id: int | None = None
+    second_id: int | None = None
+    suggestion: object | None = None
 
     @property
     def matched(self) -> bool:
@@ -124,7 +132,8 @@ class Identity:
         r = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
         return {"person_id": self.person_id, "similarity": r(self.similarity),
                 "second_similarity": r(self.second_similarity), "reason": self.reason,
-                "nearest_id": self.nearest_id, "quality": self.quality.to_dict()}
+                "nearest_id": self.nearest_id, "quality": self.quality.to_dict(),
+                **({"suggestion": self.suggestion.to_dict()} if self.suggestion else {})}
 
 
 class Gallery:

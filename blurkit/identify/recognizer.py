@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from blurkit.identify import bars as two_bars
 from blurkit.identify import matching
 from blurkit.identify import quality as q
 from blurkit.identify.embedder import DIM, MODEL_NAME, check_image, load_embedder
@@ -23,6 +24,9 @@ class Recognizer:
         benchmarks and experiments only).
     support: matching's step 4 (two of a person's templates agree), matching.SUPPORT by
         default; None switches it off. A looser rule is refused like a lower threshold.
+    bars: the strict bar a matched face must pass to be shown automatically, and the lower
+        bar of suggestions (bars.py), bars.BARS by default; None: matching's verdict alone
+        (refused like a lower threshold).
 
     Picklable (the dlib models are reloaded, once per process, on the other side).
     """
@@ -32,6 +36,7 @@ class Recognizer:
                  unknown_similarity: float = matching.UNKNOWN_SIMILARITY,
                  limits: q.QualityLimits = q.RECOGNITION,
                  support: matching.SupportRule | None = matching.SUPPORT,
+                 bars: two_bars.Bars | None = two_bars.BARS,
                  allow_looser: bool = False) -> None:
         if not (0.0 < threshold <= 1.0 and 0.0 <= margin < 1.0):
             raise ValueError("threshold must be in (0, 1] and margin in [0, 1)")
@@ -42,7 +47,10 @@ class Recognizer:
                 support.looser_than(matching.SUPPORT):
             raise ValueError(f"support rule {support} is looser than the benchmarked "
                              f"{matching.SUPPORT}")
+        if not allow_looser and (bars is None or bars.looser_than(two_bars.BARS)):
+            raise ValueError(f"bars {bars} are looser than the benchmarked {two_bars.BARS}")
         self.support = support
+        self.bars = bars
         self.models_dir = Path(models_dir)
         self.threshold = float(threshold)
         self.margin = float(margin)
@@ -50,6 +58,7 @@ class Recognizer:
         self.limits = limits
         self._templates = [(int(pid), np.asarray(v, np.float32)) for pid, v in gallery]
         self.gallery = Gallery(self._templates, DIM)
+        self.profiles = two_bars.profiles(self.gallery)
         self._embedder = load_embedder(self.models_dir)
 
     model = MODEL_NAME
@@ -58,12 +67,13 @@ class Recognizer:
         return {"models_dir": self.models_dir, "gallery": self._templates,
                 "threshold": self.threshold, "margin": self.margin,
                 "unknown_similarity": self.unknown_similarity, "limits": self.limits,
-                "support": self.support}
+                "support": self.support, "bars": self.bars}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["models_dir"], state["gallery"], threshold=state["threshold"],
                       margin=state["margin"], unknown_similarity=state["unknown_similarity"],
-                      limits=state["limits"], support=state.get("support"), allow_looser=True)
+                      limits=state["limits"], support=state.get("support"),
+                      bars=state.get("bars"), allow_looser=True)
 
     def embed(self, rgb: np.ndarray, detection) -> tuple[np.ndarray | None, q.FaceQuality]:
         """(template, quality) of one detected face; the template is None when the face fails
@@ -80,9 +90,13 @@ class Recognizer:
     def match(self, templates: Sequence[np.ndarray | None],
               qualities: Sequence[q.FaceQuality]) -> list[Identity]:
         """Identities for faces seen together (one photo, or the tracks of one video frame),
-        from their templates, e.g. a track's templates averaged with `mean_template`."""
-        return matching.identities(qualities, templates, self.gallery, self.threshold,
-                                   self.margin, self.unknown_similarity, self.support)
+        from their templates, e.g. a track's templates averaged with `mean_template`; with
+        the two bars applied (`person_id` only above the strict bar, `suggestion` in the
+        doubtful band, `match_id` matching's own verdict)."""
+        found = matching.identities(qualities, templates, self.gallery, self.threshold,
+                                    self.margin, self.unknown_similarity, self.support)
+        return two_bars.apply(found, templates, self.gallery, self.bars, self.profiles,
+                              self.unknown_similarity)
 
 
 def mean_template(templates: Sequence[np.ndarray]) -> np.ndarray | None:
