@@ -165,7 +165,7 @@ def test_the_floor_is_above_every_different_person_pair_it_was_chosen_on():
 
 
 def test_review_roles_are_the_web_pages_roles():
-    from blurkit.web.accounts import ROLES
+    from blurkit.accounts import ROLES
     assert set(suggest.REVIEW_ROLES) == set(ROLES)
     assert set(suggest.REGISTRAR_ROLES) < set(ROLES) and "staff" not in suggest.REGISTRAR_ROLES
 

@@ -207,7 +207,78 @@ def test_flags_come_from_the_report():
     assert flags(item("video", extra={"frames_hidden_again": 1})) == ["web.flag.self_check"]
     assert flags(item(extra={"candidates": [{"box": [0, 0, 9, 9], "score": 0.3}]})) == \
         ["web.flag.candidates"]
-    assert flags(item(faces=[{"action": "shown", "reason": "consent_valid",
-                              "similarity": 0.945}])) == ["web.flag.low_margin"]
+    assert flags(item(faces=[{"action": "hidden", "reason": "doubtful",
+                              "suggestion": {"person_id": 3, "similarity": 0.94}}])) == \
+        ["web.flag.suggestion"]
     assert flags(item("video", faces=[{"action": "hidden", "reason": "too_few_clear_frames"}])) \
         == ["web.flag.ambiguous_track"]
+
+
+def register_near(data_dir, models_dir, similarity: float) -> int:
+    """Grace registered with two templates this similar to her face in PORTRAIT (a face in
+    the doubtful band: hidden, with a suggestion)."""
+    from datetime import date
+
+    from blurkit.consent import Registry
+    from blurkit.identify import MODEL_NAME, enrol_photos
+    from tests.test_bars import toward
+
+    settings = load_settings(data_dir).replace(models_dir_override=models_dir)
+    face = enrol_photos([PORTRAIT], settings).templates[0]
+    with Registry.open(settings) as reg:
+        person = reg.add_person("Grace Hopper")
+        reg.add_consent(person.id, purpose="public", signed=date(2026, 1, 1), form_ref="F-1")
+        reg.add_templates(person.id, [toward(face, similarity, 11),
+                                      toward(face, similarity, 12)], MODEL_NAME)
+    return person.id
+
+
+@pytest.mark.parametrize("similarity, staff_may", [(0.941, True), (0.925, False)])
+def test_a_suggestion_is_confirmed_by_a_reviewer_or_left_to_a_registrar(
+        data_dir, models_dir, similarity, staff_may):
+    """A face the machine held back ("Is this Grace Hopper?"): above the floor any reviewer
+    confirms it with one click, and the diarium says on what grounds; below it a staff
+    account cannot, only a registrar with a reason."""
+    import time
+
+    from tests.webkit import add_account, login
+
+    person = register_near(data_dir, models_dir, similarity)
+    time.sleep(1.1)
+    web, app = make_web(data_dir, lan=True)
+    add_account(data_dir, "kim", "staff")
+    add_account(data_dir, "rut", "registrar")
+    with WatcherThread(web), TestClient(app, base_url="http://blurkit.local:8470") as client:
+        drop(web, PORTRAIT, "grace.jpg")
+        (item,) = pending(web)
+        face = next(i for i, f in enumerate(item.report["faces"]) if f.get("suggestion"))
+        assert item.report["faces"][face]["action"] == "hidden"
+        assert login(client, "kim").status_code == 303
+        page = client.get(f"/review/{item.id}").text
+        assert "Är det här Grace Hopper?" in page and "ett ansikte liknar någon" in page
+        r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
+                        data=form(client, item, action="show", face=face, person_id=person))
+        if staff_may:
+            assert r.status_code == 303, r.text
+            item = web.review.desk.get(item.id)
+            (d,) = item.report["decisions"]
+            assert d["grounds"] == "match" and d["by"] == "kim"
+            assert d["similarity"] == pytest.approx(similarity, abs=0.01)
+            assert item.report["faces"][face]["action"] == "shown"
+            look(client, item)
+            client.post(f"/review/{item.id}/approve", data=form(client, item))
+            entry = wait_for(lambda: last_entry(web), what="the approval's audit entry")
+            (shown,) = entry.details["review"]["decisions"]
+            assert shown["grounds"] == "match" and shown["person_id"] == person
+        else:
+            assert r.status_code == 409 and "bara en registrator" in r.text
+            assert web.review.desk.get(item.id).revision == item.revision
+            token = csrf_of(client.get("/review").text)
+            client.post("/logout", data={"csrf_token": token})
+            assert login(client, "rut").status_code == 303
+            r = client.post(f"/review/{item.id}/decide", follow_redirects=False,
+                            data=form(client, item, action="show", face=face,
+                                      person_id=person, reason="Grace själv, jag var där"))
+            assert r.status_code == 303, r.text
+            (d,) = web.review.desk.get(item.id).report["decisions"]
+            assert d["grounds"] == "registrar" and d["reason"].startswith("Grace själv")

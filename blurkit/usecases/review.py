@@ -23,18 +23,13 @@ from pathlib import Path
 
 from blurkit.audit import AuditLog, utc_now
 from blurkit.errors import BlurkitError
+from blurkit.identify.suggest import CONFIRM_FLOOR, may_confirm
 from blurkit.usecases.common import NotFound, Refused, valid_id
 from blurkit.usecases.consentview import ConsentView, Showable
 from blurkit.usecases.previews import Previews
 from blurkit.watch.review import ReviewDesk, ReviewItem
 
 PAGE_SIZE = 60
-# Showing a face as a person: below this similarity to the person's own templates (or when
-# the face cannot be compared at all) only a registrar may confirm it, and with a reason.
-# The highest similarity of two different people in the shared identity photos is 0.934
-# (blurkit.identify.matching, UNKNOWN_SIMILARITY's note): nobody else reaches it there.
-CONFIRM_FLOOR = 0.935
-REGISTRAR_ROLES = ("registrar", "admin")
 # A detection this sure is a face: un-hiding it ("not a face") must be confirmed.
 CONFIDENT_SCORE = 0.5
 # Video tracks hidden because the machine was not sure (not because they are someone else).
@@ -86,6 +81,7 @@ class ItemView:
     width: int
     height: int
     duration: float | None
+    showable_ids: set[int] = field(default_factory=set)           # of `showable`
     clear: list[tuple[int, dict]] = field(default_factory=list)   # (machine index, face)
     weak: list[tuple[int, dict]] = field(default_factory=list)    # the hidden-areas layer
     labels: dict[int, str] = field(default_factory=dict)          # machine index -> "3" | "Y2"
@@ -136,9 +132,10 @@ def machine_part(report: dict) -> dict:
 
 def is_clear_face(face: dict) -> bool:
     """A face a person would call a face: the detector was sure of it, or someone is shown,
-    or a person decided about it. Weaker detections are "hidden areas" (a crowd's blurred
-    background heads, knees, fists) that the page shows as one layer."""
-    if face.get("action") == "shown" or str(face.get("reason", "")).startswith("reviewer"):
+    suggested or decided about by a person. Weaker detections are "hidden areas" (a crowd's
+    blurred background heads, knees, fists) that the page shows as one layer."""
+    if face.get("action") == "shown" or face.get("suggestion") \
+            or str(face.get("reason", "")).startswith("reviewer"):
         return True
     return float(face.get("score") or 0.0) >= CONFIDENT_SCORE
 
@@ -177,11 +174,9 @@ def flags(item: ReviewItem) -> list[str]:
     extra = report.get("extra") or {}
     if extra.get("hidden_again") or extra.get("frames_hidden_again"):    # photo / video
         out.append("web.flag.self_check")
-    for f in report.get("faces", []):
-        if f.get("action") == "shown" and f.get("reason") == "consent_valid" \
-                and f.get("similarity") is not None and f["similarity"] < 0.96:
-            out.append("web.flag.low_margin")
-            break
+    if any(f.get("suggestion") for f in report.get("faces", [])
+           if f.get("action") == "hidden"):
+        out.append("web.flag.suggestion")
     if item.kind == "video" and any(f.get("reason") in UNSURE_TRACK
                                     for f in report.get("faces", [])):
         out.append("web.flag.ambiguous_track")
@@ -245,15 +240,16 @@ class ReviewService:
         weak = [(i, f) for i, f in enumerate(faces) if (i, f) not in clear]
         labels = {i: str(n) for n, (i, _) in enumerate(clear, 1)}
         labels.update({i: f"Y{n}" for n, (i, _) in enumerate(weak, 1)})
+        showable = self.consent.showable(it.purpose) if editable else []
         return ItemView(
             item=it, report=report, machine=machine, faces=report.get("faces", []),
             candidates=machine.get("candidates", []), regions=report.get("hidden_regions", []),
             decisions=report.get("decisions", []), pending=it.pending if editable else [],
             flags=flags(it), counts=counts(report), prev_id=prev_id, next_id=next_id,
-            showable=self.consent.showable(it.purpose) if editable else [],
-            names=self.consent.names(), editable=editable,
+            showable=showable, names=self.consent.names(), editable=editable,
             width=int(report.get("width") or 1), height=int(report.get("height") or 1),
-            duration=report.get("duration"), clear=clear, weak=weak, labels=labels)
+            duration=report.get("duration"), clear=clear, weak=weak, labels=labels,
+            showable_ids={p.person_id for p in showable})
 
     def preview(self, item_id, size: str) -> Path:
         """The display copy or thumbnail of an item's output (made now if needed). A copy
@@ -356,16 +352,22 @@ class ReviewService:
             similarity = (sims or {}).get(person_id)
         else:
             similarity = track_similarity(it.report, decision["track"], person_id)
+            track = next((t for t in machine_part(it.report).get("faces", [])
+                          if t.get("id") == decision["track"]), {})
+            sug = track.get("suggestion") or {}
+            if sug.get("person_id") == person_id and sug.get("similarity") is not None:
+                similarity = float(sug["similarity"])     # the track's mean template
         reason = str(decision.get("reason") or "").strip()
-        if similarity is None or similarity < CONFIRM_FLOOR:
-            if role not in REGISTRAR_ROLES:
+        check = may_confirm(similarity, role or "", has_templates=person.templates > 0,
+                            consent_valid=True)       # both true for a showable person
+        if not check.allowed:
+            if check.verdict == "registrar_only":
                 raise Refused("review.show_registrar_only",
                               similarity="–" if similarity is None else f"{similarity:.3f}")
-            if not reason:
-                raise Refused("review.show_reason_needed")
-            grounds = "registrar"
-        else:
-            grounds = "match"
+            raise Refused(check.reason_key)
+        if check.needs_reason and not reason:
+            raise Refused("review.show_reason_needed")
+        grounds = "match" if check.verdict == "ok" else "registrar"
         out = dict(decision, grounds=grounds, consent_id=person.consent_id,
                    similarity=None if similarity is None else round(similarity, 4))
         if reason:

@@ -29,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 from blurkit import __version__
 from blurkit.config import Settings
 from blurkit.errors import BlurkitError
+from blurkit.identify.bars import why_text
 from blurkit.identify.enrol import CHOSEN_WORDS
 from blurkit.usecases.diarium import DiariumService
 from blurkit.usecases.people import PeopleService
@@ -104,6 +105,7 @@ class WebApp:
             word=lambda family, code: words.word(family, code, ctx.lang),
             purpose_long=lambda p: words.purpose_long(p, ctx.lang),
             chosen_text=lambda how: ctx.t(CHOSEN_WORDS[how]),
+            why=lambda code: why_text(code, ctx.lang),
             timestamp=track_time, similarity=track_vote, **values)
         response = HTMLResponse(html, status_code=status, headers=headers)
         response.headers["cache-control"] = "no-store"

@@ -134,6 +134,7 @@ function setupReview() {
     else if (key === "o") { ev.preventDefault(); toggleOverlay(); }
     else if (key === "l") { ev.preventDefault(); toggleAreas(); }
     else if (key === "h") click("hide-region");
+    else if (key === "b") { const yes = document.querySelector(".confirm-yes"); if (yes) { ev.preventDefault(); yes.click(); } }
     else if (ev.key === "+" || ev.key === "=") { ev.preventDefault(); setZoom(zoom * 1.5); }
     else if (ev.key === "-") { ev.preventDefault(); setZoom(zoom / 1.5); }
     else if (ev.key === "0") { ev.preventDefault(); setZoom(1); }
