@@ -154,10 +154,11 @@ def track_to_judge(track: dict) -> bool:
     return side >= 40 and seconds >= 1.0 and float(track.get("max_score") or 0) >= CONFIDENT_SCORE
 
 
-def counts(report: dict) -> Counts:
+def counts(report: dict, kind: str = "photo") -> Counts:
     faces = (report or {}).get("faces", [])
-    clear = [f for f in faces if f.get("action") == "hidden" and is_clear_face(f)]
-    weak = [f for f in faces if f.get("action") == "hidden" and not is_clear_face(f)]
+    judge = track_to_judge if kind == "video" else is_clear_face
+    clear = [f for f in faces if f.get("action") == "hidden" and judge(f)]
+    weak = [f for f in faces if f.get("action") == "hidden" and not judge(f)]
     regions = len((report or {}).get("hidden_regions", []))
     shown = sum(1 for f in faces if f.get("action") == "shown")
     return Counts(len(clear), len(weak) + regions, shown)
@@ -224,7 +225,7 @@ class ReviewService:
     def queue(self, offset: int = 0, limit: int = PAGE_SIZE) -> QueuePage:
         offset = max(0, int(offset))
         items = self.desk.pending(limit=limit, offset=offset)
-        rows = [QueueRow(i, flags(i), counts(i.report)) for i in items]
+        rows = [QueueRow(i, flags(i), counts(i.report, i.kind)) for i in items]
         return QueuePage(rows, self.desk.count_pending(), offset, limit,
                          self.desk.recent(limit=10))
 
@@ -245,7 +246,7 @@ class ReviewService:
             item=it, report=report, machine=machine, faces=report.get("faces", []),
             candidates=machine.get("candidates", []), regions=report.get("hidden_regions", []),
             decisions=report.get("decisions", []), pending=it.pending if editable else [],
-            flags=flags(it), counts=counts(report), prev_id=prev_id, next_id=next_id,
+            flags=flags(it), counts=counts(report, it.kind), prev_id=prev_id, next_id=next_id,
             showable=showable, names=self.consent.names(), editable=editable,
             width=int(report.get("width") or 1), height=int(report.get("height") or 1),
             duration=report.get("duration"), clear=clear, weak=weak, labels=labels,
