@@ -27,6 +27,7 @@ Judged from the written outputs and the report:
 * cost: photo time (the flow's own timings, read to write) with the second look over
   without it, same photos, same process.
 
+`--set NAME=VALUE` overrides a threshold of blurkit.secondlook.LookParams for the run.
 `--grid` also judges a grid of thresholds from one observation per photo (the second
 detector run once on the output without the second look): how choices were made on the
 tune half.
@@ -136,6 +137,7 @@ class Tally:
         self.t_off = self.t_on = self.t_look = 0.0
         self.kinds: dict[str, int] = {}
         self.clean_by: dict[str, list[int]] = {}
+        self.auto: dict[str, list[int]] = {}     # kind -> [faces hidden by it, photos]
 
     def add(self, key: str, n: int | float = 1) -> None:
         self.c[key] += n
@@ -144,6 +146,10 @@ class Tally:
 def score_photo(tally: Tally, kind: str, original, out_off, out_on, report: dict,
                 faces: list[dict] | None) -> None:
     pointers = (report.get("extra") or {}).get("pointers", [])
+    extra_hidden = sum(1 for f in report.get("faces", []) if f.get("reason") == "second_look")
+    tally.auto.setdefault(kind, [0, 0])
+    tally.auto[kind][0] += extra_hidden
+    tally.auto[kind][1] += bool(extra_hidden)
     for p in pointers:
         tally.kinds[p["kind"]] = tally.kinds.get(p["kind"], 0) + 1
     flagged = needs_look(report)
@@ -224,6 +230,8 @@ def print_tally(name: str, t: Tally) -> None:
               f"faces >= {PERSON_HEIGHT:.0f} px: {c['people_truth']}; summed |error| per photo "
               f"{c['people_err']}")
     print(f"  pointers by kind: {t.kinds}; errors: {c['errors']}")
+    print("  hidden by the second look itself (confirmed candidates): " + ", ".join(
+        f"{k} {v[0]} in {v[1]} photos" for k, v in sorted(t.auto.items())))
     if t.t_off:
         print(f"  photo time: without {t.t_off:.1f} s, with {t.t_on:.1f} s "
               f"({(t.t_on / t.t_off - 1) * 100:+.1f} %); the second look itself {t.t_look:.1f} s "
@@ -279,12 +287,20 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="only the first N WIDER photos")
     ap.add_argument("--grid", action="store_true")
     ap.add_argument("--no-exif", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a LookParams field for this run (e.g. hide_score=0.9)")
     args = ap.parse_args()
     models = Path(os.environ["BLURKIT_MODELS_DIR"])
     print(f"machine: {machine()}")
     split = load_sets(args.data, args.limit)
     off = Worker(Options(models_dir=models, threads=1, second_look=False))
     on = Worker(Options(models_dir=models, threads=1, second_look=True))
+    for item in args.set:
+        name, value = item.split("=", 1)
+        kind = type(getattr(LookParams(), name))
+        value = None if value == "None" else (float(value) if kind in (float, type(None))
+                                               else kind(value))
+        on.looker.params = dataclasses.replace(on.looker.params, **{name: value})
     print(f"second look parameters: {dataclasses.asdict(on.looker.params)}")
     with tempfile.TemporaryDirectory(prefix="blurkit-secondlook-") as tmp:
         tmp = Path(tmp)

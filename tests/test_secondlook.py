@@ -79,18 +79,43 @@ def test_a_face_left_visible_is_pointed_at_and_a_hidden_one_is_not(models_dir, l
     assert looker.look(big, out, hidden=[(box, 0.9)], candidates=[]).pointers == []
 
 
-def test_a_candidate_the_second_detector_confirms_is_pointed_at(models_dir, looker, manifest):
+def test_a_candidate_the_second_detector_confirms_is_pointed_at_or_hidden(models_dir, looker,
+                                                                         manifest):
     rgb = read_photo(SAMPLES / "group_photo.jpg").pixels
     faces = manifest["group_photo.jpg"]["faces"]
     small = min(faces, key=lambda f: f[3] - f[1])          # the 22-px face
     others = [(tuple(f), 0.9) for f in faces if f is not small]
     out = redact(rgb, [b for b, _ in others], Style())
-    look = looker.look(rgb, out, hidden=others, candidates=[(tuple(small), 0.3)])
+    pointing = SecondLook(models_dir, params=LookParams(hide_score=None))
+    look = pointing.look(rgb, out, hidden=others, candidates=[(tuple(small), 0.3)])
     hits = [p for p in look.pointers if inside(small, p.box) >= 0.5]
-    assert [p.kind for p in hits] == ["possible_face"]
+    assert [p.kind for p in hits] == ["possible_face"] and look.hide == []
     assert hits[0].why == "secondlook.why.possible_face" and hits[0].score >= 0.5
+    # where the second detector is sure, the face is hidden at once instead
+    sure = SecondLook(models_dir, params=LookParams(hide_score=hits[0].score))
+    look = sure.look(rgb, out, hidden=others, candidates=[(tuple(small), 0.3)])
+    assert [b for b, _ in look.hide] == [tuple(small)]
+    assert not any(inside(small, p.box) >= 0.5 for p in look.pointers)
     # a candidate on plain background is not confirmed
     assert looker.look(rgb, out, hidden=others, candidates=[((20, 20, 50, 52), 0.3)]).pointers == []
+
+
+def test_the_photo_flow_hides_what_the_second_look_confirmed(models_dir, manifest, tmp_path):
+    from blurkit.redact import HIDDEN_LIMIT, detail_correlation
+    from blurkit.secondlook.photo import look_at_photo
+
+    rgb = read_photo(SAMPLES / "group_photo.jpg").pixels
+    faces = manifest["group_photo.jpg"]["faces"]
+    small = min(faces, key=lambda f: f[3] - f[1])
+    hidden = [{"box": f, "score": 0.9, "action": "hidden"} for f in faces if f is not small]
+    out = redact(rgb, [tuple(f["box"]) for f in hidden], Style())
+    sure = SecondLook(models_dir, params=LookParams(hide_score=0.5))
+    out2, faces2, extra = look_at_photo(sure, rgb, out, hidden, [{"box": small, "score": 0.3}],
+                                        Style(), tmp_path / "x.jpg")
+    assert detail_correlation(rgb, out, tuple(small)) >= HIDDEN_LIMIT       # visible before
+    assert detail_correlation(rgb, out2, tuple(small)) < HIDDEN_LIMIT       # hidden after
+    assert faces2[-1]["reason"] == "second_look" and faces2[-1]["action"] == "hidden"
+    assert extra["people_faces"] + extra["hidden_areas"] == len(faces2)
 
 
 def test_crowd_region_covers_its_cluster_and_isolated_boxes_make_none():

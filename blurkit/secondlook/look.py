@@ -110,7 +110,7 @@ class LookParams:
     crop_max_zoom: float = 4.0      # ... by at most this factor (never shrunk)
     crop_context: float = 1.0       # crop = the box grown by this many box sides each way
     confirm_score: float = 0.5      # a candidate the second detector scores this high: pointer
-    hide_score: float | None = None  # ... this high: hidden at once (None: never)
+    hide_score: float | None = 0.9   # ... this high: hidden at once (None: never)
     # the whole output, small: faces that fill the frame, large faces left visible
     coarse_side: int = 320
     coarse_score: float = 0.9
@@ -121,7 +121,7 @@ class LookParams:
     crowd_weak_below: float = 0.4
     crowd_max_height: float = 32.0
     crowd_link: float = 2.0
-    crowd_min: int = 40
+    crowd_min: int = 80
     crowd_pad: float = 1.0
 
 
