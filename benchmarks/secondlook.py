@@ -241,9 +241,10 @@ def print_tally(name: str, t: Tally) -> None:
 # ---------------------------------------------------------------- the threshold grid
 
 GRID = {
-    "confirm_score": (0.3, 0.5, 0.7, 0.9),
-    "coarse_score": (0.8, 0.9, 0.95, 1.01),
-    "crowd_min": (20, 40, 80, 10 ** 6),
+    "confirm_score": (0.3, 0.5, 0.7),
+    "near_score": (0.3, 0.35, 1.01),       # 1.01: never unconfirmed
+    "near_height": (24.0, 32.0, 48.0),
+    "crowd_min": (40, 80, 160),
 }
 
 

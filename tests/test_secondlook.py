@@ -96,8 +96,11 @@ def test_a_candidate_the_second_detector_confirms_is_pointed_at_or_hidden(models
     look = sure.look(rgb, out, hidden=others, candidates=[(tuple(small), 0.3)])
     assert [b for b, _ in look.hide] == [tuple(small)]
     assert not any(inside(small, p.box) >= 0.5 for p in look.pointers)
-    # a candidate on plain background is not confirmed
-    assert looker.look(rgb, out, hidden=others, candidates=[((20, 20, 50, 52), 0.3)]).pointers == []
+    # a candidate on plain background is not confirmed ...
+    assert looker.look(rgb, out, hidden=others, candidates=[((20, 20, 50, 52), 0.25)]).pointers == []
+    # ... but one that came close to the threshold and is not small is pointed at all the same
+    near = looker.look(rgb, out, hidden=others, candidates=[((20, 20, 50, 60), 0.35)]).pointers
+    assert [(p.kind, p.why) for p in near] == [("possible_face", "secondlook.why.near_face")]
 
 
 def test_the_photo_flow_hides_what_the_second_look_confirmed(models_dir, manifest, tmp_path):

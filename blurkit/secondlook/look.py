@@ -7,7 +7,8 @@ output with the original and returns *pointers*, the places a reviewer must chec
 * `possible_face`: a review candidate of the hiding detector (a detection just under the
   threshold that applied) that a second, independent detector (RetinaFace-MobileNet0.25,
   other weights, other architecture, other training code) also calls a face, on a crop of
-  the output enlarged so the face is ~48 px tall;
+  the output enlarged so the face is ~48 px tall; and, unconfirmed, a candidate that came
+  close to the threshold (`near_score`) and is not small (`near_height`);
 * `large_face`/`possible_face`: RetinaFace on a small copy of the whole output (long side
   320 px) sees a face where the output still shows the original's detail: a face that fills
   the frame (CenterFace misses very large faces), or any large face left visible;
@@ -46,6 +47,10 @@ i18n.register({
               "it was not hidden.",
         "sv": "Detektorn var osäker här och en andra, oberoende detektor ser ett ansikte: "
               "det doldes inte.",
+    },
+    "secondlook.why.near_face": {
+        "en": "The detector almost took this for a face (it was not hidden): check it.",
+        "sv": "Detektorn tog nästan detta för ett ansikte (det doldes inte): granska det.",
     },
     "secondlook.why.visible_face": {
         "en": "A second, independent detector sees a face here that was not hidden.",
@@ -110,6 +115,8 @@ class LookParams:
     crop_max_zoom: float = 4.0      # ... by at most this factor (never shrunk)
     crop_context: float = 1.0       # crop = the box grown by this many box sides each way
     confirm_score: float = 0.5      # a candidate the second detector scores this high: pointer
+    near_score: float = 0.3         # a candidate this close to the threshold (0.4) and ...
+    near_height: float = 32.0       # ... this tall is pointed at even unconfirmed
     hide_score: float | None = 0.9   # ... this high: hidden at once (None: never)
     # the whole output, small: faces that fill the frame, large faces left visible
     coarse_side: int = 320
@@ -250,14 +257,18 @@ def judge(original: np.ndarray, output: np.ndarray, hidden: list[tuple[Box, floa
     height, width = original.shape[:2]
     pointers: list[Pointer] = []
     hide: list[tuple[Box, float]] = []
-    for (box, _), score in zip(candidates, obs.candidate_scores):
-        if score < p.confirm_score or not visible(original, output, box, p):
+    for (box, first), score in zip(candidates, obs.candidate_scores):
+        near = first >= p.near_score and box[3] - box[1] >= p.near_height
+        if (score < p.confirm_score and not near) or not visible(original, output, box, p):
             continue
         if p.hide_score is not None and score >= p.hide_score:
             hide.append((tuple(box), score))
-        else:
+        elif score >= p.confirm_score:
             pointers.append(Pointer(tuple(box), "possible_face", "secondlook.why.possible_face",
                                     score))
+        else:
+            pointers.append(Pointer(tuple(box), "possible_face", "secondlook.why.near_face",
+                                    first))
     short = min(height, width)
     for box, score in zip(obs.coarse_boxes.tolist(), obs.coarse_scores.tolist()):
         box = (max(0.0, box[0]), max(0.0, box[1]), min(float(width), box[2]),
