@@ -27,6 +27,9 @@ Judged from the written outputs and the report:
 * cost: photo time (the flow's own timings, read to write) with the second look over
   without it, same photos, same process.
 
+`--video` runs only the shared clips (talking heads, pedestrians, the Obama addresses)
+through the video flow with and without the second look: the pointers each gets (time,
+place, score) and the cost.
 `--set NAME=VALUE` overrides a threshold of blurkit.secondlook.LookParams for the run.
 `--grid` also judges a grid of thresholds from one observation per photo (the second
 detector run once on the output without the second look): how choices were made on the
@@ -241,23 +244,25 @@ def print_tally(name: str, t: Tally) -> None:
 # ---------------------------------------------------------------- the threshold grid
 
 GRID = {
-    "confirm_score": (0.3, 0.5, 0.7),
-    "near_score": (0.3, 0.35, 1.01),       # 1.01: never unconfirmed
-    "near_height": (24.0, 32.0, 48.0),
+    "near_score": (0.3, 1.01),             # 1.01: never unconfirmed
+    "weak_confirm": (0.5, 0.7, 0.9, 1.01),  # 1.01: weak candidates never pointed at
     "crowd_min": (40, 80, 160),
 }
 
 
-def grid_judge(looker, original, out_off, report, faces, rows: dict) -> None:
+def grid_judge(looker, detector, original, out_off, report, faces, rows: dict) -> None:
     hidden = [(tuple(f["box"]), float(f["score"])) for f in report.get("faces", [])
               if f.get("action") == "hidden"]
     cands = [(tuple(c["box"]), float(c["score"])) for c in (report.get("extra") or {}).get("candidates", [])]
-    obs = looker.observe(out_off, [b for b, _ in cands])
+    weak = [(d.box, d.score) for d in detector.detect_for_review(
+        original, looker.params.weak_floor, looker.params.weak_max)[2]]
+    obs = looker.observe(out_off, [b for b, _ in cands], [b for b, _ in weak])
     vis = [f for f in (faces or []) if f["box"][3] >= 16 and not covered(original, out_off, f["box"])]
     clear_vis = [f for f in vis if clear(f)]
     for combo in itertools.product(*GRID.values()):
         params = dataclasses.replace(looker.params, **dict(zip(GRID, combo)))
-        ptrs = [p.to_dict() for p in judge(original, out_off, hidden, cands, obs, params).pointers]
+        ptrs = [p.to_dict() for p in judge(original, out_off, hidden, cands, obs, params,
+                                           weak).pointers]
         r = rows.setdefault(combo, [0, 0, 0, 0, 0, 0])
         if clear_vis:
             r[0] += 1
@@ -276,6 +281,45 @@ def print_grid(rows: dict) -> None:
         print(f"  {combo}: {pct(r[1], r[0])}  clean {pct(r[3], r[2])}  faces {pct(r[5], r[4])}")
 
 
+# ---------------------------------------------------------------- video
+
+VIDEO_SETS = ("video_talking_heads_sadtalker_hdtf", "video_facenet_pytorch_pedestrians",
+              "video_cross_recording_obama")
+
+
+def run_videos(data: Path, tmp: Path) -> None:
+    """Each shared clip through the video flow with and without the second look: its
+    pointers (time, place, score) and its cost."""
+    models = Path(os.environ["BLURKIT_MODELS_DIR"])
+    off = Worker(Options(models_dir=models, threads=1, second_look=False))
+    on = Worker(Options(models_dir=models, threads=1, second_look=True))
+    total_off = total_on = look = 0.0
+    print("\n== video (shared clips; no consent, so every track hidden)")
+    for clip in sorted(p for name in VIDEO_SETS for p in (data / name).glob("*.mp4")):
+        seconds = {}
+        for label, worker in (("off", off), ("on", on)):
+            t = time.perf_counter()
+            result = worker.process(Job(clip, tmp / f"video-{label}", Path("."), "video"))
+            seconds[label] = time.perf_counter() - t
+            if not result.ok:
+                print(f"  {clip.name}: {result.error}")
+                break
+            shutil.rmtree(tmp / f"video-{label}")
+        else:
+            total_off += seconds["off"]
+            total_on += seconds["on"]
+            look += result.extra.get("secondlook_seconds", 0.0)
+            ptrs = result.extra.get("pointers", [])
+            print(f"  {clip.parent.name}/{clip.name}: {result.extra['frames']} frames, "
+                  f"{len(ptrs)} pointer(s) "
+                  + "; ".join(f"{p['time']}-{p.get('last_time', p['time'])} s "
+                              f"{[int(v) for v in p['box']]} {p['score']:.2f}" for p in ptrs[:6])
+                  + f"; {seconds['off']:.1f} s without, {seconds['on']:.1f} s with")
+    if total_off:
+        print(f"  video time: without {total_off:.1f} s, with {total_on:.1f} s "
+              f"({(total_on / total_off - 1) * 100:+.1f} %); the second look itself {look:.1f} s")
+
+
 # ---------------------------------------------------------------- main
 
 def main() -> None:
@@ -288,11 +332,17 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="only the first N WIDER photos")
     ap.add_argument("--grid", action="store_true")
     ap.add_argument("--no-exif", action="store_true")
+    ap.add_argument("--video", action="store_true",
+                    help="only the shared video clips: pointers and cost")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="override a LookParams field for this run (e.g. hide_score=0.9)")
     args = ap.parse_args()
     models = Path(os.environ["BLURKIT_MODELS_DIR"])
     print(f"machine: {machine()}")
+    if args.video:
+        with tempfile.TemporaryDirectory(prefix="blurkit-secondlook-") as tmp:
+            run_videos(args.data, Path(tmp))
+        return
     split = load_sets(args.data, args.limit)
     off = Worker(Options(models_dir=models, threads=1, second_look=False))
     on = Worker(Options(models_dir=models, threads=1, second_look=True))
@@ -342,7 +392,7 @@ def main() -> None:
                 report = json.loads(json.dumps(r_on.to_dict()))
                 score_photo(tally, kind, original, out_off, out_on, report, faces)
                 if args.grid:
-                    grid_judge(on.looker, original, out_off, json.loads(json.dumps(r_off.to_dict())),
+                    grid_judge(on.looker, off.detector, original, out_off, json.loads(json.dumps(r_off.to_dict())),
                                faces, rows)
                 shutil.rmtree(dirs[0]), shutil.rmtree(dirs[1])
             print(f"  ({time.perf_counter() - started:.0f} s)")

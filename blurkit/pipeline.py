@@ -358,7 +358,12 @@ class Worker:
         timings["read"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        detections, candidates = self.detector.detect_with_candidates(photo.pixels)
+        weak = []
+        if self.looker is not None:     # the second look also checks weaker places
+            detections, candidates, weak = self.detector.detect_for_review(
+                photo.pixels, self.looker.params.weak_floor, self.looker.params.weak_max)
+        else:
+            detections, candidates = self.detector.detect_with_candidates(photo.pixels)
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -376,7 +381,8 @@ class Worker:
         cands = [c.to_dict() for c in candidates]
         pixels, faces, looked = look_at_photo(self.looker, photo.pixels, pixels,
                                               [d.to_dict() for d in decisions], cands,
-                                              self.options.style, job.source)
+                                              self.options.style, job.source,
+                                              [c.to_dict() for c in weak])
         timings["secondlook"] = time.perf_counter() - t
 
         t = time.perf_counter()

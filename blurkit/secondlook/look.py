@@ -8,7 +8,10 @@ output with the original and returns *pointers*, the places a reviewer must chec
   threshold that applied) that a second, independent detector (RetinaFace-MobileNet0.25,
   other weights, other architecture, other training code) also calls a face, on a crop of
   the output enlarged so the face is ~48 px tall; and, unconfirmed, a candidate that came
-  close to the threshold (`near_score`) and is not small (`near_height`);
+  close to the threshold (`near_score`) and is not small (`near_height`); and the weaker
+  places the hiding detector saw (down to `weak_floor`, in photos that are not group
+  photos) where the second detector, on the same kind of crop, is fairly sure
+  (`weak_confirm`);
 * `large_face`/`possible_face`: RetinaFace on a small copy of the whole output (long side
   320 px) sees a face where the output still shows the original's detail: a face that fills
   the frame (CenterFace misses very large faces), or any large face left visible;
@@ -118,6 +121,11 @@ class LookParams:
     near_score: float = 0.3         # a candidate this close to the threshold (0.4) and ...
     near_height: float = 32.0       # ... this tall is pointed at even unconfirmed
     hide_score: float | None = 0.9   # ... this high: hidden at once (None: never)
+    # weaker places the hiding detector saw (below its review floor, photos that are not
+    # group photos), checked on crops the same way but never pointed at unconfirmed
+    weak_floor: float = 0.1
+    weak_max: int = 30
+    weak_confirm: float = 0.7
     # the whole output, small: faces that fill the frame, large faces left visible
     coarse_side: int = 320
     coarse_score: float = 0.9
@@ -139,6 +147,7 @@ class Observation:
     coarse_boxes: np.ndarray                  # (N, 4) in the photo's coordinates
     coarse_scores: np.ndarray                 # (N,)
     candidate_scores: list[float]             # best second-detector score at each candidate
+    weak_scores: list[float] = field(default_factory=list)   # ... at each weak candidate
     seconds: float = 0.0
 
 
@@ -209,18 +218,18 @@ class SecondLook:
 
     # ------------------------------------------------------------------ observing
 
-    def observe(self, output: np.ndarray, candidates: list[Box]) -> Observation:
+    def observe(self, output: np.ndarray, candidates: list[Box],
+                weak: list[Box] = ()) -> Observation:
         """Run the second detector: once on a small copy of the whole output, and once on a
-        crop of the output around each review candidate."""
+        crop of the output around each review candidate and each weak candidate."""
         t = time.perf_counter()
         p = self.params
         height, width = output.shape[:2]
         scale = min(1.0, p.coarse_side / max(height, width))
         boxes, scores = self.net.detect(output, p.floor, scale)
-        found = []
-        for box in candidates:
-            found.append(self._crop_score(output, box))
-        return Observation(boxes, scores, found, time.perf_counter() - t)
+        found = [self._crop_score(output, box) for box in candidates]
+        found_weak = [self._crop_score(output, box) for box in weak]
+        return Observation(boxes, scores, found, found_weak, time.perf_counter() - t)
 
     def _crop_score(self, output: np.ndarray, box: Box) -> float:
         p = self.params
@@ -239,24 +248,35 @@ class SecondLook:
     # ------------------------------------------------------------------ judging
 
     def look(self, original: np.ndarray, output: np.ndarray, hidden: list[tuple[Box, float]],
-             candidates: list[tuple[Box, float]]) -> Look:
+             candidates: list[tuple[Box, float]],
+             weak: list[tuple[Box, float]] = ()) -> Look:
         """Pointers for one anonymized photo. `hidden`: the (box, score) of every detection
-        hidden; `candidates`: the (box, score) review candidates (not hidden)."""
+        hidden; `candidates`: the (box, score) review candidates (not hidden); `weak`: the
+        weaker candidates (FaceSearch.detect_for_review)."""
         t = time.perf_counter()
-        obs = self.observe(output, [b for b, _ in candidates])
-        result = judge(original, output, hidden, candidates, obs, self.params)
+        obs = self.observe(output, [b for b, _ in candidates], [b for b, _ in weak])
+        result = judge(original, output, hidden, candidates, obs, self.params, weak)
         result.seconds = time.perf_counter() - t
         return result
 
 
 def judge(original: np.ndarray, output: np.ndarray, hidden: list[tuple[Box, float]],
           candidates: list[tuple[Box, float]], obs: Observation,
-          params: LookParams = LookParams()) -> Look:
+          params: LookParams = LookParams(), weak: list[tuple[Box, float]] = ()) -> Look:
     """The rules over what the second detector saw (see the module's docstring)."""
     p = params
     height, width = original.shape[:2]
     pointers: list[Pointer] = []
     hide: list[tuple[Box, float]] = []
+    for (box, _), score in zip(weak, obs.weak_scores):
+        if score < p.weak_confirm or box[3] - box[1] < p.min_height \
+                or not visible(original, output, box, p):
+            continue
+        if p.hide_score is not None and score >= p.hide_score:
+            hide.append((tuple(box), score))
+        else:
+            pointers.append(Pointer(tuple(box), "possible_face", "secondlook.why.visible_face",
+                                    score))
     for (box, first), score in zip(candidates, obs.candidate_scores):
         near = first >= p.near_score and box[3] - box[1] >= p.near_height
         if (score < p.confirm_score and not near) or not visible(original, output, box, p):

@@ -15,9 +15,10 @@ from blurkit.secondlook.people import counts
 
 def look_at_photo(looker: SecondLook | None, original: np.ndarray, output: np.ndarray,
                   faces: list[dict], candidates: list[dict], style: Style,
-                  source: Path) -> tuple[np.ndarray, list[dict], dict]:
+                  source: Path, weak: list[dict] = ()) -> tuple[np.ndarray, list[dict], dict]:
     """(output, faces, extra) after the second look. `faces` and `candidates` are the
-    report's dicts (each with "box", "score", and for faces "action"). Faces the second
+    report's dicts (each with "box", "score", and for faces "action"); `weak` the weaker
+    candidates the second look checks too (not reported). Faces the second
     detector confirmed are hidden in `style` (checked from the pixels like every face) and
     appended to the faces with reason "second_look", so a re-render from the original
     (blurkit/revise.py) hides them too. `extra` holds "pointers" (a list of
@@ -28,7 +29,8 @@ def look_at_photo(looker: SecondLook | None, original: np.ndarray, output: np.nd
         hidden = [(tuple(f["box"]), float(f.get("score", 1.0))) for f in faces
                   if f.get("action") == "hidden"]
         cands = [(tuple(c["box"]), float(c.get("score", 0.0))) for c in candidates]
-        look = looker.look(original, output, hidden, cands)
+        look = looker.look(original, output, hidden, cands,
+                           [(tuple(c["box"]), float(c.get("score", 0.0))) for c in weak])
         if look.hide:
             boxes = [b for b, _ in look.hide]
             output = redact(output, boxes, style)
