@@ -243,9 +243,11 @@ def print_tally(name: str, t: Tally) -> None:
 
 # ---------------------------------------------------------------- the threshold grid
 
+GRID_WEAK_MAX = 30      # the grid observes the weak candidates (LookParams.weak_max, off)
 GRID = {
     "near_score": (0.3, 1.01),             # 1.01: never unconfirmed
-    "weak_confirm": (0.5, 0.7, 0.9, 1.01),  # 1.01: weak candidates never pointed at
+    "weak_max": (0, GRID_WEAK_MAX),
+    "weak_confirm": (0.5, 0.7, 0.9),
     "crowd_min": (40, 80, 160),
 }
 
@@ -255,7 +257,7 @@ def grid_judge(looker, detector, original, out_off, report, faces, rows: dict) -
               if f.get("action") == "hidden"]
     cands = [(tuple(c["box"]), float(c["score"])) for c in (report.get("extra") or {}).get("candidates", [])]
     weak = [(d.box, d.score) for d in detector.detect_for_review(
-        original, looker.params.weak_floor, looker.params.weak_max)[2]]
+        original, looker.params.weak_floor, GRID_WEAK_MAX)[2]]
     obs = looker.observe(out_off, [b for b, _ in cands], [b for b, _ in weak])
     vis = [f for f in (faces or []) if f["box"][3] >= 16 and not covered(original, out_off, f["box"])]
     clear_vis = [f for f in vis if clear(f)]

@@ -359,7 +359,7 @@ class Worker:
 
         t = time.perf_counter()
         weak = []
-        if self.looker is not None:     # the second look also checks weaker places
+        if self.looker is not None and self.looker.params.weak_max > 0:   # weaker places too
             detections, candidates, weak = self.detector.detect_for_review(
                 photo.pixels, self.looker.params.weak_floor, self.looker.params.weak_max)
         else:

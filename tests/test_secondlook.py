@@ -239,3 +239,20 @@ def test_a_known_miss_is_pointed_at(shared_data, models_dir, tmp_path):
     assert needs_look(result.to_dict())
     for face in missed:
         assert any(inside(face, p["box"]) >= 0.5 for p in pointers), (face, pointers)
+
+
+def test_detect_for_review_adds_only_weaker_places(models_dir):
+    from blurkit.detect import NET_PARAMS, load_detector
+
+    det = load_detector("centerface", models_dir)
+    floor = NET_PARAMS["centerface"].review_floor
+    seen_weak = 0
+    for name in ("no_face.jpg", "portrait_orientation6.jpg", "group_photo.jpg"):
+        rgb = read_photo(SAMPLES / name).pixels
+        kept, below = det.detect_with_candidates(rgb)
+        kept2, below2, weak = det.detect_for_review(rgb, 0.1, 30)
+        assert [d.box for d in kept2] == [d.box for d in kept]       # the same faces hidden
+        assert [d.box for d in below2] == [d.box for d in below]     # the same report
+        assert len(weak) <= 30 and all(0.1 <= d.score < floor for d in weak)
+        seen_weak += len(weak)
+    assert seen_weak > 0      # the samples do hold weaker places (texture, hair, the rocket)

@@ -122,10 +122,12 @@ class LookParams:
     near_height: float = 32.0       # ... this tall is pointed at even unconfirmed
     hide_score: float | None = 0.9   # ... this high: hidden at once (None: never)
     # weaker places the hiding detector saw (below its review floor, photos that are not
-    # group photos), checked on crops the same way but never pointed at unconfirmed
+    # group photos), checked on crops the same way but never pointed at unconfirmed. Off
+    # (weak_max 0): on the tune half it doubled the cost and flagged 4-8 more clean photos
+    # for at most one more visible face under a pointer (DESIGN.md "Second look").
     weak_floor: float = 0.1
-    weak_max: int = 30
-    weak_confirm: float = 0.7
+    weak_max: int = 0
+    weak_confirm: float = 0.5
     # the whole output, small: faces that fill the frame, large faces left visible
     coarse_side: int = 320
     coarse_score: float = 0.9
@@ -136,7 +138,7 @@ class LookParams:
     crowd_weak_below: float = 0.4
     crowd_max_height: float = 32.0
     crowd_link: float = 2.0
-    crowd_min: int = 80
+    crowd_min: int = 160
     crowd_pad: float = 1.0
 
 
@@ -268,7 +270,7 @@ def judge(original: np.ndarray, output: np.ndarray, hidden: list[tuple[Box, floa
     height, width = original.shape[:2]
     pointers: list[Pointer] = []
     hide: list[tuple[Box, float]] = []
-    for (box, _), score in zip(weak, obs.weak_scores):
+    for (box, _), score in list(zip(weak, obs.weak_scores))[:p.weak_max]:
         if score < p.weak_confirm or box[3] - box[1] < p.min_height \
                 or not visible(original, output, box, p):
             continue
