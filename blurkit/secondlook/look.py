@@ -34,7 +34,7 @@ DESIGN.md "Second look").
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -118,9 +118,9 @@ class LookParams:
     crop_max_zoom: float = 4.0      # ... by at most this factor (never shrunk)
     crop_context: float = 1.0       # crop = the box grown by this many box sides each way
     confirm_score: float = 0.5      # a candidate the second detector scores this high: pointer
+    hide_score: float | None = 0.9   # ... this high: hidden at once (None: never)
     near_score: float = 0.3         # a candidate this close to the threshold (0.4) and ...
     near_height: float = 32.0       # ... this tall is pointed at even unconfirmed
-    hide_score: float | None = 0.9   # ... this high: hidden at once (None: never)
     # weaker places the hiding detector saw (below its review floor, photos that are not
     # group photos), checked on crops the same way but never pointed at unconfirmed. Off
     # (weak_max 0): on the tune half it doubled the cost and flagged 4-8 more clean photos
@@ -161,13 +161,6 @@ class Look:
 
     def pointer_dicts(self) -> list[dict]:
         return [p.to_dict() for p in self.pointers]
-
-
-def _scaled(rgb: np.ndarray, scale: float) -> np.ndarray:
-    if scale == 1.0:
-        return rgb
-    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
 def _crop_box(box: Box, params: LookParams, width: int, height: int) -> tuple[int, int, int, int]:
@@ -313,10 +306,6 @@ def judge(original: np.ndarray, output: np.ndarray, hidden: list[tuple[Box, floa
         for box, n in regions:
             pointers.append(Pointer(box, "crowd", "secondlook.why.crowd", float(n), {"n": n}))
     return Look(pointers, hide)
-
-
-def params_dict(params: LookParams) -> dict:
-    return asdict(params)
 
 
 def needs_look(report: dict) -> bool:

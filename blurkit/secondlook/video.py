@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from blurkit.secondlook.look import LookParams, Pointer, SecondLook, _overlaps, visible
+from blurkit.secondlook.look import Pointer, SecondLook, _overlaps, visible
 
 
 @dataclass(frozen=True)
@@ -77,4 +77,4 @@ class VideoLook:
         return [p.to_dict() for p in self._pointers]
 
 
-__all__ = ["VideoLook", "VideoLookParams", "LookParams"]
+__all__ = ["VideoLook", "VideoLookParams"]
