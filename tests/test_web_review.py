@@ -205,8 +205,12 @@ def test_flags_come_from_the_report():
     assert flags(item()) == []
     assert flags(item(extra={"hidden_again": 2})) == ["web.flag.self_check"]
     assert flags(item("video", extra={"frames_hidden_again": 1})) == ["web.flag.self_check"]
-    assert flags(item(extra={"candidates": [{"box": [0, 0, 9, 9], "score": 0.3}]})) == \
-        ["web.flag.candidates"]
+    # a possible miss is flagged exactly when the second look left a pointer
+    assert flags(item(extra={"candidates": [{"box": [0, 0, 9, 9], "score": 0.3}],
+                             "pointers": []})) == []
+    assert flags(item(extra={"pointers": [{"box": [0, 0, 40, 40], "kind": "large_face",
+                                           "why": "secondlook.why.large_face"}]})) == \
+        ["web.flag.look"]
     assert flags(item(faces=[{"action": "hidden", "reason": "doubtful",
                               "suggestion": {"person_id": 3, "similarity": 0.94}}])) == \
         ["web.flag.suggestion"]

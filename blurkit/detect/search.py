@@ -210,15 +210,40 @@ class FaceSearch:
         from the same passes: no extra inference."""
         return self._select(self.candidates(rgb), with_candidates=True)
 
+    def detect_for_review(self, rgb: np.ndarray, weak_floor: float, weak_max: int):
+        """`detect_with_candidates`, and the weaker candidates below the review floor down
+        to `weak_floor` (same selection, best first, at most `weak_max`): places for the
+        second look (blurkit/secondlook) to check with its own detector, not for the report.
+        In a group photo everything down to the crowd threshold is hidden, so there are
+        none. No extra inference."""
+        per_net = self.candidates(rgb)
+        kept, limits = self._kept(per_net)
+        below = self._below(per_net, kept, [np.float32(p.review_floor) for p, _ in per_net],
+                            limits)[:REVIEW_MAX]
+        weak = self._below(per_net, kept, [np.float32(weak_floor)] * len(per_net),
+                           [np.minimum(lim, p.review_floor) for (p, _), lim
+                            in zip(per_net, limits)])[:weak_max]
+        return kept, below, weak
+
     def _select(self, per_net: list[tuple[NetParams, Candidates]], with_candidates: bool):
-        group = self._is_group([(p, c.boxes, c.scores) for p, c in per_net])
-        limits = [(p, _limits(p, c, group)) for p, c in per_net]
-        kept = self._pick(per_net, [s >= lim for (_, c), (_, lim) in zip(per_net, limits)
-                                    for s in [c.scores]])
+        kept, limits = self._kept(per_net)
         if not with_candidates:
             return kept, []
-        below = self._pick(per_net, [(c.scores < lim) & (c.scores >= p.review_floor)
-                                     for (p, c), (_, lim) in zip(per_net, limits)])
+        return kept, self._below(per_net, kept, [p.review_floor for p, _ in per_net],
+                                 limits)[:REVIEW_MAX]
+
+    def _kept(self, per_net: list[tuple[NetParams, Candidates]]):
+        """The detections to hide, and the score each raw candidate needed (per network)."""
+        group = self._is_group([(p, c.boxes, c.scores) for p, c in per_net])
+        limits = [_limits(p, c, group) for p, c in per_net]
+        kept = self._pick(per_net, [c.scores >= lim for (_, c), lim in zip(per_net, limits)])
+        return kept, limits
+
+    def _below(self, per_net, kept: list[Detection], floors, ceilings) -> list[Detection]:
+        """Detections scoring in [floor, ceiling) per network that do not lie on a kept face
+        (less than REVIEW_OVERLAP of their box inside one), best first."""
+        below = self._pick(per_net, [(c.scores < top) & (c.scores >= low)
+                                     for (_, c), low, top in zip(per_net, floors, ceilings)])
         if kept and below:
             kb = np.array([d.box for d in kept], np.float32)
             cb = np.array([d.box for d in below], np.float32)
@@ -229,7 +254,7 @@ class FaceSearch:
             area = np.maximum((cb[:, 2] - cb[:, 0]) * (cb[:, 3] - cb[:, 1]), 1e-6)
             inside = (ix * iy).max(axis=1) / area
             below = [d for d, f in zip(below, inside) if f < REVIEW_OVERLAP]
-        return kept, below[:REVIEW_MAX]
+        return below
 
     def _pick(self, per_net: list[tuple[NetParams, Candidates]], accept) -> list[Detection]:
         """Detections of all networks where `accept` (one mask per network) holds, after NMS."""

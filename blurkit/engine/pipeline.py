@@ -233,6 +233,7 @@ class Options:
     snapshot: Snapshot | None = None
     language: str = "en"
     threads: int = 1              # inference threads per worker
+    second_look: bool = True      # look at every photo output again (blurkit/secondlook)
 
 
 def watch_options(settings, purpose: str) -> Options:
@@ -267,6 +268,10 @@ class Worker:
         self.recognizer = None
         self.models: dict[str, str] = {}
         self.set_snapshot(options.snapshot)
+        self.looker = None
+        if options.second_look:
+            from blurkit.engine.secondlook import SecondLook
+            self.looker = SecondLook(options.models_dir, threads=options.threads)
 
     def set_snapshot(self, snapshot: Snapshot | None) -> None:
         """Use a new view of the consent registry (after a consent was added or withdrawn).
@@ -278,6 +283,8 @@ class Worker:
 
         self.options = dataclasses.replace(self.options, snapshot=snapshot)
         self.models = {"detector": _model_version(self.options.detector)}
+        if self.options.second_look:
+            self.models["second_look"] = _model_version("retinaface")
         self.recognizer = None
         if _anyone_may_be_shown(snapshot, self.options.purpose):
             from blurkit.identify import MODEL_NAME, Recognizer
@@ -346,7 +353,12 @@ class Worker:
         timings["read"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        detections, candidates = self.detector.detect_with_candidates(photo.pixels)
+        weak = []
+        if self.looker is not None and self.looker.params.weak_max > 0:   # weaker places too
+            detections, candidates, weak = self.detector.detect_for_review(
+                photo.pixels, self.looker.params.weak_floor, self.looker.params.weak_max)
+        else:
+            detections, candidates = self.detector.detect_with_candidates(photo.pixels)
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -360,6 +372,15 @@ class Worker:
         timings["redact"] = time.perf_counter() - t
 
         t = time.perf_counter()
+        from blurkit.engine.secondlook.photo import look_at_photo
+        cands = [c.to_dict() for c in candidates]
+        pixels, faces, looked = look_at_photo(self.looker, photo.pixels, pixels,
+                                              [d.to_dict() for d in decisions], cands,
+                                              self.options.style, job.source,
+                                              [c.to_dict() for c in weak])
+        timings["secondlook"] = time.perf_counter() - t
+
+        t = time.perf_counter()
         dest = job.dest(output_suffix(photo))
         if dest.exists():
             raise FileExistsError(dest)
@@ -371,12 +392,12 @@ class Worker:
             source=str(job.source), kind="photo", output=str(dest),
             input_sha256=input_sha, output_sha256=output_sha,
             width=photo.width, height=photo.height,
-            faces=[d.to_dict() for d in decisions],
+            faces=faces,
             shown=[{"person_id": d.person_id, "consent_id": d.consent_id}
                    for d in decisions if d.show and d.reason == "consent_valid"],
             notes=list(photo.notes) + notes, removed_metadata=list(photo.source_metadata),
             timings={k: round(v, 4) for k, v in timings.items()},
-            extra={"candidates": [c.to_dict() for c in candidates],
+            extra={"candidates": cands, **looked,
                    **({"hidden_again": len(notes)} if notes else {})})
 
     def _video(self, job: Job) -> ItemResult:
@@ -523,6 +544,8 @@ def run(jobs: list[Job], options: Options, workers: int = 0,
         return results
 
     models.update({"detector": _model_version(options.detector)})
+    if options.second_look:
+        models["second_look"] = _model_version("retinaface")
     if _anyone_may_be_shown(options.snapshot, options.purpose):
         models["recognizer"] = _model_version("dlib_resnet")
     _run_pool(jobs, options, workers, finish, on_progress)

@@ -229,6 +229,7 @@ class VideoJob:
         self.progress = progress or (lambda phase, done, total: None)
         self.settings = settings
         self.timings: dict[str, float] = {}
+        self.look = None          # the second look over sampled output frames (run() sets it)
 
     # ------------------------------------------------------------------ hooks
     # (a person's corrections from the review page: blurkit.engine.revise_video overrides these)
@@ -242,6 +243,11 @@ class VideoJob:
     def extra_boxes(self, frame) -> list:
         """Regions to hide in `frame` besides the tracks' (default: none)."""
         return []
+
+    def painted(self, frame, out) -> None:
+        """Every output frame, in order, once painted: the second look samples some."""
+        if self.look is not None and self.look.wants(frame.index):
+            self.look.add(frame.index, frame.time, frame.rgb, out)
 
     # ------------------------------------------------------------------ pass 1
 
@@ -481,6 +487,9 @@ class VideoJob:
     def run(self) -> dict:
         info = probe_video(self.src)
         state = self.new_analysis(info)
+        if getattr(self.worker, "looker", None) is not None:
+            from blurkit.engine.secondlook.video import VideoLook
+            self.look = VideoLook(self.worker.looker, self._fps(info), info.frame_count)
         t = time.perf_counter()
         held_bytes = info.width * info.height * 3 * (state.tracker.max_gap + 2 * self.settings.step
                                                      + 2 * (PAINT_AHEAD + 1))
@@ -513,6 +522,9 @@ class VideoJob:
         stats["width"], stats["height"], stats["duration"] = info.width, info.height, info.duration
         stats["audio_streams"] = len(info.audio)
         stats["dropped_streams"] = list(info.other_streams)
+        if self.look is not None:
+            stats["pointers"] = self.look.pointers()
+            stats["secondlook_seconds"] = round(self.look.seconds, 3)   # within the timings
         return stats
 
 
@@ -567,6 +579,11 @@ class _Painter:
         self.style = job.worker.options.style.for_video()
 
     def paint(self, frame):
+        out = self._paint(frame)
+        self.job.painted(frame, out)
+        return out
+
+    def _paint(self, frame):
         tracks = self.tracker.tracks
         # tracks are numbered in the order they start; new ones join the live list
         self.live.extend(tracks[self.seen:])

@@ -82,6 +82,7 @@ class ItemView:
     height: int
     duration: float | None
     showable_ids: set[int] = field(default_factory=set)           # of `showable`
+    pointers: list[dict] = field(default_factory=list)            # the second look's places
     clear: list[tuple[int, dict]] = field(default_factory=list)   # (machine index, face)
     weak: list[tuple[int, dict]] = field(default_factory=list)    # the hidden-areas layer
     labels: dict[int, str] = field(default_factory=dict)          # machine index -> "3" | "Y2"
@@ -131,13 +132,36 @@ def machine_part(report: dict) -> dict:
 
 
 def is_clear_face(face: dict) -> bool:
-    """A face a person would call a face: the detector was sure of it, or someone is shown,
-    suggested or decided about by a person. Weaker detections are "hidden areas" (a crowd's
-    blurred background heads, knees, fists) that the page shows as one layer."""
+    """A face a person would call a face (`engine.secondlook.people`: scored >= 0.4 and at
+    least 16 px tall), or one someone is shown as, suggested for or decided about by a
+    person. Weaker detections are "hidden areas" (a crowd's blurred background heads, knees,
+    fists) that the page shows as one layer and counts separately."""
+    from blurkit.engine.secondlook.people import is_person_face
+
     if face.get("action") == "shown" or face.get("suggestion") \
-            or str(face.get("reason", "")).startswith("reviewer"):
+            or str(face.get("reason", "")).startswith(("reviewer", "second_look")):
         return True
-    return float(face.get("score") or 0.0) >= CONFIDENT_SCORE
+    return is_person_face(face.get("box", (0, 0, 0, 0)), float(face.get("score") or 0.0))
+
+
+def pointers(report: dict) -> list[dict]:
+    """The places the second look points at (`extra.pointers`: box, kind, why, score and,
+    in a video, time), each with `handled`: a person has since hidden that place (a region
+    covering most of it)."""
+    regions = [d["box"] for d in (report or {}).get("decisions", [])
+               if d.get("action") == "hide_region" and d.get("box")]
+    out = []
+    for p in ((report or {}).get("extra") or {}).get("pointers") or []:
+        box = p.get("box") or [0, 0, 0, 0]
+        handled = any(_covered_share(box, r) >= 0.5 for r in regions)
+        out.append(dict(p, handled=handled))
+    return out
+
+
+def _covered_share(box, region) -> float:
+    ix = max(0.0, min(box[2], region[2]) - max(box[0], region[0]))
+    iy = max(0.0, min(box[3], region[3]) - max(box[1], region[1]))
+    return ix * iy / max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
 
 
 def track_to_judge(track: dict) -> bool:
@@ -165,13 +189,14 @@ def counts(report: dict, kind: str = "photo") -> Counts:
 
 
 def flags(item: ReviewItem) -> list[str]:
-    """What asks a reviewer to look twice (message ids)."""
+    """What asks a reviewer to look twice (message ids). A possible miss is flagged exactly
+    when the second look left a pointer (`engine.secondlook.needs_look`)."""
+    from blurkit.engine.secondlook import needs_look
+
     report = item.report or {}
     out = []
-    machine = report.get("machine") or {}
-    candidates = machine.get("candidates", (report.get("extra") or {}).get("candidates", []))
-    if candidates:
-        out.append("web.flag.candidates")
+    if needs_look(report):
+        out.append("web.flag.look")
     extra = report.get("extra") or {}
     if extra.get("hidden_again") or extra.get("frames_hidden_again"):    # photo / video
         out.append("web.flag.self_check")
@@ -244,13 +269,16 @@ class ReviewService:
         showable = self.consent.showable(it.purpose) if editable else []
         return ItemView(
             item=it, report=report, machine=machine, faces=report.get("faces", []),
-            candidates=machine.get("candidates", []), regions=report.get("hidden_regions", []),
+            # older reports: the detector's candidates; newer ones point through the second look
+            candidates=([] if "pointers" in (report.get("extra") or {})
+                        else machine.get("candidates", [])),
+            regions=report.get("hidden_regions", []),
             decisions=report.get("decisions", []), pending=it.pending if editable else [],
             flags=flags(it), counts=counts(report, it.kind), prev_id=prev_id, next_id=next_id,
             showable=showable, names=self.consent.names(), editable=editable,
             width=int(report.get("width") or 1), height=int(report.get("height") or 1),
             duration=report.get("duration"), clear=clear, weak=weak, labels=labels,
-            showable_ids={p.person_id for p in showable})
+            showable_ids={p.person_id for p in showable}, pointers=pointers(report))
 
     def preview(self, item_id, size: str) -> Path:
         """The display copy or thumbnail of an item's output (made now if needed). A copy

@@ -106,7 +106,7 @@ class WebApp:
             purpose_long=lambda p: words.purpose_long(p, ctx.lang),
             chosen_text=lambda how: ctx.t(CHOSEN_WORDS[how]),
             why=lambda code: why_text(code, ctx.lang),
-            timestamp=track_time, similarity=track_vote, **values)
+            timestamp=track_time, clock=clock, similarity=track_vote, **values)
         response = HTMLResponse(html, status_code=status, headers=headers)
         response.headers["cache-control"] = "no-store"
         return response
@@ -131,12 +131,17 @@ def local_time(iso: str | None) -> str:
         return iso[:16].replace("T", " ")
 
 
+def clock(seconds: float) -> str:
+    """m:ss.s of a moment in a video."""
+    return f"{int(seconds) // 60}:{seconds % 60:04.1f}"
+
+
 def track_time(track: dict, which: str) -> str:
     """m:ss of a video track's first or last frame."""
     seconds = track.get(f"{which}_time")
     if seconds is None:
         return f"#{track.get(which + '_frame', '?')}"
-    return f"{int(seconds) // 60}:{seconds % 60:04.1f}"
+    return clock(seconds)
 
 
 def track_vote(track: dict, person_id: int) -> float | None:

@@ -64,7 +64,8 @@ FAMILIES: dict[str, dict] = {
                "reviewer_not_a_face": "web.reason.reviewer_not_a_face",
                "reviewer_hidden": "web.reason.reviewer_hidden",
                "reviewer_consent_valid": "web.reason.reviewer_consent_valid",
-               "consent_not_valid_now": "web.reason.consent_not_valid_now"},
+               "consent_not_valid_now": "web.reason.consent_not_valid_now",
+               "second_look": "secondlook.reason.hidden"},
 }
 
 

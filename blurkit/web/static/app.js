@@ -165,6 +165,16 @@ function setupVideo() {
   }
   if (drawButton) drawButton.addEventListener("click", () => drawMode(overlay.classList.contains("off")));
   setupDrawing(review, overlay, () => { if (to && !to.value) to.value = Math.min(player.duration || 0, player.currentTime + 2).toFixed(2); });
+  // a place the second look points at: its box and times go into the region form
+  document.querySelectorAll("button.use-pointer").forEach((b) => b.addEventListener("click", () => {
+    const box = b.dataset.box.split(",").map(Number);
+    ["x1", "y1", "x2", "y2"].forEach((id, i) => { document.getElementById(id).value = Math.round(box[i]); });
+    if (from) from.value = (+b.dataset.from).toFixed(2);
+    if (to) to.value = (+b.dataset.to).toFixed(2);
+    player.currentTime = +b.dataset.from; player.pause();
+    const hide = document.getElementById("hide-region");
+    if (hide) hide.focus({ preventScroll: true });
+  }));
   document.querySelectorAll("button.seek").forEach((b) => b.addEventListener("click", () => {
     player.currentTime = +b.dataset.time; player.pause(); player.scrollIntoView({ block: "nearest" });
   }));
