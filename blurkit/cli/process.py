@@ -138,7 +138,8 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
 
     ok = [r for r in results if r.ok]
     click.echo(T("cli.process.summary", ok=len(ok), total=total, outdir=outdir,
-                 faces=sum(r.hidden for r in ok), shown=sum(len(r.shown) for r in ok),
+                 faces=sum(r.people_counts()[0] for r in ok),
+                 areas=sum(r.people_counts()[1] for r in ok), shown=sum(len(r.shown) for r in ok),
                  seconds=seconds, errors=total - len(ok)))
     held_back = _held_back(ok)
     if held_back:

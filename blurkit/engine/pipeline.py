@@ -212,7 +212,14 @@ class ItemResult:
 
     @property
     def hidden(self) -> int:
-        return sum(1 for f in self.faces if f.get("action") == "hidden")
+        """Faces a person would call faces, hidden (`people_counts`' first number)."""
+        return self.people_counts()[0]
+
+    def people_counts(self) -> tuple[int, int]:
+        """(faces hidden, further areas hidden): people, not detections."""
+        from blurkit.engine.secondlook.people import report_counts
+
+        return report_counts({"faces": self.faces}, self.kind)
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if v not in (None, [], {})}

@@ -136,12 +136,9 @@ def is_clear_face(face: dict) -> bool:
     least 16 px tall), or one someone is shown as, suggested for or decided about by a
     person. Weaker detections are "hidden areas" (a crowd's blurred background heads, knees,
     fists) that the page shows as one layer and counts separately."""
-    from blurkit.engine.secondlook.people import is_person_face
+    from blurkit.engine.secondlook.people import is_clear
 
-    if face.get("action") == "shown" or face.get("suggestion") \
-            or str(face.get("reason", "")).startswith(("reviewer", "second_look")):
-        return True
-    return is_person_face(face.get("box", (0, 0, 0, 0)), float(face.get("score") or 0.0))
+    return is_clear(face, "photo")
 
 
 def pointers(report: dict) -> list[dict]:
@@ -179,13 +176,13 @@ def track_to_judge(track: dict) -> bool:
 
 
 def counts(report: dict, kind: str = "photo") -> Counts:
-    faces = (report or {}).get("faces", [])
-    judge = track_to_judge if kind == "video" else is_clear_face
-    clear = [f for f in faces if f.get("action") == "hidden" and judge(f)]
-    weak = [f for f in faces if f.get("action") == "hidden" and not judge(f)]
-    regions = len((report or {}).get("hidden_regions", []))
-    shown = sum(1 for f in faces if f.get("action") == "shown")
-    return Counts(len(clear), len(weak) + regions, shown)
+    """People, not detections (`engine.secondlook.people.report_counts`), as the command
+    line and the log count them."""
+    from blurkit.engine.secondlook.people import report_counts
+
+    faces, areas = report_counts(report, kind)
+    shown = sum(1 for f in (report or {}).get("faces", []) if f.get("action") == "shown")
+    return Counts(faces, areas, shown)
 
 
 def flags(item: ReviewItem) -> list[str]:

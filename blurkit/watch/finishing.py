@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from blurkit import i18n
 from blurkit.audit import utc_now
+from blurkit.engine.secondlook.people import report_counts
 from blurkit.fsutil import (NameTaken, atomic_output, durable_move, free_name, fsync_dir,
                             link_no_overwrite, makedirs_durable, remove_empty_parents,
                             sha256_file)
@@ -103,7 +104,8 @@ class Finisher:
         j.update(item_id, state="review")
         self.crashpoint("review.recorded")
         shutil.rmtree(self.staging_root / str(item_id), ignore_errors=True)
-        log.info(T("watch.in_review", name=row["rel"], hidden=row["hidden"] or 0,
+        faces, areas = _counts(row)
+        log.info(T("watch.in_review", name=row["rel"], hidden=faces, areas=areas,
                    shown=row["shown"] or 0))
 
     def _approved(self, row) -> None:
@@ -132,7 +134,7 @@ class Finisher:
         j.update(item_id, state="finishing", outcome="ok",
                  staged=staged.relative_to(c.ready).as_posix(),
                  audit_json=json.dumps(entry, ensure_ascii=False), faces=len(faces),
-                 hidden=sum(1 for f in faces if f.get("action") == "hidden"),
+                 hidden=report_counts(report, row["kind"])[0],
                  shown=len(report.get("shown") or []))
         self.crashpoint("approve.recorded")
         self._finish(j.get(item_id))
@@ -309,8 +311,9 @@ class Finisher:
                        dest=self._root("originals") / (row["dest_rel"] or "")
                        if row["disposal"] == "originals" else "-"))
         elif row["outcome"] == "ok":
+            faces, areas = _counts(row)
             log.info(T("watch.done", name=row["rel"], output=self.config.ready / row["ready_rel"],
-                       hidden=row["hidden"] or 0, shown=row["shown"] or 0))
+                       hidden=faces, areas=areas, shown=row["shown"] or 0))
         elif row["outcome"] == "duplicate":
             twin = self.journal.get(row["duplicate_of"])
             log.info(T("watch.duplicate", name=row["rel"], other=twin["rel"] if twin else "?",
@@ -363,6 +366,15 @@ class Finisher:
         remove_empty_parents(path.parent, root)
         if row["deleting"] == 1:
             log.info(T("watch.retention_deleted", path=path, days=f"{self.config.keep_days:g}"))
+
+
+def _counts(row) -> tuple[int, int]:
+    """(faces hidden, further areas hidden) of an item's report: people, not detections."""
+    try:
+        report = json.loads(row["report_json"] or "{}")
+    except ValueError:
+        report = {}
+    return report_counts(report, row["kind"]) if report else (row["hidden"] or 0, 0)
 
 
 def _bare(reason: str | None, name: str) -> str:

@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from blurkit.audit import normalise_entry, utc_now
+from blurkit.engine.secondlook.people import report_counts
 from blurkit.errors import BlurkitError
 from blurkit.fsutil import fsync_dir, fsync_path, makedirs_durable, sha256_file
 from blurkit.watch.journal import JOURNAL_DB, REVIEW_DIR, Journal
@@ -278,12 +279,14 @@ class ReviewDesk:
         fsync_dir(resolved.parent)
         sha = sha256_file(resolved)
         faces = report.get("faces") or []
+        current = self.journal.get(int(item_id))
+        kind = current["kind"] if current is not None else "photo"
         self._crashpoint("replace.written")
         old = self._transaction(
             item_id, expected_revision, revision=int(expected_revision) + 1,
             review_rel=resolved.relative_to(self.state_dir.resolve()).as_posix(),
             out_sha256=sha, report_json=report_json, faces=len(faces),
-            hidden=sum(1 for f in faces if f.get("action") == "hidden"),
+            hidden=report_counts(report, kind)[0],
             shown=len(report.get("shown") or []))
         self._crashpoint("replace.committed")
         if old["review_rel"]:

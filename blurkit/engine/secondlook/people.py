@@ -29,6 +29,31 @@ def is_person_face(box, score: float | None) -> bool:
     return score >= PERSON_SCORE and (box[3] - box[1]) >= PERSON_HEIGHT
 
 
+def is_clear(face: dict, kind: str = "photo") -> bool:
+    """A report entry (photo face or video track) a person would call a face: one shown,
+    suggested for someone or decided about by a person, or a detection passing the rule
+    above (a track by its best score and its largest box)."""
+    if face.get("action") == "shown" or face.get("suggestion") \
+            or str(face.get("reason", "")).startswith(("reviewer", "second_look")):
+        return True
+    score = face.get("max_score") if kind == "video" else face.get("score")
+    return is_person_face(face.get("box", (0, 0, 0, 0)), None if score is None else float(score))
+
+
+def report_counts(report: dict, kind: str = "photo") -> tuple[int, int]:
+    """(faces hidden, further areas hidden) of a report as a person counts them: detections
+    (or tracks) by `is_clear`, and regions a person drew count as areas."""
+    faces = areas = 0
+    for f in (report or {}).get("faces") or []:
+        if f.get("action") != "hidden":
+            continue
+        if is_clear(f, kind):
+            faces += 1
+        else:
+            areas += 1
+    return faces, areas + len((report or {}).get("hidden_regions") or [])
+
+
 def counts(faces: list[dict]) -> tuple[int, int]:
     """(people_faces, hidden_areas) of a report's face list (photo: detections; each dict
     with "box", "score" and "action")."""
