@@ -174,6 +174,7 @@ def _write_report(path: Path, results: list[ItemResult], skipped: list[Path], op
         "summary": {"files": len(results), "ok": len(ok), "errors": len(results) - len(ok),
                     "skipped": len(skipped), "faces": sum(len(r.faces) for r in ok),
                     "hidden": sum(r.hidden for r in ok),
+                    "hidden_areas": sum(r.people_counts()[1] for r in ok),
                     "shown": sum(len(r.shown) for r in ok),
                     "suggestions": _held_back(ok)},
         "files": [r.to_dict() for r in sorted(results, key=lambda r: r.source)],
