@@ -581,8 +581,11 @@ def _pool_round(jobs: list[Job], options: Options, workers: int,
                     continue
                 finish(result)
     except KeyboardInterrupt:
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in procs:
             proc.terminate()
+        for proc in procs:      # gone before their temporary files are swept
+            proc.join(10)
         pool.shutdown(wait=False, cancel_futures=True)
         _cleanup(jobs)
         raise

@@ -16,9 +16,10 @@ from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.progress import Progress
 from blurkit.config import MASKS, MODES, PURPOSES
 from blurkit.detect import DETECTORS
-from blurkit.fsutil import atomic_output
+from blurkit.fsutil import atomic_output, cleanup_partials
 from blurkit.pipeline import ItemResult, Options, default_workers, plan, run
 from blurkit.redact import Style, load_sticker
+from blurkit.signals import TERMINATED_STATUS, Terminated, terminate_as_interrupt
 
 i18n.register({
     "cli.process.help": {
@@ -158,6 +159,10 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
         modelstore.model_path(options.models_dir, name)
 
     started = time.time()
+    if outdir.is_dir():
+        # what a run killed by SIGKILL or a power cut left (blurkit's own `.part` names that
+        # no live writer holds: a second run into the same folder is not disturbed)
+        cleanup_partials(outdir)
     the_plan = plan(inputs, outdir)
     total = len(the_plan.jobs) + len(the_plan.errors)
     if total == 0:
@@ -178,8 +183,14 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
         progress.file_done(result.ok, result.source)
 
     try:
-        results += run(the_plan.jobs, options, workers=s.workers if workers is None else workers,
-                       on_result=on_result, audit=audit, on_progress=progress.frames)
+        # SIGTERM (a plain `kill`, systemd) cleans up as Ctrl-C does: no `.part` is left
+        with terminate_as_interrupt():
+            results += run(the_plan.jobs, options,
+                           workers=s.workers if workers is None else workers,
+                           on_result=on_result, audit=audit, on_progress=progress.frames)
+    except Terminated:
+        audit.close()
+        click.get_current_context().exit(TERMINATED_STATUS)
     finally:
         progress.close()
     audit.close()

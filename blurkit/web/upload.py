@@ -10,6 +10,7 @@ paths, no `..`, no hidden or control characters; an existing name gets a free on
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
@@ -55,6 +56,8 @@ class Sink:
             raise PermissionError(13, "outside the inbox", str(self.folder))
         self.tmp = self.folder / f".{secrets.token_hex(6)}.upload.part"
         self.fh = open(self.tmp, "xb")
+        # held while it is written: a cleanup at start removes only what a killed page left
+        fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
