@@ -40,8 +40,8 @@ i18n.register({
         "sv": "Inställningsfilen {path} är inte giltig TOML: {reason}",
     },
     "config.unknown_key": {
-        "en": "Unknown setting '{key}' in {path}. Known settings: {known}",
-        "sv": "Okänd inställning '{key}' i {path}. Kända inställningar: {known}",
+        "en": "Unknown setting '{setting}' in {path}. Known settings: {known}",
+        "sv": "Okänd inställning '{setting}' i {path}. Kända inställningar: {known}",
     },
     "config.bad_value": {
         "en": "Invalid value for '{setting}' in {path}: {value!r} ({reason})",
@@ -144,7 +144,9 @@ def load_settings(data_dir: Path | None = None) -> Settings:
             raise ConfigError("config.bad_toml", path=path, reason=exc) from exc
         for key, value in raw.items():
             if key not in _FILE_KEYS:
-                raise ConfigError("config.unknown_key", key=key, path=path,
+                # (`key` is BlurkitError's own first argument: found by fuzzing, an unknown
+                # setting raised TypeError instead of this message)
+                raise ConfigError("config.unknown_key", setting=key, path=path,
                                   known=", ".join(sorted(_FILE_KEYS)))
             values[key] = _check(key, value, path)
     return Settings(data_dir=data_dir, **values)
