@@ -362,6 +362,9 @@ class Worker:
         hidden = [d.detection.box for d in decisions if not d.show]
         pixels, notes = self.redact_checked(photo.pixels, hidden, job.source,
                                             shown=[d.detection.box for d in decisions if d.show])
+        # the original pixels are no longer needed: freed before the encoder makes its copy
+        # (memory budget: media/budget.py)
+        photo.pixels = pixels
         timings["redact"] = time.perf_counter() - t
 
         t = time.perf_counter()

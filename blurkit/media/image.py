@@ -48,7 +48,7 @@ from PIL import Image
 
 from blurkit import fsutil, i18n
 from blurkit.errors import InputError, OutputError
-from blurkit.media import metadata
+from blurkit.media import budget, metadata
 
 __all__ = ["Photo", "read_photo", "write_photo", "output_suffix", "PHOTO_SUFFIXES",
            "DEFAULT_MAX_PIXELS", "MAX_SIDE", "MAX_ASPECT"]
@@ -130,6 +130,16 @@ i18n.register({
               "it was not decoded.",
         "sv": "{path}: bilden anger {width}×{height} pixlar ({megapixels} megapixel), mer än "
               "gränsen {limit} megapixel (möjlig dekomprimeringsbomb); den avkodades inte.",
+    },
+    "image.too_large_for_memory": {
+        "en": "{path}: the image is {width}×{height} pixels ({megapixels} megapixels); this "
+              "machine ({memory_gb} GB of memory) processes at most {limit} megapixels, so "
+              "that one file never takes more than {budget_mb} MB. It was not decoded; "
+              "a smaller copy of the picture, or a machine with more memory, will do.",
+        "sv": "{path}: bilden är {width}×{height} pixlar ({megapixels} megapixel); den här "
+              "datorn ({memory_gb} GB minne) behandlar högst {limit} megapixel, så att en fil "
+              "aldrig tar mer än {budget_mb} MB. Den avkodades inte; en mindre kopia av "
+              "bilden, eller en dator med mer minne, fungerar.",
     },
     "image.bad_dimensions": {
         "en": "{path}: the image declares impossible dimensions {width}×{height} (each side "
@@ -274,9 +284,14 @@ def output_suffix(photo: Photo) -> str:
 
 # --------------------------------------------------------------------------- reading
 
-def read_photo(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
-    """Decode the photo at `path`; raise InputError (with a specific key) if it can't be."""
+def read_photo(path: Path, max_pixels: int | None = None) -> Photo:
+    """Decode the photo at `path`; raise InputError (with a specific key) if it can't be.
+
+    `max_pixels` None: the limit this machine's memory allows (`media.budget`: 200 MP at
+    most; a 2-GB Pi refuses earlier than a 16-GB laptop, naming the size and the limit)."""
     path = Path(path)
+    if max_pixels is None:
+        max_pixels = budget.photo_pixel_limit()
     data = _read_file(path)
     fmt = metadata.sniff(data)
     if fmt is None:
@@ -358,12 +373,13 @@ def _read_file(path: Path) -> bytes:
             raise InputError("image.not_regular", path=path)
         if info.st_size == 0:
             raise InputError("image.empty", path=path)
-        if info.st_size > MAX_FILE_BYTES:
+        limit = max_file_bytes()
+        if info.st_size > limit:
             raise InputError("image.file_too_large", path=path, size_mb=info.st_size >> 20,
-                             limit_mb=MAX_FILE_BYTES >> 20)
+                             limit_mb=limit >> 20)
         with os.fdopen(fd, "rb") as fh:
             fd = -1
-            data = fh.read(MAX_FILE_BYTES + 1)
+            data = fh.read(limit + 1)
     except IsADirectoryError:
         raise InputError("image.is_directory", path=path) from None
     except OSError as exc:
@@ -374,6 +390,13 @@ def _read_file(path: Path) -> bytes:
     if not data:
         raise InputError("image.empty", path=path)
     return data
+
+
+def max_file_bytes() -> int:
+    """The largest photo file read: 1 GiB, or a third of what this machine lets one file
+    take (the file's bytes are held while they are decoded)."""
+    b = budget.current()
+    return int(min(MAX_FILE_BYTES, (b.budget_mb - budget.WORKER_BASE_MB) * 2**20 / 3))
 
 
 def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
@@ -390,6 +413,14 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
 
 
 def _too_many(path: Path, width: int, height: int, max_pixels: int) -> None:
+    b = budget.current()
+    if width * height <= DEFAULT_MAX_PIXELS and max_pixels == b.photo_pixels \
+            and max_pixels < DEFAULT_MAX_PIXELS:
+        # an ordinary (if large) photo that this machine's memory cannot take safely
+        raise InputError("image.too_large_for_memory", path=path, width=width, height=height,
+                         megapixels=f"{width * height / 1e6:,.1f}",
+                         limit=f"{max_pixels / 1e6:,.0f}", memory_gb=f"{b.total_mb / 1024:.1f}",
+                         budget_mb=b.budget_mb)
     raise InputError("image.too_many_pixels", path=path, width=width, height=height,
                      megapixels=f"{width * height / 1e6:,.1f}",
                      limit=f"{max_pixels / 1e6:,.0f}")
@@ -498,7 +529,8 @@ def _decode_pillow(path: Path, data: bytes, fmt: str, st: metadata.Structure,
             pending = orientation or 1
             if fmt == "TIFF" and orientation and 0x0112 not in im.tag_v2:
                 pending = 1      # Pillow >= 12 applies a TIFF's orientation while loading
-            pixels, alpha, mode, gray, depth = _from_pillow(path, im, _NAMES[fmt], notes)
+            pixels, alpha, mode, gray, depth = _from_pillow_strips(path, im, _NAMES[fmt],
+                                                                   notes)
     return Photo(pixels=pixels, alpha=alpha, format=fmt,
                  icc_profile=_icc_for(icc, "L" if gray else "RGB"), source_mode=mode,
                  grayscale=gray, bit_depth=depth, orientation=orientation or 1,
@@ -533,6 +565,50 @@ def _from_pillow(path: Path, im: Image.Image, name: str, notes: list[str]
         raise InputError("image.unsupported_pixels", path=path, mode=mode, format=name)
     pixels, alpha, gray, depth = _split(np.asarray(im), im.mode)
     return pixels, alpha, mode, gray, depth
+
+
+_STRIP_MODES = {"1": "L", "L": "L", "P": None, "PA": "RGBA", "LA": "LA", "La": "LA",
+                "RGB": "RGB", "RGBA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB", "YCbCr": "RGB",
+                "CMYK": "RGB"}
+_STRIP_ROWS = 256
+
+
+def _from_pillow_strips(path: Path, im: Image.Image, name: str, notes: list[str]
+                        ) -> tuple[np.ndarray, np.ndarray | None, str, bool, int]:
+    """What `_from_pillow` gives, for the 8-bit modes, converted a strip of rows at a time
+    straight into the output arrays: no full-size intermediate copies (a 1-bit bomb of
+    196 MP took 1 + 1 + 1 + 3 + 3 bytes a pixel at once that way; now 1 + 3).
+    Conversions are per pixel, so the result is the same array."""
+    mode = im.mode
+    if mode not in _STRIP_MODES:
+        return _from_pillow(path, im, name, notes)
+    target = _STRIP_MODES[mode]
+    if mode == "P":
+        target = "RGBA" if "transparency" in im.info else "RGB"
+    if mode in ("P", "PA"):
+        notes.append(i18n.t("image.note.palette"))
+    elif mode == "CMYK":
+        notes.append(i18n.t("image.note.cmyk"))
+    width, height = im.size
+    gray = target in ("L", "LA")
+    pixels = np.empty((height, width, 3), np.uint8)
+    alpha = np.empty((height, width), np.uint8) if target in ("LA", "RGBA") else None
+    for y0 in range(0, height, _STRIP_ROWS):
+        y1 = min(height, y0 + _STRIP_ROWS)
+        strip = im.crop((0, y0, width, y1))
+        if strip.mode != target:
+            strip = strip.convert(target)
+        arr = np.asarray(strip)
+        if gray:
+            base = arr if arr.ndim == 2 else arr[..., 0]
+            pixels[y0:y1] = base[..., None]
+            if alpha is not None:
+                alpha[y0:y1] = arr[..., 1]
+        else:
+            pixels[y0:y1] = arr[..., :3]
+            if alpha is not None:
+                alpha[y0:y1] = arr[..., 3]
+    return pixels, alpha, mode, gray, 8
 
 
 def _icc_for(icc: bytes | None, mode: str) -> bytes | None:
@@ -634,11 +710,12 @@ def write_photo(photo: Photo, pixels: np.ndarray, dest: Path, *, jpeg_quality: i
         raise OutputError("image.write_exists", path=dest)
 
     gray = photo.grayscale and _is_gray(pixels)
-    im = _to_pillow(pixels, alpha, gray)
     icc = _icc_for(photo.icc_profile, "L" if gray else "RGB")
     try:
         with fsutil.atomic_output(dest) as tmp:
-            _encode(im, tmp, dest, fmt, int(jpeg_quality), icc, photo.lossless)
+            # the encoder's copy (4 bytes a pixel) is gone before the read-back decodes
+            _encode(_to_pillow(pixels, alpha, gray), tmp, dest, fmt, int(jpeg_quality), icc,
+                    photo.lossless)
             _verify(tmp, dest, fmt, width, height)
     except FileExistsError:
         raise OutputError("image.write_exists", path=dest) from None

@@ -258,11 +258,10 @@ async def original(request: Request, ctx: Ctx) -> Response:
         return ctx.app.error_page(ctx, 404, "web.err.not_found")
 
     def load() -> bytes:
-        from blurkit.media.image import read_photo
-        from blurkit.web.previews import jpeg_bytes
+        from blurkit.media.reduced import display_jpeg
 
-        photo = read_photo(it.original)
-        data = jpeg_bytes(photo.pixels)
+        # decoded at display size (DCT scaling, strips): a huge original stays small here
+        data = display_jpeg(it.original)
         with AuditLog.open(ctx.app.settings) as audit:
             audit.append({"kind": "original-viewed", "purpose": it.purpose,
                           "input_path": str(ctx.app.watch.inbox / it.rel),

@@ -1,0 +1,88 @@
+"""How much memory one file may take, and so how large a picture this machine accepts.
+
+A Raspberry Pi 4 with 2 GB runs the system, the page, the watcher and one worker; an
+accepted file must never wake the out-of-memory killer (which would take the worker, and
+on every restart again, until someone removes the file). So the limits derive from the
+machine's memory instead of being one number for every machine:
+
+    budget       = min(CAP_MB, SHARE x memory)        memory: RAM, or the cgroup's limit
+    photo limit  = min(200 MP, (budget - WORKER_BASE_MB) / PHOTO_BYTES_PER_PIXEL)
+    video limit  = (budget - WORKER_BASE_MB - VIDEO_FIXED_MB) / VIDEO_BYTES_PER_PIXEL per frame
+
+WORKER_BASE_MB (Python, onnxruntime and the detector loaded) and the bytes per pixel of
+the peak (the decoded photo, the detector's finest level, the redacted copy, the encoder's
+copy) were measured with benchmarks/memory.py (DESIGN.md "Memory budget"). A 16-GB laptop
+and a 4-GB Pi get the 1.2-GB cap; a 2-GB Pi gets 0.9 GB and refuses earlier, with a reason
+naming the picture's size and the machine's limit. BLURKIT_MEMORY_MB overrides the memory
+seen (a test simulates a 2-GB Pi with it).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Budget", "current", "photo_pixel_limit", "video_pixel_limit", "machine_memory_mb"]
+
+CAP_MB = 1200                  # the target: no accepted photo above this, whatever the RAM
+SHARE = 0.45                   # of the machine's memory for one file's work
+WORKER_BASE_MB = 330           # a worker with its models loaded, before any file
+PHOTO_BYTES_PER_PIXEL = 6.0    # measured peak per pixel of a photo through the worker
+VIDEO_FIXED_MB = 250           # encoder, decoder and frame queues of a video, at any size
+VIDEO_BYTES_PER_PIXEL = 60.0   # per pixel of one frame (queues of frames in flight)
+ABSOLUTE_MAX_PIXELS = 200_000_000
+MIN_PHOTO_PIXELS = 12_000_000  # never below a 12-MP phone photo (a machine that small is
+                               # refused at `blurkit doctor` time, not per file)
+
+
+@dataclass(frozen=True)
+class Budget:
+    total_mb: int        # the machine's memory (or its cgroup limit)
+    budget_mb: int       # what one file's work may take
+    photo_pixels: int    # the largest photo accepted
+    video_pixels: int    # the largest video frame accepted (width x height)
+
+
+def machine_memory_mb() -> int:
+    """RAM in MB, or the cgroup (container, systemd MemoryMax) limit if lower."""
+    override = os.environ.get("BLURKIT_MEMORY_MB", "").strip()
+    if override.isdigit() and int(override) > 0:
+        return int(override)
+    total = 0
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError, AttributeError):
+        total = 2048           # unknown: assume the smallest supported Pi
+    for limit_file in ("/sys/fs/cgroup/memory.max",
+                       "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < (1 << 50):
+            total = min(total, int(text) // 2**20)
+    return max(total, 256)
+
+
+@functools.lru_cache(maxsize=8)
+def _for(total_mb: int) -> Budget:
+    budget = int(min(CAP_MB, SHARE * total_mb))
+    photo = int((budget - WORKER_BASE_MB) * 2**20 / PHOTO_BYTES_PER_PIXEL)
+    photo = max(MIN_PHOTO_PIXELS, min(ABSOLUTE_MAX_PIXELS, photo))
+    video = int((budget - WORKER_BASE_MB - VIDEO_FIXED_MB) * 2**20 / VIDEO_BYTES_PER_PIXEL)
+    video = max(1280 * 720, video)
+    return Budget(total_mb=total_mb, budget_mb=budget, photo_pixels=photo, video_pixels=video)
+
+
+def current() -> Budget:
+    return _for(machine_memory_mb())
+
+
+def photo_pixel_limit() -> int:
+    return current().photo_pixels
+
+
+def video_pixel_limit() -> int:
+    return current().video_pixels
