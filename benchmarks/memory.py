@@ -94,6 +94,17 @@ def make_input(case: str, folder: Path, limit: int) -> Path:
     path = folder / names[case]
     if path.exists():
         return path
+    # made in a subprocess: this process stays small (its pages would show in the children)
+    subprocess.run([sys.executable, __file__, "--make", case, str(folder), str(limit)],
+                   check=True, cwd=str(ROOT))
+    return path
+
+
+def _make(case: str, folder: Path, limit: int) -> None:
+    names = {"12mp": "p12.jpg", "50mp": "p50.jpg", "largest": f"largest-{limit}.jpg",
+             "bilevel": f"bilevel-{limit}.png", "palette": f"palette-{limit}.png",
+             "4k": "v4k.mp4", "1080p": "v1080.mp4"}
+    path = folder / names[case]
     if case == "12mp":
         _jpeg(path, 4000, 3000)
     elif case == "50mp":
@@ -108,7 +119,6 @@ def make_input(case: str, folder: Path, limit: int) -> Path:
 
         w, h, n = (3840, 2160, 25) if case == "4k" else (1920, 1080, 50)
         videofactory.make_clip(path, width=w, height=h, n=n, audio=("aac",), flash_at=None)
-    return path
 
 
 # --------------------------------------------------------------------------- measuring
@@ -134,8 +144,15 @@ def measure(args: list[str]) -> dict:
     proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
     peak, t0 = 0, time.monotonic()
+    started = False
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        if not started:      # between fork and exec the child still shows this process's pages
+            try:
+                started = b"--child" in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+            except OSError:
+                pass
+        if started:
+            peak = max(peak, _tree_rss(proc.pid))
         time.sleep(0.01)
     out, err = proc.communicate()
     seconds = time.monotonic() - t0
@@ -187,7 +204,11 @@ def main() -> int:
     ap.add_argument("--no-web", action="store_true")
     ap.add_argument("--keep", type=Path, default=Path("/tmp/blurkit-memory-inputs"))
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--make", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.make:
+        _make(args.make[0], Path(args.make[1]), int(args.make[2]))
+        return 0
     if args.child:
         what, a, b = args.child
         if what == "worker":

@@ -189,7 +189,10 @@ def check_forms(data: bytes) -> None:
     from blurkit.web.review import decision_from_form
     from blurkit.web.videoreview import _form_decision
 
-    form = _form(data)
+    try:
+        form = _form(data)
+    except ValueError:      # more fields than a form may have: refused before any reader
+        return
     form_values(form)
     try:
         purposes, record = record_from(_Ctx(), form)

@@ -7,7 +7,7 @@ machine's memory instead of being one number for every machine:
 
     budget       = min(CAP_MB, SHARE x memory)        memory: RAM, or the cgroup's limit
     photo limit  = min(200 MP, (budget - WORKER_BASE_MB) / PHOTO_BYTES_PER_PIXEL)
-    video limit  = (budget - WORKER_BASE_MB - VIDEO_FIXED_MB) / VIDEO_BYTES_PER_PIXEL per frame
+    video limit  = (budget - VIDEO_BASE_MB) / VIDEO_BYTES_PER_PIXEL pixels per frame
 
 WORKER_BASE_MB (Python, onnxruntime and the detector loaded) and the bytes per pixel of
 the peak (the decoded photo, the detector's finest level, the redacted copy, the encoder's
@@ -28,10 +28,16 @@ __all__ = ["Budget", "current", "photo_pixel_limit", "video_pixel_limit", "machi
 
 CAP_MB = 1200                  # the target: no accepted photo above this, whatever the RAM
 SHARE = 0.45                   # of the machine's memory for one file's work
-WORKER_BASE_MB = 330           # a worker with its models loaded, before any file
-PHOTO_BYTES_PER_PIXEL = 6.0    # measured peak per pixel of a photo through the worker
-VIDEO_FIXED_MB = 250           # encoder, decoder and frame queues of a video, at any size
-VIDEO_BYTES_PER_PIXEL = 60.0   # per pixel of one frame (queues of frames in flight)
+# Measured with benchmarks/memory.py (worker peak, whole process tree): 846 MB for a 50-MP
+# JPEG, 1,347 MB for a 102-MP one: 366 MB + 9.6 MB per megapixel. The fixed part is the
+# worker with its models and the network's arena at its largest (2-MP) input; per pixel: the
+# decoder's two copies (6 bytes) while reading, then the photo, the detector's finest level
+# and its tiles, the redacted copy and the encoder's copy.
+WORKER_BASE_MB = 370
+PHOTO_BYTES_PER_PIXEL = 10.5   # 9.6 measured, with a margin
+# Video: 829 MB for 1080p and 930 MB for 4K (the encoder bounded above 1080p: encoder_options)
+VIDEO_BASE_MB = 800
+VIDEO_BYTES_PER_PIXEL = 20.0   # per pixel of one frame (16 measured)
 ABSOLUTE_MAX_PIXELS = 200_000_000
 MIN_PHOTO_PIXELS = 12_000_000  # never below a 12-MP phone photo (a machine that small is
                                # refused at `blurkit doctor` time, not per file)
@@ -71,9 +77,19 @@ def _for(total_mb: int) -> Budget:
     budget = int(min(CAP_MB, SHARE * total_mb))
     photo = int((budget - WORKER_BASE_MB) * 2**20 / PHOTO_BYTES_PER_PIXEL)
     photo = max(MIN_PHOTO_PIXELS, min(ABSOLUTE_MAX_PIXELS, photo))
-    video = int((budget - WORKER_BASE_MB - VIDEO_FIXED_MB) * 2**20 / VIDEO_BYTES_PER_PIXEL)
+    video = int((budget - VIDEO_BASE_MB) * 2**20 / VIDEO_BYTES_PER_PIXEL)
     video = max(1280 * 720, video)
     return Budget(total_mb=total_mb, budget_mb=budget, photo_pixels=photo, video_pixels=video)
+
+
+def encoder_options(width: int, height: int) -> dict[str, str]:
+    """x264 options that bound the encoder's memory for frames beyond 1080p (none at or
+    below 1080p: those outputs are unchanged). A 4K clip's worker peak went from 1,223 MB to
+    930 MB (benchmarks/memory.py) with a short lookahead, no B-frames and two threads; the
+    cost is a somewhat larger file at the same quality (CRF)."""
+    if width * height <= 1920 * 1088:
+        return {}
+    return {"x264-params": "rc-lookahead=3:sync-lookahead=0:bframes=0:threads=2"}
 
 
 def current() -> Budget:

@@ -100,6 +100,16 @@ i18n.register({
         "en": "{path}: audio track {track} uses '{codec}', which can neither be kept nor converted.",
         "sv": "{path}: ljudspår {track} använder '{codec}', som varken kan behållas eller konverteras.",
     },
+    "video.too_large_for_memory": {
+        "en": "{path}: the video's pictures are {width}×{height} pixels; this machine "
+              "({memory_gb} GB of memory) processes video up to {limit} megapixels a picture, "
+              "so that one file never takes more than {budget_mb} MB. A copy at a lower "
+              "resolution (for example 1080p), or a machine with more memory, will do.",
+        "sv": "{path}: videons bilder är {width}×{height} pixlar; den här datorn "
+              "({memory_gb} GB minne) behandlar video upp till {limit} megapixel per bild, så "
+              "att en fil aldrig tar mer än {budget_mb} MB. En kopia med lägre upplösning "
+              "(till exempel 1080p), eller en dator med mer minne, fungerar.",
+    },
     "video.no_frames": {
         "en": "{path}: no picture could be decoded from the video track "
               "(the file may be damaged or only a stub).",
@@ -485,6 +495,12 @@ def probe_video(path) -> VideoInfo:
             raise InputError("video.no_frames", path=str(path))
         if rotation in (90, 270):
             w, h = h, w
+        from blurkit.media import budget
+        b = budget.current()
+        if w * h > b.video_pixels:     # memory budget: refused before any frame is processed
+            raise InputError("video.too_large_for_memory", path=str(path), width=w, height=h,
+                             limit=f"{b.video_pixels / 1e6:.1f}",
+                             memory_gb=f"{b.total_mb / 1024:.1f}", budget_mb=b.budget_mb)
 
         tb = vs.time_base or Fraction(1, 90000)
         c_dur = (container.duration / _AV_TIME_BASE) if container.duration else None
@@ -1198,6 +1214,8 @@ def _add_video_stream(out, info: VideoInfo, *, crf: int, preset: str, colour=Non
         "udu_sei": "0",        # never carry user-data SEI over from side data
         "flags": "+bitexact",
     }
+    from blurkit.media.budget import encoder_options
+    options.update(encoder_options(info.out_width, info.out_height))   # memory: large frames
     vs = out.add_stream("libx264", rate=rate, options=options)
     vs.width = info.out_width
     vs.height = info.out_height
