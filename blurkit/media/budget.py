@@ -28,13 +28,14 @@ __all__ = ["Budget", "current", "photo_pixel_limit", "video_pixel_limit", "machi
 
 CAP_MB = 1200                  # the target: no accepted photo above this, whatever the RAM
 SHARE = 0.45                   # of the machine's memory for one file's work
-# Measured with benchmarks/memory.py (worker peak, whole process tree): 846 MB for a 50-MP
-# JPEG, 1,347 MB for a 102-MP one: 366 MB + 9.6 MB per megapixel. The fixed part is the
-# worker with its models and the network's arena at its largest (2-MP) input; per pixel: the
-# decoder's two copies (6 bytes) while reading, then the photo, the detector's finest level
-# and its tiles, the redacted copy and the encoder's copy.
-WORKER_BASE_MB = 370
-PHOTO_BYTES_PER_PIXEL = 10.5   # 9.6 measured, with a margin
+# Measured with benchmarks/memory.py (worker peak, whole process tree, 2 cores): 740 MB for
+# a 12-MP JPEG, 800 for 26 MP, 842 for 50 MP, 1,137 for 83 MP, 1,347 for 102 MP. Not a
+# straight line (the network's memory arena grows in steps); the line below lies above every
+# point from 50 MP up, the range where the limit falls on machines from 2 GB up. Per pixel:
+# the decoder's two copies (6 bytes) while reading, then the photo, the detector's finest
+# level and its tiles, the redacted copy and the encoder's copy.
+WORKER_BASE_MB = 400
+PHOTO_BYTES_PER_PIXEL = 10.0
 # Video: 829 MB for 1080p and 930 MB for 4K (the encoder bounded above 1080p: encoder_options)
 VIDEO_BASE_MB = 800
 VIDEO_BYTES_PER_PIXEL = 20.0   # per pixel of one frame (16 measured)
