@@ -99,8 +99,9 @@ _CHILD = textwrap.dedent("""
         ok = getattr(r, "ok", True)
         print(json.dumps({{"ok": ok, "error": getattr(r, "error", None),
                           "headroom_mb": headroom >> 20}}))
-    except MemoryError:
-        print(json.dumps({{"ok": False, "error": "MemoryError", "headroom_mb": headroom >> 20}}))
+    except (MemoryError, Exception) as exc:       # read_photo words it: image.out_of_memory
+        print(json.dumps({{"ok": False, "error": repr(exc)[:300],
+                          "key": getattr(exc, "key", None), "headroom_mb": headroom >> 20}}))
 """)
 
 
@@ -136,9 +137,33 @@ def test_the_largest_accepted_photo_completes_under_an_address_space_limit(tmp_p
 
 def test_the_original_view_of_a_huge_bilevel_picture_stays_small(tmp_path):
     src = tmp_path / "bilevel.png"
-    _bomb(src, 7_000, "1")                     # 49 MP: a full RGB decode needs ~150 MB
-    headroom = 100 << 20
-    view = _run_child(tmp_path, "view", src, tmp_path, headroom)
+    _bomb(src, 9_000, "1")           # 81 MP in a few KB: a full RGB decode needs ~320 MB
+    env = {"BLURKIT_MEMORY_MB": "16384", "MALLOC_ARENA_MAX": "2"}
+    headroom = 200 << 20
+    view = _run_child(tmp_path, "view", src, tmp_path, headroom, env=env)
     assert view["ok"], view
-    full = _run_child(tmp_path, "full", src, tmp_path, headroom)
-    assert not full["ok"]                      # the limit is real: a full decode breaks it
+    full = _run_child(tmp_path, "full", src, tmp_path, headroom, env=env)
+    assert not full["ok"] and full["key"] == "image.out_of_memory", full   # the limit is real
+
+
+def test_a_written_png_is_checked_as_a_stream(tmp_path):
+    import io as _io
+
+    import numpy as np
+    from PIL import Image
+
+    from blurkit.errors import OutputError
+    from blurkit.media.image import _verify_png_stream
+
+    arr = np.random.default_rng(2).integers(0, 255, (37, 53, 3), dtype=np.uint8)
+    buf = _io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG", compress_level=4)
+    good = buf.getvalue()
+    _verify_png_stream(good, tmp_path / "x.png", 53, 37)
+    bad_cases = [good[:-20], good + b"tail", bytearray(good)]
+    bad_cases[2][60] ^= 0xFF                               # a flipped bit in the data
+    for data in bad_cases:
+        with pytest.raises(OutputError):
+            _verify_png_stream(bytes(data), tmp_path / "x.png", 53, 37)
+    with pytest.raises(OutputError):
+        _verify_png_stream(good, tmp_path / "x.png", 53, 38)   # not the size written

@@ -379,7 +379,13 @@ def _read_file(path: Path) -> bytes:
                              limit_mb=limit >> 20)
         with os.fdopen(fd, "rb") as fh:
             fd = -1
-            data = fh.read(limit + 1)
+            # the size it has (read(limit) would reserve the whole limit up front)
+            data = fh.read(min(limit, info.st_size) + 1)
+            if len(data) > info.st_size:          # it grew meanwhile: up to the limit
+                data += fh.read(limit + 1 - len(data))
+        if len(data) > limit:
+            raise InputError("image.file_too_large", path=path, size_mb=len(data) >> 20,
+                             limit_mb=limit >> 20)
     except IsADirectoryError:
         raise InputError("image.is_directory", path=path) from None
     except OSError as exc:
@@ -782,6 +788,11 @@ def _verify(tmp: Path, dest: Path, fmt: str, width: int, height: int) -> None:
                           reason="; ".join(st.findings()) or f"{st.format}, expected {fmt}")
     if st.problems:
         raise OutputError("image.verify_metadata", path=dest, problems="; ".join(st.problems))
+    if fmt == "PNG":
+        # read back as a stream (memory: a full decode would hold a second full-size copy
+        # beside the pixels just written; media/budget.py)
+        _verify_png_stream(data, dest, width, height)
+        return
     try:
         with _pillow_pixel_limit(width * height):
             with Image.open(io.BytesIO(data), formats=[fmt]) as im:
@@ -799,3 +810,58 @@ def _verify(tmp: Path, dest: Path, fmt: str, width: int, height: int) -> None:
     except Exception as exc:
         raise OutputError("image.verify_decode", path=dest,
                           reason=f"{type(exc).__name__}: {exc}"[:200]) from None
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}     # colour type -> samples per pixel (8-bit)
+
+
+def _verify_png_stream(data: bytes, dest: Path, width: int, height: int) -> None:
+    """A written PNG checked without decoding it whole: every chunk's CRC, the header's size,
+    8-bit non-interlaced, the image data inflating to exactly one filter byte (0-4) and
+    `width` samples per row for `height` rows, and nothing after IEND."""
+    import struct
+    import zlib
+
+    def bad(reason: str) -> OutputError:
+        return OutputError("image.verify_decode", path=dest, reason=reason)
+
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise bad("not a PNG")
+    pos, row_bytes, filled, ended = 8, None, 0, False
+    inflater = zlib.decompressobj()
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) != length or zlib.crc32(kind + body) & 0xFFFFFFFF != \
+                struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]:
+            raise bad(f"chunk {kind!r} damaged")
+        pos += 12 + length
+        if kind == b"IHDR":
+            w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if (w, h) != (width, height) or depth != 8 or interlace or colour not in _PNG_CHANNELS:
+                raise bad(f"header {w}x{h}, depth {depth}, colour {colour}, "
+                          f"interlace {interlace}; expected {width}x{height}")
+            row_bytes = 1 + width * _PNG_CHANNELS[colour]
+        elif kind == b"IDAT":
+            if row_bytes is None:
+                raise bad("image data before the header")
+            feed = body
+            while feed:
+                try:      # at most 4 MB inflated at a time
+                    chunk = inflater.decompress(feed, 4 << 20)
+                except zlib.error as exc:
+                    raise bad(f"image data: {exc}") from None
+                feed = inflater.unconsumed_tail
+                for i in range((-filled) % row_bytes, len(chunk), row_bytes):
+                    if chunk[i] > 4:
+                        raise bad(f"row {(filled + i) // row_bytes}: filter {chunk[i]}")
+                filled += len(chunk)
+                if filled > row_bytes * height:
+                    raise bad("more image data than the header declares")
+        elif kind == b"IEND":
+            ended = True
+            break
+    if not ended or pos != len(data):
+        raise bad("no end chunk, or data after it")
+    if not inflater.eof or inflater.unused_data or filled != row_bytes * height:
+        raise bad(f"image data holds {filled} bytes, expected {row_bytes * height}")
