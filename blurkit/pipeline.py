@@ -62,6 +62,12 @@ i18n.register({
         "sv": "{path}: arbetsprocessen som behandlade filen avbröts plötsligt ({reason}); "
               "inget skrevs för den.",
     },
+    "pipeline.time_limit": {
+        "en": "{path}: processing stopped after {seconds} s without progress (a damaged or "
+              "hostile file can make a reader loop); nothing was written for it.",
+        "sv": "{path}: behandlingen stoppades efter {seconds} s utan framsteg (en skadad eller "
+              "fientlig fil kan få en läsare att gå i cirklar); inget skrevs för den.",
+    },
     "pipeline.unexpected": {
         "en": "{path}: unexpected error ({reason}); nothing was written for it.",
         "sv": "{path}: oväntat fel ({reason}); inget skrevs för den.",
@@ -238,6 +244,8 @@ class Options:
     snapshot: Snapshot | None = None
     language: str = "en"
     threads: int = 1              # inference threads per worker
+    time_limit: float = 900.0     # seconds without progress before a file is given up
+                                  # (photos: + 30 s per MB; videos: between progress reports)
 
 
 def watch_options(settings, purpose: str) -> Options:
@@ -269,6 +277,9 @@ class Worker:
         self.detector = load_detector(options.detector, options.models_dir, threads=options.threads)
         self.video_detector = video_search(self.detector)
         self.progress: Callable[[Job, str, int, int], None] = lambda job, phase, done, total: None
+        from blurkit.timelimit import time_limit
+        with time_limit(None) as idle:
+            self._clock = idle           # the running file's time limit (see process)
         self.recognizer = None
         self.models: dict[str, str] = {}
         self.set_snapshot(options.snapshot)
@@ -335,10 +346,19 @@ class Worker:
         return out
 
     def process(self, job: Job) -> ItemResult:
+        from blurkit.timelimit import seconds_for, time_limit
+
         try:
-            if job.kind == "video":
-                return self._video(job)
-            return self._photo(job)
+            size = job.source.stat().st_size if job.kind == "photo" else 0
+        except OSError:
+            size = 0
+        try:
+            with time_limit(seconds_for(size, self.options.time_limit)) as clock:
+                self._clock = clock
+                _test_hang(job)
+                if job.kind == "video":
+                    return self._video(job)
+                return self._photo(job)
         except Exception as exc:  # never let one file stop a batch; nothing was published
             key, params = _failure(job, exc)
             return ItemResult.failed(job.source, job.kind, key, i18n.t(key, **params), params)
@@ -395,8 +415,11 @@ class Worker:
         if dest.exists():
             raise FileExistsError(dest)
         input_sha = sha256_file(job.source)
-        flow = VideoJob(self, job.source, dest,
-                        progress=lambda phase, done, total: self.progress(job, phase, done, total))
+        def progress(phase: str, done: int, total: int) -> None:
+            self._clock.touch()          # frames go on: only a stall counts
+            self.progress(job, phase, done, total)
+
+        flow = VideoJob(self, job.source, dest, progress=progress)
         stats = flow.run()
         tracks = stats.pop("tracks")
         shown = {(t["person_id"], t["consent_id"]) for t in tracks if t["action"] == "shown"}
@@ -420,6 +443,10 @@ def _failure(job: Job, exc: Exception) -> tuple[str, dict]:
         if isinstance(cause, OSError) and cause.errno in _DISK_FULL:
             return "pipeline.disk_full", {"path": job.source, "reason": cause.strerror or cause}
         cause = cause.__cause__ or cause.__context__
+    from blurkit.timelimit import TimeLimitExceeded
+
+    if isinstance(exc, TimeLimitExceeded):
+        return "pipeline.time_limit", {"path": job.source, "seconds": f"{exc.seconds:.0f}"}
     if isinstance(exc, BlurkitError):
         return exc.key, dict(exc.params)
     if isinstance(exc, FileExistsError):
@@ -428,6 +455,19 @@ def _failure(job: Job, exc: Exception) -> tuple[str, dict]:
         return "pipeline.unexpected", {"path": job.source, "reason": "out of memory"}
     traceback.print_exc()
     return "pipeline.unexpected", {"path": job.source, "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def _test_hang(job: Job) -> None:
+    """Test hook (as BLURKIT_TEST_CRASH_ON): a file named so makes the worker hang, in Python
+    (`sleep`: the time limit stops it) or, with BLURKIT_TEST_HANG_HARD, with SIGALRM blocked
+    as a hang inside C code would be (only the watch folder's parent deadline stops it)."""
+    if os.environ.get("BLURKIT_TEST_HANG_ON") != job.source.name:
+        return
+    import signal
+
+    if os.environ.get("BLURKIT_TEST_HANG_HARD"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(3600)
 
 
 def _model_version(name: str) -> str:

@@ -131,6 +131,14 @@ i18n.register({
         "sv": "{name}: behandlingen avbröts {n} gånger (programmet stannade eller kraschade "
               "medan det arbetade med filen); inget publicerades från den.",
     },
+    "watch.reason.timeout": {
+        "en": "{name}: processing was stopped after {seconds} s without an answer (a damaged "
+              "or hostile file can make a reader hang); nothing was published from it, and "
+              "the files after it went on.",
+        "sv": "{name}: behandlingen stoppades efter {seconds} s utan svar (en skadad eller "
+              "fientlig fil kan få en läsare att hänga sig); inget publicerades från den, och "
+              "filerna efter den behandlades vidare.",
+    },
     "watch.reason.vanished": {
         "en": "{name}: the file disappeared from blurkit's work folder before it was "
               "processed; nothing was published from it.",
