@@ -1,5 +1,12 @@
 """Build the kept seed corpora in fuzz/corpus/<target>/ (committed; bounded in size).
 
+The corpus in the repository is what this script made, merged with what the campaigns
+found (libFuzzer's -merge: the smallest set of inputs keeping all coverage seen):
+
+    .venv/bin/python fuzz/campaign.py --seconds 90 --keep /tmp/fz
+    fuzz/run.py TARGET -merge=1 -max_len=12288 NEW_DIR fuzz/corpus/TARGET /tmp/fz/TARGET/corpus
+
+
     .venv/bin/python fuzz/make_seeds.py [--shared ../shared/data]
 
 Seeds are (a) small slices of public-licence files from ../shared/data (ExifTool's test
@@ -16,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import shutil
 import struct
 import sys
 import tempfile
@@ -166,14 +172,8 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     args = ap.parse_args()
     out = HERE / "corpus"
-    keep = out / "SOURCES.md"
-    text = keep.read_text() if keep.exists() else None
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir()
-    if text:
-        keep.write_text(text)
-    if args.shared.is_dir():
+    out.mkdir(exist_ok=True)         # added to (names are content hashes): the inputs merged
+    if args.shared.is_dir():         # in from campaigns stay
         shared_seeds(args.shared, out)
     made_seeds(out)
     sizes = [p.stat().st_size for p in out.rglob("*") if p.is_file()]

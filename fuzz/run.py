@@ -29,10 +29,19 @@ with atheris.instrument_imports(include=["blurkit"]):
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in targets.TARGETS:
+    # the target travels in the environment too: libFuzzer runs this script again for
+    # -merge and -fork with only its own options
+    if len(sys.argv) > 1 and sys.argv[1] in targets.TARGETS:
+        os.environ["BLURKIT_FUZZ_TARGET"] = sys.argv.pop(1)
+    target = os.environ.get("BLURKIT_FUZZ_TARGET")
+    if target not in targets.TARGETS:
         sys.exit(f"usage: run.py TARGET [libFuzzer options]; targets: {', '.join(targets.TARGETS)}")
-    check = targets.TARGETS[sys.argv[1]]
-    atheris.Setup([sys.argv[0]] + sys.argv[2:], check)
+    import shlex
+
+    # ...and through `sh -c`: argv[0] is run as a command line
+    argv = [f"{shlex.quote(sys.executable)} {shlex.quote(str(Path(__file__).resolve()))}",
+            *sys.argv[1:]]
+    atheris.Setup(argv, targets.TARGETS[target])
     atheris.Fuzz()
 
 
