@@ -546,8 +546,11 @@ def run(jobs: list[Job], options: Options, workers: int = 0,
     process and inference uses all cores instead. `on_progress(source, phase, done, total)`
     reports the frames of long videos.
     """
+    from blurkit.media import budget
+
     cores = default_workers()
-    workers = min(workers or cores, max(1, len(jobs)))
+    # each worker may take its memory budget: no more of them than the memory holds
+    workers = min(workers or cores, budget.max_workers(), max(1, len(jobs)))
     results: list[ItemResult] = []
     models: dict[str, str] = {}
 

@@ -61,7 +61,7 @@ def check_photo_metadata(data: bytes) -> None:
         raise Finding(f"findings are not a list of text: {findings!r}")
     if s.format != metadata.sniff(data):
         raise Finding(f"inspect says {s.format}, sniff says {metadata.sniff(data)}")
-    if (s.width is not None and s.width < 1) or (s.height is not None and s.height < 1):
+    if (s.width is not None and s.width < 0) or (s.height is not None and s.height < 0):
         raise Finding(f"declared size {s.width}x{s.height}")
     if s.icc_profile is not None:
         cleaned = metadata.clean_icc_profile(s.icc_profile)

@@ -32,6 +32,13 @@ def test_limits_derive_from_the_machines_memory():
     assert pi2.video_pixels >= 1920 * 1080
 
 
+def test_no_more_workers_than_the_memory_holds(monkeypatch):
+    for memory, most in ((2048, 1), (4096, 2), (8192, 5)):
+        monkeypatch.setenv("BLURKIT_MEMORY_MB", str(memory))
+        assert budget.max_workers() == most
+        assert budget.max_workers() * budget.current().budget_mb <= 0.8 * memory
+
+
 def test_a_small_machine_refuses_a_large_photo_naming_its_size(monkeypatch, tmp_path):
     src = tmp_path / "stor.png"
     src.write_bytes(png_declaring(8000, 7500))                 # 60 MP declared
