@@ -174,11 +174,11 @@ def _report(extra: dict) -> None:
 
 def child_worker(path: Path, out: Path) -> None:
     from blurkit.config import load_settings
-    from blurkit.pipeline import Job, Options, Worker, default_workers
+    from blurkit.pipeline import VIDEO_SUFFIXES, Job, Options, Worker, default_workers
 
     s = load_settings(Path(tempfile.mkdtemp()))
     worker = Worker(Options(models_dir=s.models_dir, threads=default_workers()))
-    kind = "video" if path.suffix == ".mp4" else "photo"
+    kind = "video" if path.suffix.lower() in VIDEO_SUFFIXES else "photo"
     result = worker.process(Job(path, out, Path("."), kind))
     _report({"ok": result.ok, "error": result.error, "width": result.width,
              "height": result.height})

@@ -174,3 +174,18 @@ def test_a_written_png_is_checked_as_a_stream(tmp_path):
             _verify_png_stream(bytes(data), tmp_path / "x.png", 53, 37)
     with pytest.raises(OutputError):
         _verify_png_stream(good, tmp_path / "x.png", 53, 38)   # not the size written
+
+
+def test_a_clip_with_too_many_audio_tracks_is_refused_before_processing(tmp_path):
+    from blurkit.media.video import MAX_AUDIO_STREAMS, probe_video
+    from videofactory import make_clip
+
+    many, fine = tmp_path / "many.mkv", tmp_path / "fine.mkv"
+    make_clip(many, width=64, height=48, n=3, audio=("aac",) * (MAX_AUDIO_STREAMS + 1),
+              flash_at=None)
+    make_clip(fine, width=64, height=48, n=3, audio=("aac",) * MAX_AUDIO_STREAMS, flash_at=None)
+    with pytest.raises(InputError) as err:
+        probe_video(many)
+    assert err.value.key == "video.too_many_streams"
+    assert "9 ljudspår" in err.value.message("sv")
+    assert len(probe_video(fine).audio) == MAX_AUDIO_STREAMS

@@ -100,6 +100,14 @@ i18n.register({
         "en": "{path}: audio track {track} uses '{codec}', which can neither be kept nor converted.",
         "sv": "{path}: ljudspår {track} använder '{codec}', som varken kan behållas eller konverteras.",
     },
+    "video.too_many_streams": {
+        "en": "{path}: the file holds {streams} tracks, {audio} of them audio; at most "
+              "{max_streams} tracks and {max_audio} audio tracks are processed (each audio track "
+              "is decoded and encoded again), so it was refused.",
+        "sv": "{path}: filen innehåller {streams} spår, varav {audio} ljudspår; högst "
+              "{max_streams} spår och {max_audio} ljudspår behandlas (varje ljudspår avkodas och "
+              "kodas om), så den vägrades.",
+    },
     "video.too_large_for_memory": {
         "en": "{path}: the video's pictures are {width}×{height} pixels; this machine "
               "({memory_gb} GB of memory) processes video up to {limit} megapixels a picture, "
@@ -166,6 +174,8 @@ _IMAGE_BRANDS = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1",
 _AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
               8000, 7350)
 _MAX_PROBE_PACKETS = 600
+MAX_STREAMS = 32            # tracks of any kind in one file
+MAX_AUDIO_STREAMS = 8       # audio tracks (each is decoded and encoded)
 _AV_TIME_BASE = 1_000_000
 
 
@@ -450,6 +460,13 @@ def probe_video(path) -> VideoInfo:
         image = _is_image_container(container)
         if image:
             raise InputError("video.still_image", path=str(path), kind=image)
+        # memory budget: every audio track is decoded and encoded at once (a 1-s clip with
+        # 900 tracks took 1.6 GB); cameras write one or two, field recorders up to eight
+        n_audio = len(container.streams.audio)
+        if len(container.streams) > MAX_STREAMS or n_audio > MAX_AUDIO_STREAMS:
+            raise InputError("video.too_many_streams", path=str(path),
+                             streams=len(container.streams), audio=n_audio,
+                             max_streams=MAX_STREAMS, max_audio=MAX_AUDIO_STREAMS)
         vs = _pick_video_stream(container)
         if vs is None:
             raise InputError("video.no_video_stream", path=str(path))
