@@ -118,3 +118,30 @@ def test_watch_removes_stale_parts_at_start_in_its_folders(tmp_path):
     assert not [p for p in planted if p.exists()]
     assert foreign.exists()
     assert state_dir(data_dir, cfg.inbox).is_dir()
+
+
+def test_serve_removes_stale_parts_at_start_and_stops_on_sigterm(tmp_path):
+    from blurkit.config import load_settings
+    from blurkit.watch import make_config
+    from review_soak import ServeProc
+    from webkit import free_port
+
+    data_dir = tmp_path / "data"
+    cfg = make_config(load_settings(data_dir))
+    planted = [cfg.inbox / UPLOAD, cfg.ready / STALE, cfg.failed / "sub" / STALE]
+    for p in planted:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"left by a killed page")
+    foreign = cfg.inbox / ".download.part"
+    foreign.write_bytes(b"another program's")
+    w = ServeProc(data_dir, ["--settle", "1"], tmp_path / "serve.log", free_port())
+    w.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and any(p.exists() for p in planted):
+            time.sleep(0.2)
+    finally:
+        rc = w.stop()
+    assert rc == 0, (tmp_path / "serve.log").read_text()
+    assert not [p for p in planted if p.exists()]
+    assert foreign.exists()
