@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import os
 import re
@@ -21,6 +20,11 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:          # not POSIX: no writer can be told apart, every leftover is stale
+    fcntl = None
 
 PART_SUFFIX = ".part"
 # blurkit's own temporary names: `.<final name>.<8 mkstemp characters>.part` (temp_path_for,
@@ -125,6 +129,8 @@ def atomic_output(final: Path, overwrite: bool = False) -> Iterator[Path]:
 
 def _hold(path: Path) -> int | None:
     """An open descriptor of `path` holding an exclusive flock: 'a writer is alive'."""
+    if fcntl is None:
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -136,6 +142,13 @@ def _hold(path: Path) -> int | None:
     return fd
 
 
+def hold_while_writing(fd: int) -> None:
+    """Mark an open temporary file as being written (see `is_stale_partial`)."""
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
 def is_own_partial(name: str) -> bool:
     """Does `name` have the shape of one of blurkit's temporary files?"""
     return bool(_OWN_PART.match(name))
@@ -145,6 +158,8 @@ def is_stale_partial(path: Path) -> bool:
     """A blurkit temporary file that no live writer holds (its writer was killed)."""
     if not is_own_partial(Path(path).name):
         return False
+    if fcntl is None:
+        return True
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError:

@@ -10,7 +10,6 @@ paths, no `..`, no hidden or control characters; an existing name gets a free on
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import secrets
@@ -21,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from blurkit.fsutil import free_name, fsync_dir
+from blurkit.fsutil import free_name, fsync_dir, hold_while_writing
 from blurkit.web.context import Ctx, page
 
 MAX_DEPTH = 8
@@ -57,7 +56,7 @@ class Sink:
         self.tmp = self.folder / f".{secrets.token_hex(6)}.upload.part"
         self.fh = open(self.tmp, "xb")
         # held while it is written: a cleanup at start removes only what a killed page left
-        fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        hold_while_writing(self.fh.fileno())
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
