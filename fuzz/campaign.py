@@ -46,7 +46,7 @@ def _seed_dir(target: str, scratch: Path) -> Path:
     return seeds
 
 
-def run_target(target: str, seconds: int, scratch: Path) -> dict:
+def run_target(target: str, seconds: int, scratch: Path, seed: int = 0) -> dict:
     work = scratch / target
     corpus = work / "corpus"
     artifacts = work / "artifacts"
@@ -59,7 +59,8 @@ def run_target(target: str, seconds: int, scratch: Path) -> dict:
             dirs.append(str(d))
     cmd = [sys.executable, str(HERE / "run.py"), target, f"-max_total_time={seconds}",
            "-timeout=10", "-rss_limit_mb=2048", f"-max_len={MAX_LEN}", "-print_final_stats=1",
-           f"-artifact_prefix={artifacts}/", "-close_fd_mask=1", *dirs]
+           f"-artifact_prefix={artifacts}/", "-close_fd_mask=1",
+           *([f"-seed={seed}"] if seed else []), *dirs]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
                           timeout=seconds + 300, cwd=str(work))
@@ -92,6 +93,9 @@ def main() -> int:
     ap.add_argument("targets", nargs="*", default=list(TARGETS))
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--keep", type=Path, default=None, help="keep the scratch corpora here")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="libFuzzer's random seed (CI: fixed, so that a run can be repeated; "
+                         "0: a new one each run)")
     args = ap.parse_args()
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:
@@ -101,7 +105,7 @@ def main() -> int:
     results = []
     try:
         for target in args.targets:
-            r = run_target(target, args.seconds, scratch)
+            r = run_target(target, args.seconds, scratch, args.seed)
             results.append(r)
             print(f"fuzz {target:<19} {r.get('number_of_executed_units', r.get('execs', 0)):>8} "
                   f"execs  {r.get('average_exec_per_sec', 0):>6}/s  cov {r.get('cov', '?'):>5}  "
