@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import mediafactory as mf
+from blurkit import i18n  # noqa: F401
 from blurkit.pipeline import Job, Options, Worker, run
 from blurkit.watch import NOTE_SUFFIX, ProcessWorker
 from test_watch import drop, make_watcher
@@ -21,6 +22,14 @@ def _photo(seed: int) -> bytes:
 @pytest.fixture
 def models_dir():
     return Path(os.environ["BLURKIT_MODELS_DIR"])
+
+
+@pytest.fixture(autouse=True)
+def language_restored():
+    from blurkit import i18n
+
+    yield
+    i18n.set_language(None)      # a Worker sets the process's language (here Swedish)
 
 
 def test_a_hanging_file_fails_with_its_reason_in_the_worker_and_the_batch(tmp_path, models_dir,
