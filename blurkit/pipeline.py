@@ -13,6 +13,7 @@ audit entry for every item.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import errno
 import multiprocessing
 import os
@@ -362,6 +363,10 @@ class Worker:
         except Exception as exc:  # never let one file stop a batch; nothing was published
             key, params = _failure(job, exc)
             return ItemResult.failed(job.source, job.kind, key, i18n.t(key, **params), params)
+        finally:
+            # the next file starts from the models alone, not this file's largest arena
+            with contextlib.suppress(Exception):
+                self.detector.release_memory()
 
     def _photo(self, job: Job) -> ItemResult:
         timings = {}
