@@ -61,13 +61,13 @@ class SearchParams:
                                      # 180 was measured and not adopted: DESIGN.md)
     nms_iou: float = 0.3
     crowd_faces: int = 2        # clear faces that make a photo a group photo
-    rotated_whole_max: int = 1_700_000  # network pixels a rotated pass takes in one piece; a
+    rotated_whole_max: int = 1_800_000  # network pixels a rotated pass takes in one piece; a
                                         # larger level is searched in tiles (and the first
                                         # level within this, whole, for large faces): the
                                         # network's memory grows ~190 bytes per input pixel
-                                        # (a 50-MP photo's level: 7 MP, 1.3 GB). A 12-MP 4:3
-                                        # photo's level (1500 x 1125) stays in one piece, as
-                                        # before, and no input exceeds it or a tile (1280^2)
+                                        # (a 50-MP photo's level: 7 MP, 1.3 GB). Phone photos
+                                        # up to 12.8 MP (4032 x 3024: 1134 x 1512) stay in one
+                                        # piece, as before, and no input is much larger
 
 
 REVIEW_OVERLAP = 0.3  # a candidate with this much of its box inside a kept face is that face
@@ -209,8 +209,8 @@ class FaceSearch:
 
     def _rotated_levels(self, levels: list[np.ndarray]) -> list[tuple[np.ndarray, bool]]:
         """(level, tiled?) of the rotated passes: the first coarse level whole, as always,
-        when it is within `rotated_whole_max` network pixels; beyond that (photos over ~12
-        MP) in tiles, plus the first level within the bound whole (large sideways faces
+        when it is within `rotated_whole_max` network pixels; beyond that (photos over
+        ~12.8 MP) in tiles, plus the first level within the bound whole (large sideways faces
         that tiles would cut)."""
         level = levels[1] if len(levels) > 1 else levels[0]
         if level.shape[0] * level.shape[1] <= self.params.rotated_whole_max:
