@@ -136,7 +136,9 @@ def load_settings(data_dir: Path | None = None) -> Settings:
             raise ConfigError("config.bad_toml", path=path, reason=exc) from exc
         for key, value in raw.items():
             if key not in _FILE_KEYS:
-                raise ConfigError("config.unknown_key", key=key, path=path,
+                # (`key` is BlurkitError's own first argument: found by fuzzing, an unknown
+                # setting raised TypeError instead of this message)
+                raise ConfigError("config.unknown_key", setting=key, path=path,
                                   known=", ".join(sorted(_FILE_KEYS)))
             values[key] = _check(key, value, path)
     return Settings(data_dir=data_dir, **values)

@@ -4,7 +4,9 @@ An output appears under its final name only when it is complete and flushed to d
 it is written to a hidden temporary file in the same directory, fsynced, renamed over the
 final name, and the directory entry is fsynced too. If anything fails (or the process is
 killed), only the temporary `.<name>.<random>.part` file can remain; `cleanup_partials()`
-removes such leftovers.
+removes such leftovers. While an output is being written its temporary file is held under an
+advisory lock (flock), so a cleanup run beside a live writer (two `blurkit process` runs into
+one folder) removes only what a dead writer left: `is_stale_partial()`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
+try:
+    import fcntl
+except ImportError:          # not POSIX: no writer can be told apart, every leftover is stale
+    fcntl = None
+
 PART_SUFFIX = ".part"
+# blurkit's own temporary names: `.<final name>.<8 mkstemp characters>.part` (temp_path_for,
+# the model store, the registry key) and the page's uploads `.<12 hex>.upload.part`; a
+# `.part` file of any other shape (a browser's download, another program's) is never touched
+_OWN_PART = re.compile(r"^\..+\.[a-z0-9_]{8}\.part$|^\.[0-9a-f]{12}\.upload\.part$")
 _CHUNK = 1 << 20
 DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 FULL_TEXTS = ("no space left", "disk quota", "database or disk is full", "errno 28",
@@ -102,21 +114,74 @@ def atomic_output(final: Path, overwrite: bool = False) -> Iterator[Path]:
     """
     final = Path(final)
     tmp = temp_path_for(final)
+    held = _hold(tmp)      # released by close (or by the kernel when the process dies)
     try:
         yield tmp
         commit(tmp, final, overwrite=overwrite)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            if tmp.exists():
+                tmp.unlink()
+        finally:
+            if held is not None:
+                os.close(held)
+
+
+def _hold(path: Path) -> int | None:
+    """An open descriptor of `path` holding an exclusive flock: 'a writer is alive'."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass
+    return fd
+
+
+def hold_while_writing(fd: int) -> None:
+    """Mark an open temporary file as being written (see `is_stale_partial`)."""
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def is_own_partial(name: str) -> bool:
+    """Does `name` have the shape of one of blurkit's temporary files?"""
+    return bool(_OWN_PART.match(name))
+
+
+def is_stale_partial(path: Path) -> bool:
+    """A blurkit temporary file that no live writer holds (its writer was killed)."""
+    if not is_own_partial(Path(path).name):
+        return False
+    if fcntl is None:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False           # held: a writer is at work
+    finally:
+        os.close(fd)
+    return True
 
 
 def cleanup_partials(folder: Path) -> list[Path]:
-    """Remove leftover temporary files of interrupted writes under `folder`."""
+    """Remove the temporary files that interrupted writes of blurkit left under `folder`
+    (its own naming only; one a live writer still holds is left alone)."""
     removed = []
     for p in Path(folder).rglob(f".*{PART_SUFFIX}"):
-        if p.is_file():
-            p.unlink()
-            removed.append(p)
+        if p.is_file() and not p.is_symlink() and is_stale_partial(p):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
     return removed
 
 

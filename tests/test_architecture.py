@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "blurkit"
 LAYERS = [
     ("base", ("blurkit", "blurkit.errors", "blurkit.i18n", "blurkit.fsutil", "blurkit.choices",
               "blurkit.config", "blurkit.audit", "blurkit.modelstore", "blurkit.accounts",
+              "blurkit.signals", "blurkit.timelimit",
               "blurkit.media", "blurkit.detect", "blurkit.identify", "blurkit.consent")),
     ("engine", ("blurkit.engine",)),
     ("watch", ("blurkit.watch", "blurkit.service")),

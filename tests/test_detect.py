@@ -10,7 +10,7 @@ import cv2
 from blurkit.detect import load_detector
 from blurkit.detect import nms as nms_module
 from blurkit.detect.centerface import blob_of
-from blurkit.detect.common import distinct_faces
+from blurkit.detect.common import Detection, distinct_faces
 from blurkit.detect.nms import nms, nms_reference
 from blurkit.detect.search import SearchParams, _tiles, _unrotate
 from blurkit.media.image import read_photo
@@ -318,3 +318,30 @@ def test_real_detector_candidates_agree_with_detect(detector):
     for c in candidates:
         assert c.score < 0.4
         assert c.score >= 0.2
+
+
+def test_rotated_pass_is_whole_up_to_2_mp_and_tiled_beyond(detector):
+    """Memory budget: a 12-MP photo keeps its single rotated pass (same detections as
+    before); a larger one is searched sideways in tiles plus one coarser level whole."""
+    small = detector._rotated_levels(detector.pyramid(np.zeros((3000, 4000, 3), np.uint8)))
+    assert [(lv.shape[:2], tiled) for lv, tiled in small] == [((1125, 1500), False)]
+    big = detector._rotated_levels(detector.pyramid(np.zeros((6000, 8000, 3), np.uint8)))
+    assert [tiled for _, tiled in big] == [True, False]
+    assert big[0][0].shape[:2] == (2250, 3000)
+    assert big[1][0].shape[0] * big[1][0].shape[1] <= SearchParams().rotated_whole_max
+
+
+def test_sideways_face_in_a_24_mp_photo_is_found_by_the_tiled_rotated_pass(detector):
+    pixels = read_photo(SAMPLES / "portrait_text_chunks.png").pixels
+    sideways = np.ascontiguousarray(np.rot90(pixels))
+    face = max(detector.detect(sideways), key=lambda d: d.score).box
+    canvas = np.full((4000, 6000, 3), 128, np.uint8)
+    assert detector._rotated_levels(detector.pyramid(canvas))[0][1]     # tiled
+    oy, ox = 1950 - sideways.shape[0] // 2, 2800          # across the middle of the picture
+    canvas[oy:oy + sideways.shape[0], ox:ox + sideways.shape[1]] = sideways
+    want = (face[0] + ox, face[1] + oy, face[2] + ox, face[3] + oy)
+    (params, c), = detector.candidates(canvas)
+    turned = [Detection(box=tuple(b), score=float(s), landmarks=None, detector=t)
+              for b, s, t in zip(c.boxes.tolist(), c.scores.tolist(), c.tags)
+              if t.endswith(("r90", "r270")) and s >= params.threshold]
+    assert _found(turned, want), "the sideways face was not found by a rotated pass"

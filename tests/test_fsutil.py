@@ -36,7 +36,7 @@ def test_atomic_output_never_overwrites(tmp_path):
 
 def test_cleanup_partials(tmp_path):
     (tmp_path / "sub").mkdir()
-    left = tmp_path / "sub" / ".x.jpg.abc123.part"
+    left = tmp_path / "sub" / ".x.jpg.abc12_yz.part"
     left.write_bytes(b"")
     keep = tmp_path / "sub" / "x.jpg"
     keep.write_bytes(b"x")

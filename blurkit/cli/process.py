@@ -16,11 +16,12 @@ from blurkit.audit import AuditLog
 from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.progress import Progress
 from blurkit.config import DETECTORS, MASKS, MODES, PURPOSES
-from blurkit.fsutil import atomic_output
+from blurkit.fsutil import atomic_output, cleanup_partials
 from blurkit.engine.pipeline import (ItemResult, Options, check_folders, default_workers, plan,
                                      run)
 from blurkit.engine.redact import Style
 from blurkit.engine.styles.sticker import load_sticker
+from blurkit.signals import TERMINATED_STATUS, Terminated, terminate_as_interrupt
 
 T = i18n.t
 SKIPPED_NAMED = 10      # files that were not media, named in the summary (then "and N more")
@@ -102,6 +103,10 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
     check_folders(inputs, outdir, report)
 
     started = time.time()
+    if outdir.is_dir():
+        # what a run killed by SIGKILL or a power cut left (blurkit's own `.part` names that
+        # no live writer holds: a second run into the same folder is not disturbed)
+        cleanup_partials(outdir)
     the_plan = plan(inputs, outdir)
     total = len(the_plan.jobs) + len(the_plan.errors)
     if total == 0:
@@ -122,15 +127,18 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
         progress.file_done(result.ok, result.source)
 
     try:
-        results += run(the_plan.jobs, options, workers=s.workers if workers is None else workers,
-                       on_result=on_result, audit=audit, on_progress=progress.frames)
-    except KeyboardInterrupt:
+        # SIGTERM (a plain `kill`, systemd) cleans up as Ctrl-C does: no `.part` is left
+        with terminate_as_interrupt():
+            results += run(the_plan.jobs, options,
+                           workers=s.workers if workers is None else workers,
+                           on_result=on_result, audit=audit, on_progress=progress.frames)
+    except (KeyboardInterrupt, Terminated) as exc:
         progress.close()
         audit.close()
         done = progress.done - progress.failed
         click.echo(T("cli.process.interrupted", done=done, total=total, outdir=outdir,
                      left=total - progress.done), err=True)
-        sys.exit(130)
+        sys.exit(TERMINATED_STATUS if isinstance(exc, Terminated) else 130)
     finally:
         progress.close()
     audit.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from blurkit.detect.onnx_backend import dynamic_model_bytes, padded, session
+from blurkit.detect.onnx_backend import dynamic_model_bytes, padded, release_arena, session
 from blurkit.detect.search import NetParams
 
 _OUTPUTS = {"537": 1, "538": 2, "539": 2, "540": 10}  # heatmap, scale, offset, landmarks
@@ -44,6 +44,10 @@ class CenterFaceNet:
         dims = {name: ["N", ch, "h", "w"] for name, ch in _OUTPUTS.items()}
         self._session = session(dynamic_model_bytes(model_path, dims), threads)
         self._input = self._session.get_inputs()[0].name
+
+    def release(self) -> None:
+        """Free the network's memory arena (between files: onnx_backend.release_arena)."""
+        release_arena(self._session)
 
     def infer(self, rgb: np.ndarray, floor: float):
         """Detections in `rgb` as given (the caller scales it); boxes (N,4), scores (N,), landmarks (N,5,2)."""

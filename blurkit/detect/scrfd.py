@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from blurkit.detect.onnx_backend import dynamic_model_bytes, padded, session
+from blurkit.detect.onnx_backend import dynamic_model_bytes, padded, release_arena, session
 from blurkit.detect.search import NetParams
 
 _STRIDES = (8, 16, 32)
@@ -43,6 +43,10 @@ class ScrfdNet:
             centers = np.stack([xs, ys], axis=-1).reshape(-1, 2).astype(np.float32) * stride
             self._centers[key] = np.repeat(centers, _ANCHORS, axis=0)
         return self._centers[key]
+
+    def release(self) -> None:
+        """Free the network's memory arena (between files: onnx_backend.release_arena)."""
+        release_arena(self._session)
 
     def infer(self, rgb: np.ndarray, floor: float):
         """Detections in `rgb` as given (the caller scales it); boxes (N,4), scores (N,), landmarks (N,5,2)."""

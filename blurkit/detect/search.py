@@ -61,6 +61,13 @@ class SearchParams:
                                      # 180 was measured and not adopted: DESIGN.md)
     nms_iou: float = 0.3
     crowd_faces: int = 2        # clear faces that make a photo a group photo
+    rotated_whole_max: int = 1_800_000  # network pixels a rotated pass takes in one piece; a
+                                        # larger level is searched in tiles (and the first
+                                        # level within this, whole, for large faces): the
+                                        # network's memory grows ~190 bytes per input pixel
+                                        # (a 50-MP photo's level: 7 MP, 1.3 GB). Phone photos
+                                        # up to 12.8 MP (4032 x 3024: 1134 x 1512) stay in one
+                                        # piece, as before, and no input is much larger
 
 
 REVIEW_OVERLAP = 0.3  # a candidate with this much of its box inside a kept face is that face
@@ -129,6 +136,13 @@ class FaceSearch:
         self.params = params
         self.name = "+".join(net.name for net, _ in nets)
 
+    def release_memory(self) -> None:
+        """Between files: the networks give their memory arenas back (memory budget)."""
+        for net, _ in self.nets:
+            release = getattr(net, "release", None)
+            if release is not None:
+                release()
+
     def pyramid(self, rgb: np.ndarray) -> list[np.ndarray]:
         """The image at each search level, finest first (each level from the previous one)."""
         p = self.params
@@ -167,19 +181,23 @@ class FaceSearch:
         if self.params.rotations and not self._is_group(
                 [(params, np.concatenate([p[0] for p in parts]).reshape(-1, 4),
                   np.concatenate([p[1] for p in parts])) for _, params, parts in per_net]):
-            rotated_level = levels[1] if len(levels) > 1 else levels[0]
-            lh, lw = rotated_level.shape[:2]
-            sx, sy = width / lw, height / lh
-            for net, params, parts in per_net:
-                for k in self.params.turns:
-                    b, s, m = net.infer(np.ascontiguousarray(np.rot90(rotated_level, k)),
-                                        params.floor)
-                    b, _ = _unrotate(b, m, k, lh, lw)
-                    # the landmarks of a face found turned have no left and right in the
-                    # picture's terms: none are given for it (NaN until the Detection)
-                    parts.append((b * np.array([sx, sy, sx, sy], np.float32), s,
-                                  np.full((len(s), 5, 2), np.nan, np.float32),
-                                  f"{net.name}@{lw}x{lh}r{90 * k}"))
+            for rotated_level, tiled in self._rotated_levels(levels):
+                lh, lw = rotated_level.shape[:2]
+                sx, sy = width / lw, height / lh
+                for net, params, parts in per_net:
+                    for k in self.params.turns:
+                        turned = np.ascontiguousarray(np.rot90(rotated_level, k))
+                        found = (self._tiled(net, params.floor, turned) if tiled
+                                 else [net.infer(turned, params.floor)])
+                        del turned
+                        for b, s, m in found:
+                            b, _ = _unrotate(b, m, k, lh, lw)
+                            # the landmarks of a face found turned have no left and right in
+                            # the picture's terms: none are given for it (NaN until the
+                            # Detection)
+                            parts.append((b * np.array([sx, sy, sx, sy], np.float32), s,
+                                          np.full((len(s), 5, 2), np.nan, np.float32),
+                                          f"{net.name}@{lw}x{lh}r{90 * k}"))
         out = []
         for net, params, parts in per_net:
             out.append((params, Candidates(
@@ -187,6 +205,21 @@ class FaceSearch:
                 scores=np.concatenate([p[1] for p in parts]),
                 marks=np.concatenate([p[2] for p in parts]).reshape(-1, 5, 2),
                 tags=[tag for _, s, _, tag in parts for _ in range(len(s))])))
+        return out
+
+    def _rotated_levels(self, levels: list[np.ndarray]) -> list[tuple[np.ndarray, bool]]:
+        """(level, tiled?) of the rotated passes: the first coarse level whole, as always,
+        when it is within `rotated_whole_max` network pixels; beyond that (photos over
+        ~12.8 MP) in tiles, plus the first level within the bound whole (large sideways faces
+        that tiles would cut)."""
+        level = levels[1] if len(levels) > 1 else levels[0]
+        if level.shape[0] * level.shape[1] <= self.params.rotated_whole_max:
+            return [(level, False)]
+        out = [(level, True)]
+        whole = next((lv for lv in levels[2:]
+                      if lv.shape[0] * lv.shape[1] <= self.params.rotated_whole_max), None)
+        if whole is not None:
+            out.append((whole, False))
         return out
 
     def _is_group(self, found: list[tuple[NetParams, np.ndarray, np.ndarray]]) -> bool:

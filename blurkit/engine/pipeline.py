@@ -13,6 +13,7 @@ audit entry for every item.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import errno
 import multiprocessing
 import os
@@ -241,6 +242,8 @@ class Options:
     language: str = "en"
     threads: int = 1              # inference threads per worker
     second_look: bool = True      # look at every photo output again (blurkit/secondlook)
+    time_limit: float = 900.0     # seconds without progress before a file is given up
+                                  # (photos: + 30 s per MB; videos: between progress reports)
 
 
 def watch_options(settings, purpose: str) -> Options:
@@ -272,6 +275,9 @@ class Worker:
         self.detector = load_detector(options.detector, options.models_dir, threads=options.threads)
         self.video_detector = video_search(self.detector)
         self.progress: Callable[[Job, str, int, int], None] = lambda job, phase, done, total: None
+        from blurkit.timelimit import time_limit
+        with time_limit(None) as idle:
+            self._clock = idle           # the running file's time limit (see process)
         self.recognizer = None
         self.models: dict[str, str] = {}
         self.set_snapshot(options.snapshot)
@@ -344,13 +350,26 @@ class Worker:
         return out
 
     def process(self, job: Job) -> ItemResult:
+        from blurkit.timelimit import seconds_for, time_limit
+
         try:
-            if job.kind == "video":
-                return self._video(job)
-            return self._photo(job)
+            size = job.source.stat().st_size if job.kind == "photo" else 0
+        except OSError:
+            size = 0
+        try:
+            with time_limit(seconds_for(size, self.options.time_limit)) as clock:
+                self._clock = clock
+                _test_hang(job)
+                if job.kind == "video":
+                    return self._video(job)
+                return self._photo(job)
         except Exception as exc:  # never let one file stop a batch; nothing was published
             key, params = _failure(job, exc)
             return ItemResult.failed(job.source, job.kind, key, i18n.t(key, **params), params)
+        finally:
+            # the next file starts from the models alone, not this file's largest arena
+            with contextlib.suppress(Exception):
+                self.detector.release_memory()
 
     def _photo(self, job: Job) -> ItemResult:
         timings = {}
@@ -376,6 +395,9 @@ class Worker:
         hidden = [d.detection.box for d in decisions if not d.show]
         pixels, notes = self.redact_checked(photo.pixels, hidden, job.source,
                                             shown=[d.detection.box for d in decisions if d.show])
+        # the original pixels are no longer needed: freed before the encoder makes its copy
+        # (memory budget: media/budget.py)
+        photo.pixels = pixels
         timings["redact"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -415,8 +437,11 @@ class Worker:
         if dest.exists():
             raise FileExistsError(dest)
         input_sha = sha256_file(job.source)
-        flow = VideoJob(self, job.source, dest,
-                        progress=lambda phase, done, total: self.progress(job, phase, done, total))
+        def progress(phase: str, done: int, total: int) -> None:
+            self._clock.touch()          # frames go on: only a stall counts
+            self.progress(job, phase, done, total)
+
+        flow = VideoJob(self, job.source, dest, progress=progress)
         stats = flow.run()
         tracks = stats.pop("tracks")
         shown = {(t["person_id"], t["consent_id"]) for t in tracks if t["action"] == "shown"}
@@ -441,6 +466,10 @@ def _failure(job: Job, exc: Exception) -> tuple[str, dict]:
             key = "pipeline.read_only" if cause.errno == errno.EROFS else "pipeline.disk_full"
             return key, {"path": job.source, "reason": cause.strerror or cause}
         cause = cause.__cause__ or cause.__context__
+    from blurkit.timelimit import TimeLimitExceeded
+
+    if isinstance(exc, TimeLimitExceeded):
+        return "pipeline.time_limit", {"path": job.source, "seconds": f"{exc.seconds:.0f}"}
     if isinstance(exc, BlurkitError):
         return exc.key, dict(exc.params)
     if isinstance(exc, FileExistsError):
@@ -449,6 +478,19 @@ def _failure(job: Job, exc: Exception) -> tuple[str, dict]:
         return "pipeline.unexpected", {"path": job.source, "reason": "out of memory"}
     traceback.print_exc()
     return "pipeline.unexpected", {"path": job.source, "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def _test_hang(job: Job) -> None:
+    """Test hook (as BLURKIT_TEST_CRASH_ON): a file named so makes the worker hang, in Python
+    (`sleep`: the time limit stops it) or, with BLURKIT_TEST_HANG_HARD, with SIGALRM blocked
+    as a hang inside C code would be (only the watch folder's parent deadline stops it)."""
+    if os.environ.get("BLURKIT_TEST_HANG_ON") != job.source.name:
+        return
+    import signal
+
+    if os.environ.get("BLURKIT_TEST_HANG_HARD"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(3600)
 
 
 def _model_version(name: str) -> str:
@@ -524,8 +566,11 @@ def run(jobs: list[Job], options: Options, workers: int = 0,
     process and inference uses all cores instead. `on_progress(source, phase, done, total)`
     reports the frames of long videos.
     """
+    from blurkit.media import budget
+
     cores = default_workers()
-    workers = min(workers or cores, max(1, len(jobs)))
+    # each worker may take its memory budget: no more of them than the memory holds
+    workers = min(workers or cores, budget.max_workers(), max(1, len(jobs)))
     results: list[ItemResult] = []
     models: dict[str, str] = {}
 
@@ -604,8 +649,11 @@ def _pool_round(jobs: list[Job], options: Options, workers: int,
                     continue
                 finish(result)
     except KeyboardInterrupt:
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in procs:
             proc.terminate()
+        for proc in procs:      # gone before their temporary files are swept
+            proc.join(10)
         pool.shutdown(wait=False, cancel_futures=True)
         _cleanup(jobs)
         raise

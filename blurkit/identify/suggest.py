@@ -49,7 +49,7 @@ FLOOR_FIGURES = {"different_person_pairs": 34614, "max_pair": 0.9332,
                  "max_pair_between": ("deepface img30 (person 07)", "deepface img35 (person 08)"),
                  "max_tune_pairs": 0.9163, "max_check_pairs": 0.9110}
 
-# Mirrors blurkit.web.accounts.ROLES (tested): who reviews, who keeps the register.
+# Mirrors blurkit.accounts.ROLES (tested): who reviews, who keeps the register.
 REVIEW_ROLES = ("staff", "registrar", "admin")
 REGISTRAR_ROLES = ("registrar", "admin")
 

@@ -48,7 +48,7 @@ from PIL import Image
 
 from blurkit import fsutil, i18n
 from blurkit.errors import InputError, OutputError
-from blurkit.media import metadata
+from blurkit.media import budget, metadata
 
 __all__ = ["Photo", "read_photo", "write_photo", "output_suffix", "PHOTO_SUFFIXES",
            "DEFAULT_MAX_PIXELS", "MAX_SIDE", "MAX_ASPECT"]
@@ -119,9 +119,14 @@ def output_suffix(photo: Photo) -> str:
 
 # --------------------------------------------------------------------------- reading
 
-def read_photo(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
-    """Decode the photo at `path`; raise InputError (with a specific key) if it can't be."""
+def read_photo(path: Path, max_pixels: int | None = None) -> Photo:
+    """Decode the photo at `path`; raise InputError (with a specific key) if it can't be.
+
+    `max_pixels` None: the limit this machine's memory allows (`media.budget`: 200 MP at
+    most; a 2-GB Pi refuses earlier than a 16-GB laptop, naming the size and the limit)."""
     path = Path(path)
+    if max_pixels is None:
+        max_pixels = budget.photo_pixel_limit()
     data = _read_file(path)
     fmt = metadata.sniff(data)
     if fmt is None:
@@ -203,12 +208,19 @@ def _read_file(path: Path) -> bytes:
             raise InputError("image.not_regular", path=path)
         if info.st_size == 0:
             raise InputError("image.empty", path=path)
-        if info.st_size > MAX_FILE_BYTES:
+        limit = max_file_bytes()
+        if info.st_size > limit:
             raise InputError("image.file_too_large", path=path, size_mb=info.st_size >> 20,
-                             limit_mb=MAX_FILE_BYTES >> 20)
+                             limit_mb=limit >> 20)
         with os.fdopen(fd, "rb") as fh:
             fd = -1
-            data = fh.read(MAX_FILE_BYTES + 1)
+            # the size it has (read(limit) would reserve the whole limit up front)
+            data = fh.read(min(limit, info.st_size) + 1)
+            if len(data) > info.st_size:          # it grew meanwhile: up to the limit
+                data += fh.read(limit + 1 - len(data))
+        if len(data) > limit:
+            raise InputError("image.file_too_large", path=path, size_mb=len(data) >> 20,
+                             limit_mb=limit >> 20)
     except IsADirectoryError:
         raise InputError("image.is_directory", path=path) from None
     except OSError as exc:
@@ -219,6 +231,13 @@ def _read_file(path: Path) -> bytes:
     if not data:
         raise InputError("image.empty", path=path)
     return data
+
+
+def max_file_bytes() -> int:
+    """The largest photo file read: 1 GiB, or a third of what this machine lets one file
+    take (the file's bytes are held while they are decoded)."""
+    b = budget.current()
+    return int(min(MAX_FILE_BYTES, (b.budget_mb - budget.WORKER_BASE_MB) * 2**20 / 3))
 
 
 def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
@@ -235,6 +254,14 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
 
 
 def _too_many(path: Path, width: int, height: int, max_pixels: int) -> None:
+    b = budget.current()
+    if width * height <= DEFAULT_MAX_PIXELS and max_pixels == b.photo_pixels \
+            and max_pixels < DEFAULT_MAX_PIXELS:
+        # an ordinary (if large) photo that this machine's memory cannot take safely
+        raise InputError("image.too_large_for_memory", path=path, width=width, height=height,
+                         megapixels=f"{width * height / 1e6:,.1f}",
+                         limit=f"{max_pixels / 1e6:,.0f}", memory_gb=f"{b.total_mb / 1024:.1f}",
+                         budget_mb=b.budget_mb)
     raise InputError("image.too_many_pixels", path=path, width=width, height=height,
                      megapixels=f"{width * height / 1e6:,.1f}",
                      limit=f"{max_pixels / 1e6:,.0f}")
@@ -343,7 +370,8 @@ def _decode_pillow(path: Path, data: bytes, fmt: str, st: metadata.Structure,
             pending = orientation or 1
             if fmt == "TIFF" and orientation and 0x0112 not in im.tag_v2:
                 pending = 1      # Pillow >= 12 applies a TIFF's orientation while loading
-            pixels, alpha, mode, gray, depth = _from_pillow(path, im, _NAMES[fmt], notes)
+            pixels, alpha, mode, gray, depth = _from_pillow_strips(path, im, _NAMES[fmt],
+                                                                   notes)
     return Photo(pixels=pixels, alpha=alpha, format=fmt,
                  icc_profile=_icc_for(icc, "L" if gray else "RGB"), source_mode=mode,
                  grayscale=gray, bit_depth=depth, orientation=orientation or 1,
@@ -378,6 +406,50 @@ def _from_pillow(path: Path, im: Image.Image, name: str, notes: list[str]
         raise InputError("image.unsupported_pixels", path=path, mode=mode, format=name)
     pixels, alpha, gray, depth = _split(np.asarray(im), im.mode)
     return pixels, alpha, mode, gray, depth
+
+
+_STRIP_MODES = {"1": "L", "L": "L", "P": None, "PA": "RGBA", "LA": "LA", "La": "LA",
+                "RGB": "RGB", "RGBA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB", "YCbCr": "RGB",
+                "CMYK": "RGB"}
+_STRIP_ROWS = 256
+
+
+def _from_pillow_strips(path: Path, im: Image.Image, name: str, notes: list[str]
+                        ) -> tuple[np.ndarray, np.ndarray | None, str, bool, int]:
+    """What `_from_pillow` gives, for the 8-bit modes, converted a strip of rows at a time
+    straight into the output arrays: no full-size intermediate copies (a 1-bit bomb of
+    196 MP took 1 + 1 + 1 + 3 + 3 bytes a pixel at once that way; now 1 + 3).
+    Conversions are per pixel, so the result is the same array."""
+    mode = im.mode
+    if mode not in _STRIP_MODES:
+        return _from_pillow(path, im, name, notes)
+    target = _STRIP_MODES[mode]
+    if mode == "P":
+        target = "RGBA" if "transparency" in im.info else "RGB"
+    if mode in ("P", "PA"):
+        notes.append(i18n.t("image.note.palette"))
+    elif mode == "CMYK":
+        notes.append(i18n.t("image.note.cmyk"))
+    width, height = im.size
+    gray = target in ("L", "LA")
+    pixels = np.empty((height, width, 3), np.uint8)
+    alpha = np.empty((height, width), np.uint8) if target in ("LA", "RGBA") else None
+    for y0 in range(0, height, _STRIP_ROWS):
+        y1 = min(height, y0 + _STRIP_ROWS)
+        strip = im.crop((0, y0, width, y1))
+        if strip.mode != target:
+            strip = strip.convert(target)
+        arr = np.asarray(strip)
+        if gray:
+            base = arr if arr.ndim == 2 else arr[..., 0]
+            pixels[y0:y1] = base[..., None]
+            if alpha is not None:
+                alpha[y0:y1] = arr[..., 1]
+        else:
+            pixels[y0:y1] = arr[..., :3]
+            if alpha is not None:
+                alpha[y0:y1] = arr[..., 3]
+    return pixels, alpha, mode, gray, 8
 
 
 def _icc_for(icc: bytes | None, mode: str) -> bytes | None:
@@ -479,11 +551,12 @@ def write_photo(photo: Photo, pixels: np.ndarray, dest: Path, *, jpeg_quality: i
         raise OutputError("image.write_exists", path=dest)
 
     gray = photo.grayscale and _is_gray(pixels)
-    im = _to_pillow(pixels, alpha, gray)
     icc = _icc_for(photo.icc_profile, "L" if gray else "RGB")
     try:
         with fsutil.atomic_output(dest) as tmp:
-            _encode(im, tmp, dest, fmt, int(jpeg_quality), icc, photo.lossless)
+            # the encoder's copy (4 bytes a pixel) is gone before the read-back decodes
+            _encode(_to_pillow(pixels, alpha, gray), tmp, dest, fmt, int(jpeg_quality), icc,
+                    photo.lossless)
             _verify(tmp, dest, fmt, width, height)
     except FileExistsError:
         raise OutputError("image.write_exists", path=dest) from None
@@ -550,6 +623,11 @@ def _verify(tmp: Path, dest: Path, fmt: str, width: int, height: int) -> None:
                           reason="; ".join(st.findings()) or f"{st.format}, expected {fmt}")
     if st.problems:
         raise OutputError("image.verify_metadata", path=dest, problems="; ".join(st.problems))
+    if fmt == "PNG":
+        # read back as a stream (memory: a full decode would hold a second full-size copy
+        # beside the pixels just written; media/budget.py)
+        _verify_png_stream(data, dest, width, height)
+        return
     try:
         with _pillow_pixel_limit(width * height):
             with Image.open(io.BytesIO(data), formats=[fmt]) as im:
@@ -567,3 +645,58 @@ def _verify(tmp: Path, dest: Path, fmt: str, width: int, height: int) -> None:
     except Exception as exc:
         raise OutputError("image.verify_decode", path=dest,
                           reason=f"{type(exc).__name__}: {exc}"[:200]) from None
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}     # colour type -> samples per pixel (8-bit)
+
+
+def _verify_png_stream(data: bytes, dest: Path, width: int, height: int) -> None:
+    """A written PNG checked without decoding it whole: every chunk's CRC, the header's size,
+    8-bit non-interlaced, the image data inflating to exactly one filter byte (0-4) and
+    `width` samples per row for `height` rows, and nothing after IEND."""
+    import struct
+    import zlib
+
+    def bad(reason: str) -> OutputError:
+        return OutputError("image.verify_decode", path=dest, reason=reason)
+
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise bad("not a PNG")
+    pos, row_bytes, filled, ended = 8, None, 0, False
+    inflater = zlib.decompressobj()
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) != length or zlib.crc32(kind + body) & 0xFFFFFFFF != \
+                struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]:
+            raise bad(f"chunk {kind!r} damaged")
+        pos += 12 + length
+        if kind == b"IHDR":
+            w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if (w, h) != (width, height) or depth != 8 or interlace or colour not in _PNG_CHANNELS:
+                raise bad(f"header {w}x{h}, depth {depth}, colour {colour}, "
+                          f"interlace {interlace}; expected {width}x{height}")
+            row_bytes = 1 + width * _PNG_CHANNELS[colour]
+        elif kind == b"IDAT":
+            if row_bytes is None:
+                raise bad("image data before the header")
+            feed = body
+            while feed:
+                try:      # at most 4 MB inflated at a time
+                    chunk = inflater.decompress(feed, 4 << 20)
+                except zlib.error as exc:
+                    raise bad(f"image data: {exc}") from None
+                feed = inflater.unconsumed_tail
+                for i in range((-filled) % row_bytes, len(chunk), row_bytes):
+                    if chunk[i] > 4:
+                        raise bad(f"row {(filled + i) // row_bytes}: filter {chunk[i]}")
+                filled += len(chunk)
+                if filled > row_bytes * height:
+                    raise bad("more image data than the header declares")
+        elif kind == b"IEND":
+            ended = True
+            break
+    if not ended or pos != len(data):
+        raise bad("no end chunk, or data after it")
+    if not inflater.eof or inflater.unused_data or filled != row_bytes * height:
+        raise bad(f"image data holds {filled} bytes, expected {row_bytes * height}")

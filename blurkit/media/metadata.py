@@ -370,8 +370,11 @@ def _walk_tiff(d: bytes, s: Structure) -> None:
         entries, nxt, extent = t.ifd(rel)
         covered.append(extent)
         if index == 0:
-            s.width = t.first_int(entries, 256)
-            s.height = t.first_int(entries, 257)
+            width, height = t.first_int(entries, 256), t.first_int(entries, 257)
+            if (width is not None and width < 1) or (height is not None and height < 1):
+                # a signed type lets a hostile file declare a negative size (found by fuzzing)
+                raise _Broken(f"TIFF declares the size {width}x{height}")
+            s.width, s.height = width, height
             s.orientation = t.first_int(entries, 274)
             s.bit_depth = t.first_int(entries, 258)
             if 34675 in entries:

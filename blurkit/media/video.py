@@ -82,6 +82,8 @@ _IMAGE_BRANDS = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1",
 _AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
               8000, 7350)
 _MAX_PROBE_PACKETS = 600
+MAX_STREAMS = 32            # tracks of any kind in one file
+MAX_AUDIO_STREAMS = 8       # audio tracks (each is decoded and encoded)
 _AV_TIME_BASE = 1_000_000
 
 
@@ -366,6 +368,13 @@ def probe_video(path) -> VideoInfo:
         image = _is_image_container(container)
         if image:
             raise InputError("video.still_image", path=str(path), kind=image)
+        # memory budget: every audio track is decoded and encoded at once (a 1-s clip with
+        # 900 tracks took 1.6 GB); cameras write one or two, field recorders up to eight
+        n_audio = len(container.streams.audio)
+        if len(container.streams) > MAX_STREAMS or n_audio > MAX_AUDIO_STREAMS:
+            raise InputError("video.too_many_streams", path=str(path),
+                             streams=len(container.streams), audio=n_audio,
+                             max_streams=MAX_STREAMS, max_audio=MAX_AUDIO_STREAMS)
         vs = _pick_video_stream(container)
         if vs is None:
             raise InputError("video.no_video_stream", path=str(path))
@@ -411,6 +420,12 @@ def probe_video(path) -> VideoInfo:
             raise InputError("video.no_frames", path=str(path))
         if rotation in (90, 270):
             w, h = h, w
+        from blurkit.media import budget
+        b = budget.current()
+        if w * h > b.video_pixels:     # memory budget: refused before any frame is processed
+            raise InputError("video.too_large_for_memory", path=str(path), width=w, height=h,
+                             limit=f"{b.video_pixels / 1e6:.1f}",
+                             memory_gb=f"{b.total_mb / 1024:.1f}", budget_mb=b.budget_mb)
 
         tb = vs.time_base or Fraction(1, 90000)
         c_dur = (container.duration / _AV_TIME_BASE) if container.duration else None
@@ -1124,6 +1139,8 @@ def _add_video_stream(out, info: VideoInfo, *, crf: int, preset: str, colour=Non
         "udu_sei": "0",        # never carry user-data SEI over from side data
         "flags": "+bitexact",
     }
+    from blurkit.media.budget import encoder_options
+    options.update(encoder_options(info.out_width, info.out_height))   # memory: large frames
     vs = out.add_stream("libx264", rate=rate, options=options)
     vs.width = info.out_width
     vs.height = info.out_height

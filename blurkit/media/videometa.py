@@ -76,6 +76,9 @@ class Expectation:
     audio_codecs: tuple[str, ...] = field(default_factory=tuple)
 
 
+_MAX_DEPTH = 16      # moov/trak/mdia/minf/stbl is 5 deep: a deeper tree is hostile
+
+
 def walk_boxes(path: Path) -> tuple[list[Box], list[str]]:
     """All boxes of an MP4 file down to the sample tables (not into `stsd` or `mdat`)."""
     boxes: list[Box] = []
@@ -96,6 +99,10 @@ def walk_boxes(path: Path) -> tuple[list[Box], list[str]]:
                 kind = head[4:8].decode("latin-1")
                 header = 8
                 if length == 1:
+                    if end - pos < 16:      # (found by fuzzing: was struct.error)
+                        problems.append(f"{parent or 'file'}/{kind}: cut-off 64-bit box size "
+                                        f"at {pos}")
+                        return
                     (length,) = struct.unpack(">Q", head[8:16])
                     header = 16
                 elif length == 0:
@@ -106,6 +113,9 @@ def walk_boxes(path: Path) -> tuple[list[Box], list[str]]:
                 box_path = f"{parent}/{kind}" if parent else kind
                 boxes.append(Box(box_path, kind, pos, pos + header, pos + length))
                 if kind in _CONTAINERS:
+                    if box_path.count("/") >= _MAX_DEPTH:
+                        problems.append(f"{box_path}: boxes nested deeper than {_MAX_DEPTH}")
+                        return
                     walk(pos + header, pos + length, box_path)
                 pos += length
 
@@ -157,48 +167,52 @@ def mp4_problems(path: Path) -> list[str]:
         if box.type not in _ALLOWED.get(parent, set()):
             problems.append(f"unexpected box {box.path!r}")
             continue
-        data = None
-        if box.type in ("mvhd", "tkhd", "mdhd"):
-            data = _read(path, box)
-            version = data[0]
-            if version == 1:
-                created, modified = struct.unpack(">QQ", data[4:20])
-            else:
-                created, modified = struct.unpack(">II", data[4:12])
-            if created or modified:
-                problems.append(f"{box.path}: creation/modification time is set")
-            if box.type == "tkhd":
-                # matrix: after version/flags, times, track id, reserved, duration,
-                # 8 reserved bytes, layer, alternate group, volume, 2 reserved
-                off = 4 + (16 if version == 1 else 8) + 4 + 4 + (8 if version == 1 else 4) + 8 + 8
-                matrix = struct.unpack(">9i", data[off:off + 36])
-                if matrix != (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000):
-                    problems.append(f"{box.path}: track matrix is not the identity {matrix}")
-        elif box.type == "hdlr":
-            data = _read(path, box)
-            name = data[24:].split(b"\x00", 1)[0]
-            # QuickTime-style Pascal strings start with their length byte
-            if name and name[0] == len(name) - 1:
-                name = name[1:]
-            text = name.decode("utf-8", "replace")
-            if text not in ALLOWED_HANDLER_NAMES:
-                problems.append(f"{box.path}: handler name {text!r} is not a generic one")
-            kind = data[8:12].decode("latin-1")
-            if kind not in ("vide", "soun"):
-                problems.append(f"{box.path}: handler type {kind!r} (only video and sound allowed)")
-        elif box.type == "stsd":
-            data = _read(path, box, 8 + 90)
-            (count,) = struct.unpack(">I", data[4:8])
-            entry = data[12:16].decode("latin-1")
-            if count != 1:
-                problems.append(f"{box.path}: {count} sample descriptions")
-            if entry not in _VIDEO_ENTRIES | _AUDIO_ENTRIES:
-                problems.append(f"{box.path}: unexpected sample entry {entry!r}")
-            if entry in _VIDEO_ENTRIES:
-                # the 32-byte compressor name (QuickTime writers put the encoder there)
-                name = data[8 + 50:8 + 82]
-                if any(name):
-                    problems.append(f"{box.path}: compressor name {name[1:1 + name[0]]!r}")
+        try:
+            data = None
+            if box.type in ("mvhd", "tkhd", "mdhd"):
+                data = _read(path, box)
+                version = data[0]
+                if version == 1:
+                    created, modified = struct.unpack(">QQ", data[4:20])
+                else:
+                    created, modified = struct.unpack(">II", data[4:12])
+                if created or modified:
+                    problems.append(f"{box.path}: creation/modification time is set")
+                if box.type == "tkhd":
+                    # matrix: after version/flags, times, track id, reserved, duration,
+                    # 8 reserved bytes, layer, alternate group, volume, 2 reserved
+                    off = 4 + (16 if version == 1 else 8) + 4 + 4 + (8 if version == 1 else 4) + 8 + 8
+                    matrix = struct.unpack(">9i", data[off:off + 36])
+                    if matrix != (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000):
+                        problems.append(f"{box.path}: track matrix is not the identity {matrix}")
+            elif box.type == "hdlr":
+                data = _read(path, box)
+                name = data[24:].split(b"\x00", 1)[0]
+                # QuickTime-style Pascal strings start with their length byte
+                if name and name[0] == len(name) - 1:
+                    name = name[1:]
+                text = name.decode("utf-8", "replace")
+                if text not in ALLOWED_HANDLER_NAMES:
+                    problems.append(f"{box.path}: handler name {text!r} is not a generic one")
+                kind = data[8:12].decode("latin-1")
+                if kind not in ("vide", "soun"):
+                    problems.append(f"{box.path}: handler type {kind!r} (only video and sound allowed)")
+            elif box.type == "stsd":
+                data = _read(path, box, 8 + 90)
+                (count,) = struct.unpack(">I", data[4:8])
+                entry = data[12:16].decode("latin-1")
+                if count != 1:
+                    problems.append(f"{box.path}: {count} sample descriptions")
+                if entry not in _VIDEO_ENTRIES | _AUDIO_ENTRIES:
+                    problems.append(f"{box.path}: unexpected sample entry {entry!r}")
+                if entry in _VIDEO_ENTRIES:
+                    # the 32-byte compressor name (QuickTime writers put the encoder there)
+                    name = data[8 + 50:8 + 82]
+                    if any(name):
+                        problems.append(f"{box.path}: compressor name {name[1:1 + name[0]]!r}")
+        except (struct.error, IndexError):
+            # a box too short for its own fields (found by fuzzing): a problem, never a crash
+            problems.append(f"{box.path}: box too short for its fields")
     return problems
 
 

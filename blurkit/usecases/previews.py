@@ -134,9 +134,10 @@ def frame_of(path: Path, kind: str, index: int | None = None) -> Image.Image:
             if chosen is None:
                 raise ValueError(f"{path}: no video frame")
             return chosen.to_image().convert("RGB")
-    with Image.open(path) as im:
-        im.load()
-        return im.convert("RGB")
+    from blurkit.media.reduced import display_image
+
+    # decoded no larger than the display needs (a 150-MP output is not held whole)
+    return display_image(path, DISPLAY)
 
 
 def jpeg_bytes(pixels: np.ndarray, limit: int = DISPLAY) -> bytes:

@@ -308,13 +308,13 @@ class ReviewService:
     def original_jpeg(self, item_id, viewer: str) -> bytes:
         """The original as a display JPEG, only on explicit request, never cached; every
         view gets an audit entry (who looked at which original)."""
-        from blurkit.media.image import read_photo
-        from blurkit.usecases.previews import jpeg_bytes
+        from blurkit.media.reduced import display_jpeg
 
         it = self._get(item_id)
         if it.original is None or not it.original.is_file() or it.kind != "photo":
             raise NotFound()
-        data = jpeg_bytes(read_photo(it.original).pixels)
+        # decoded at display size (DCT scaling, strips): a huge original stays small here
+        data = display_jpeg(it.original)
         with AuditLog.open(self.settings) as audit:
             audit.append({"kind": "original-viewed", "purpose": it.purpose,
                           "input_path": str(Path(self.watch.inbox) / it.rel),

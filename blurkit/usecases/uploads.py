@@ -17,7 +17,7 @@ import secrets
 import unicodedata
 from pathlib import Path, PurePosixPath
 
-from blurkit.fsutil import free_mb, free_name, fsync_dir
+from blurkit.fsutil import free_mb, free_name, fsync_dir, hold_while_writing
 from blurkit.usecases.common import Refused
 
 MAX_DEPTH = 8
@@ -54,6 +54,8 @@ class Sink:
             raise Refused("web.upload.outside")
         self.tmp = self.folder / f".{secrets.token_hex(6)}.upload.part"
         self.fh = open(self.tmp, "xb")
+        # held while it is written: a cleanup at start removes only what a killed page left
+        hold_while_writing(self.fh.fileno())
         self.size = 0
         self._checked = 0
 

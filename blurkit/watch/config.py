@@ -30,6 +30,8 @@ class WatchConfig:
     recycle_after: int = 500        # restart the worker process after so many files
     tick: float = 0.5
     review: bool = False            # outputs wait in the review area for a person's approval
+    time_limit: float = 900.0       # seconds a file may go without progress (+ 30 s per MB):
+                                    # then it goes to failed/ with its reason, not retried
 
     @property
     def empty_settle(self) -> float:

@@ -22,6 +22,11 @@ from blurkit.watch.workers import WorkerStartError
 log = logging.getLogger("blurkit.watch")
 
 TIME_SYNCED = Path("/run/systemd/timesync/synchronized")   # systemd-timesyncd: clock is set
+def _grace(config) -> float:
+    """How long after the worker's own time limit the watcher gives up on it (a minute)."""
+    return min(60.0, config.time_limit)
+
+
 _OUTPUT_KEYS = {"image.write_failed", "video.write_failed", "pipeline.exists",
                 "image.write_exists", "video.output_exists", "pipeline.disk_full",
                 "pipeline.read_only"}
@@ -80,7 +85,8 @@ class Processor:
                 if self.worker.alive:
                     self.worker.stop()
                 try:
-                    self.worker.start(dataclasses.replace(self.options, snapshot=snapshot),
+                    self.worker.start(dataclasses.replace(self.options, snapshot=snapshot,
+                                                          time_limit=c.time_limit),
                                       stop=self.stop_requested.is_set)
                 except WorkerStartError as exc:
                     self._set_pause("watch.paused.models", 60, reason=exc.message())
@@ -98,8 +104,11 @@ class Processor:
         from blurkit.engine.pipeline import Job
 
         self.worker.submit(row["id"], Job(work, staging, Path("."), row["kind"]), row["rel"])
-        mb = row["size"] / (1 << 20)
-        self.busy = (row["id"], time.monotonic(), time.monotonic() + 900 + 30 * mb)
+        # the worker stops a file itself at its time limit (timelimit.py); this deadline, a
+        # minute later, is for a hang its signal cannot reach (inside C code)
+        from blurkit.timelimit import seconds_for
+        self.busy = (row["id"], time.monotonic(),
+                     time.monotonic() + seconds_for(row["size"], c.time_limit) + _grace(c))
         self.journal.set_runtime(current_id=row["id"], progress=None)
         return True
 
@@ -120,17 +129,26 @@ class Processor:
             # a long video's frames: alive, so the deadline moves on (a hang is no progress
             # for 15 minutes); status shows how far it got
             now = time.monotonic()
-            self.busy = (item_id, started, max(deadline, now + 900))
+            self.busy = (item_id, started,
+                         max(deadline, now + self.config.time_limit + _grace(self.config)))
             if now - self._progress_written >= 2.0 or msg[3] == msg[4]:
                 self._progress_written = now
                 self.journal.set_runtime(progress=f"{msg[2]} {msg[3]}/{msg[4]}")
             return
         if msg is None:
-            if time.monotonic() > deadline:
-                self.worker.kill()
-                msg = ("died", "no answer in time")
-            else:
+            if time.monotonic() <= deadline:
                 return
+            # no answer in time: a hang the worker's own limit could not stop. Not retried
+            # (it would hang again, blocking the queue each time): failed/, with the reason
+            self.worker.kill()
+            self.busy = None
+            self.journal.set_runtime(current_id=None, progress=None)
+            row = self.journal.get(item_id)
+            log.warning(T("watch.worker_died", name=row["rel"], reason="time limit",
+                          attempt=row["attempts"], max=self.config.max_attempts))
+            self._fail(row, "watch.reason.timeout", name=row["rel"],
+                       seconds=f"{time.monotonic() - started:.0f}")
+            return
         self.busy = None
         self.journal.set_runtime(current_id=None, progress=None)
         row = self.journal.get(item_id)
@@ -207,7 +225,7 @@ class Processor:
                                 "reason_sv": T(key, "sv", **params), "disposal": "failed"}
         if sha256 is not None:
             cols["sha256"] = sha256
-        if key == "watch.reason.crashed":
+        if key in ("watch.reason.crashed", "watch.reason.timeout"):
             cols["audit_json"] = json.dumps({
                 "kind": row["kind"], "status": "failed", "purpose": row["purpose"],
                 "input_path": str(self.config.inbox / row["rel"]),

@@ -267,7 +267,9 @@ class Watcher(Processor, Finisher):
     def recover(self) -> None:
         """Bring every unfinished item to a state the loop can continue from."""
         j, c = self.journal, self.config
-        for folder in (c.ready, c.originals, c.failed):
+        # the inbox too: uploads the page was writing when it was killed (blurkit's own
+        # `.part` names only; another program's partial download is left alone)
+        for folder in (c.ready, c.originals, c.failed, c.inbox):
             with contextlib.suppress(OSError):
                 cleanup_partials(folder)
         for row in j.in_states("claimed"):
