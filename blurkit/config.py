@@ -18,6 +18,9 @@ may point the models at a shared folder (the test suite uses this).
     operator = "kim"           # name written into the audit log; default: login name
     review = true              # watch folder: outputs wait for a person's approval before
                                # they go to ready/ (false: straight to ready/)
+    text = "hide"              # readable text (badges, signs, screens): hide (default) |
+                               # review (hide, and the watch folder holds the photo for a
+                               # person even with review = false) | off (not looked for)
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ i18n.register({
 MODES = ("destroy", "blur", "pixelate", "solid", "sticker")   # as blurkit.redact
 MASKS = ("head", "box", "ellipse")
 PURPOSES = ("public", "internal")
+TEXTS = ("hide", "review", "off")   # blurkit.textmask
 
 
 def default_data_dir() -> Path:
@@ -81,6 +85,7 @@ class Settings:
     purpose: str = "public"
     operator: str = field(default_factory=_default_operator)
     review: bool = True
+    text: str = "hide"
     models_dir_override: Path | None = None
 
     @property
@@ -101,7 +106,7 @@ class Settings:
 
 
 _FILE_KEYS = {"language", "detector", "mode", "mask", "margin", "jpeg_quality", "workers",
-              "purpose", "operator", "review"}
+              "purpose", "operator", "review", "text"}
 
 
 def _check(key: str, value: object, path: Path) -> object:
@@ -110,7 +115,8 @@ def _check(key: str, value: object, path: Path) -> object:
         return ConfigError("config.bad_value", setting=key, path=path, value=value,
                            reason=reason)
 
-    choices = {"language": i18n.LANGUAGES, "mode": MODES, "mask": MASKS, "purpose": PURPOSES}
+    choices = {"language": i18n.LANGUAGES, "mode": MODES, "mask": MASKS, "purpose": PURPOSES,
+               "text": TEXTS}
     if key in choices:
         if value not in choices[key]:
             raise bad(" | ".join(choices[key]))

@@ -14,7 +14,7 @@ from blurkit import __version__, i18n
 from blurkit.audit import AuditLog
 from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.progress import Progress
-from blurkit.config import MASKS, MODES, PURPOSES
+from blurkit.config import MASKS, MODES, PURPOSES, TEXTS
 from blurkit.detect import DETECTORS
 from blurkit.fsutil import atomic_output
 from blurkit.pipeline import ItemResult, Options, default_workers, plan, run
@@ -76,6 +76,14 @@ i18n.register({
         "sv": "Extra marginal runt varje ansiktsruta, som andel av dess storlek (täcker hår, "
               "öron).",
     },
+    "cli.process.opt.text": {
+        "en": "Readable text (name badges, signs, screens): hide (default), review (hide, and "
+              "mark the photo for a person to look at) or off (text is not looked for: for "
+              "film shoots that want their signs).",
+        "sv": "Läsbar text (namnbrickor, skyltar, skärmar): hide (standard, dölj), review "
+              "(dölj och markera fotot för en person att titta på) eller off (text letas inte "
+              "efter: för filminspelningar som vill behålla skyltar).",
+    },
     "cli.process.opt.workers": {
         "en": "Worker processes (default: one per CPU core).",
         "sv": "Arbetsprocesser (standard: en per processorkärna).",
@@ -127,13 +135,14 @@ def _snapshot(settings):
               help=T("cli.process.opt.margin"))
 @click.option("--sticker", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help=T("cli.process.opt.sticker"))
+@click.option("--text", type=click.Choice(TEXTS), default=None, help=T("cli.process.opt.text"))
 @click.option("--workers", type=click.IntRange(0, 256), default=None,
               help=T("cli.process.opt.workers"))
 @click.option("--jpeg-quality", type=click.IntRange(50, 100), default=None,
               help=T("cli.process.opt.quality"))
 @pass_context
 def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask, margin, sticker,
-            workers, jpeg_quality) -> None:
+            text, workers, jpeg_quality) -> None:
     s = ctx.settings
     if sticker is not None:
         if (mode or "sticker") != "sticker":
@@ -150,11 +159,13 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
         purpose=purpose or s.purpose,
         snapshot=_snapshot(s),
         language=i18n.language(),
+        text=text or s.text,
     )
     # fail early, before any work, if the models are not installed
     from blurkit import modelstore
     for name in {"centerface": ["centerface"], "scrfd": ["scrfd"],
-                 "ensemble": ["centerface", "scrfd"]}[options.detector]:
+                 "ensemble": ["centerface", "scrfd"]}[options.detector] + (
+                     [] if options.text == "off" else ["ppocr_det"]):
         modelstore.model_path(options.models_dir, name)
 
     started = time.time()
@@ -210,12 +221,15 @@ def _write_report(path: Path, results: list[ItemResult], skipped: list[Path], op
                     "cores": default_workers()},
         "purpose": options.purpose,
         "detector": options.detector,
+        "text": options.text,
         "style": {"mode": options.style.mode, "mask": options.style.mask,
                   "margin": options.style.margin, "sticker": options.style.sticker},
         "summary": {"files": len(results), "ok": len(ok), "errors": len(results) - len(ok),
                     "skipped": len(skipped), "faces": sum(len(r.faces) for r in ok),
                     "hidden": sum(r.hidden for r in ok),
-                    "shown": sum(len(r.shown) for r in ok)},
+                    "shown": sum(len(r.shown) for r in ok),
+                    "text_hidden": sum(1 for r in ok for t in r.text
+                                       if t.get("action") == "hidden")},
         "files": [r.to_dict() for r in sorted(results, key=lambda r: r.source)],
         "skipped": [str(p) for p in skipped],
     }
