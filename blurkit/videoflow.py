@@ -267,8 +267,10 @@ class VideoJob:
         max_gap = max(self.settings.step + 1, round(MAX_GAP_SECONDS * self._fps(info)))
         text = None
         if getattr(self.worker, "text_search", None) is not None:
+            from blurkit.detect.text import video_text_search
             from blurkit.videotext import TextTracks
-            text = TextTracks(self.worker.text_search, self.settings.step * TEXT_EVERY, max_gap)
+            text = TextTracks(video_text_search(self.worker.text_search),
+                              self.settings.step * TEXT_EVERY, max_gap)
         return Analysis(Tracker(max_gap=max_gap), text=text)
 
     def analyse(self, info: VideoInfo, state: Analysis) -> None:

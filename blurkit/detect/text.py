@@ -349,6 +349,15 @@ def _inside(a, b) -> float:
     return ix * iy / max(_area(a), 1e-6)
 
 
+def video_text_search(photo: TextSearch) -> TextSearch:
+    """The same networks for video frames: no enlarged search of small frames (a 640x360
+    clip would cost a 1600x900 pass per sampled frame; a frame's text is seen again in the
+    next samples)."""
+    import dataclasses
+
+    return TextSearch(photo.net, dataclasses.replace(photo.params, small_side=0), photo.check)
+
+
 def load_text_search(models_dir: Path, threads: int = 1,
                      params: TextParams = TextParams()) -> TextSearch:
     from blurkit import modelstore
