@@ -110,7 +110,14 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N photos of the half only")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--skip-real", action="store_true", help="skip steps 4 and 5 (tuning)")
+    ap.add_argument("--summary", action="store_true",
+                    help="only print step 4 and 5 again from WORK/photos_result.json (after "
+                         "looking at the changed photos and labelling them in text_eye.json)")
     args = ap.parse_args()
+    if args.summary:
+        photos = json.loads((args.work / "photos_result.json").read_text(encoding="utf-8"))
+        summarize_photos(photos, len(photos))
+        return
     if not textset.tesseract_ok() or not textset.fonts_present():
         raise SystemExit("needs tesseract-ocr, tesseract-ocr-swe and the fonts "
                          "(scripts/setup --test installs them)")
@@ -197,36 +204,40 @@ def main() -> None:
         return
 
     # -- text-free photos, real text
-    eye = json.loads(EYE.read_text(encoding="utf-8")) if EYE.exists() else {}
     off_map = {Path(p).name: p for p in (work / "orig-off" / "files").rglob("*") if p.is_file()}
     hide_map = {Path(p).name: p for p in (work / "orig-hide" / "files").rglob("*") if p.is_file()}
-    free, changed_free, changed_any, real_in, real_out = [], [], [], 0, 0
+    photos = []
     for p in originals:
         rgb = read_rgb(p)
         words_in = textset.page_words(rgb)
-        name = p.name
-        a, b = read_rgb(off_map[name]), read_rgb(hide_map[name])
-        changed = bool(changed_mask(a, b).any())
-        if changed:
-            changed_any.append(name)
-        label = eye.get(name)
-        if not words_in and label != "text":
-            free.append(name)
-            if changed:
-                changed_free.append(name)
-        if words_in:
-            real_in += len(words_in)
-            left = textset.page_words(b)
-            real_out += sum(1 for w in words_in if w in left)
+        a, b = read_rgb(off_map[p.name]), read_rgb(hide_map[p.name])
+        left = textset.page_words(b) if words_in else []
+        photos.append({"name": p.name, "words_in": len(words_in),
+                       "words_left": sum(1 for w in words_in if w in left),
+                       "changed": bool(changed_mask(a, b).any()),
+                       "changed_px": int(changed_mask(a, b).sum())})
+    (work / "photos_result.json").write_text(json.dumps(photos, indent=0), encoding="utf-8")
+    summarize_photos(photos, len(originals))
+
+
+def summarize_photos(photos: list[dict], n: int) -> None:
+    eye = json.loads(EYE.read_text(encoding="utf-8")) if EYE.exists() else {}
+    free = [p["name"] for p in photos if not p["words_in"] and eye.get(p["name"]) != "text"]
+    changed_free = [p["name"] for p in photos if p["name"] in free and p["changed"]]
+    changed_any = [p["name"] for p in photos if p["changed"]]
+    real_in = sum(p["words_in"] for p in photos)
+    real_out = sum(p["words_left"] for p in photos)
     print(f"text-free photos (no word read by the reader, not marked 'text' by eye): "
           f"{len(free)}; changed by text hiding: {len(changed_free)} "
           f"({', '.join(changed_free) or 'none'})")
-    print(f"photos changed by text hiding in all: {len(changed_any)} of {len(originals)}; "
+    print(f"photos changed by text hiding in all: {len(changed_any)} of {n}; "
           f"real text: the reader read {real_in} words in the originals, {real_out} of them "
           f"still in the outputs")
-    unlabelled = [n for n in changed_any if n not in eye]
+    unlabelled = [n for n in changed_any if n not in eye
+                  and not next(p for p in photos if p["name"] == n)["words_in"]]
     if unlabelled:
-        print(f"changed photos without an eye label in {EYE.name}: {', '.join(unlabelled)}")
+        print(f"changed photos without a text word and without an eye label in {EYE.name}: "
+              f"{', '.join(unlabelled)}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ pyclipper, shapely or rapidocr: the unclipped polygon of a rectangle is, after t
 rectangle fit that follows in PaddleOCR, the rectangle grown by that distance).
 
 Search (`TextSearch.detect`): one pass over the picture scaled so its longer side is at most
-`coarse_side`, then, when the picture was reduced, a second pass at the picture's own pixels
+`coarse_side` (but at no less than `min_scale`), then, when the picture was reduced, a second pass at the picture's own pixels
 over the parts where the coarse map shows anything like text (probability over `seed`, a
 tiny value: small text that the coarse pass cannot resolve still lifts the map there from
 its floor of exactly 0 to 1e-7..1e-3). The second pass costs only where there is such
@@ -83,7 +83,10 @@ class TextParams:
     unclip: float = 1.6         # growth of the line's core (PaddleOCR's default)
     min_side: float = 3.0       # px at the network's input: smaller blobs are noise
     max_candidates: int = 1000
-    coarse_side: int = 640      # longer side of the first pass (never enlarged)
+    coarse_side: int = 640      # longer side of the first pass (never enlarged) ...
+    min_scale: float = 0.5      # ... but never below half the picture's own size: a 12-MP
+                                # photo's badge (letters of 20-40 px) must reach the network
+                                # at 10 px or more
     small_side: int = 640       # pictures no longer than this are searched in one pass,
     small_scale: float = 2.5    # enlarged this much: small text in small pictures (the name
                                 # tag in a 512-px portrait has 4-px letters)
@@ -260,7 +263,7 @@ class TextSearch:
         if max(h, w) <= p.small_side:
             scale = p.small_scale
         else:
-            scale = min(1.0, p.coarse_side / max(h, w))
+            scale = max(min(1.0, p.coarse_side / max(h, w)), p.min_scale)
         small = _resize(rgb, scale)
         prob = self.net.probability(small)
         factor = w / small.shape[1]
@@ -329,14 +332,28 @@ def _join(rects: list[list[int]], gap: int = 0) -> list[list[int]]:
 
 
 def merge(regions: list[TextRegion], inside: float = 0.8) -> list[TextRegion]:
-    """Drop a region whose box lies mostly (`inside`) within a larger region's box: the same
-    line found by both passes. Largest first, so the larger cover stays."""
-    regions = sorted(regions, key=lambda r: _area(r.box), reverse=True)
+    """Drop a region lying mostly (`inside`) within a larger region: the same line found by
+    both passes. Judged on the rotated quadrilaterals, not their axis-aligned boxes (the box
+    of one slanted line holds its neighbours' boxes). Largest first, so the larger cover
+    stays."""
+    regions = sorted(regions, key=lambda r: _quad_area(r.quad), reverse=True)
     kept: list[TextRegion] = []
     for r in regions:
-        if not any(_inside(r.box, k.box) >= inside for k in kept):
+        if not any(_inside(r.box, k.box) >= inside and _quad_inside(r.quad, k.quad) >= inside
+                   for k in kept):
             kept.append(r)
     return kept
+
+
+def _quad_area(quad) -> float:
+    return float(abs(cv2.contourArea(np.asarray(quad, np.float32))))
+
+
+def _quad_inside(a, b) -> float:
+    """The share of quadrilateral `a` inside quadrilateral `b` (both convex)."""
+    pa, pb = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    area, _ = cv2.intersectConvexConvex(pa, pb)
+    return float(area) / max(_quad_area(a), 1e-6)
 
 
 def _area(b) -> float:
