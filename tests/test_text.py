@@ -50,6 +50,23 @@ def test_db_post_processing_gives_the_grown_rotated_line():
     assert regions_from_map(np.zeros((64, 64), np.float32)) == []
 
 
+def test_neighbouring_slanted_lines_are_both_kept():
+    """Two parallel lines turned 35 degrees: the box of one holds most of the other's box,
+    but the lines themselves barely overlap, so neither is dropped as a duplicate; a line
+    found twice (by both passes) is kept once."""
+    from blurkit.detect.text import _inside, merge
+
+    def line(cx, cy, length, height):
+        return TextRegion(tuple(map(tuple, cv2.boxPoints(((cx, cy), (length, height), 35.0))
+                                    .tolist())), 0.9)
+
+    a, b = line(250.0, 220.0, 400.0, 30.0), line(230.0, 248.7, 400.0, 30.0)   # 35 px apart
+    again = line(251.0, 221.0, 390.0, 26.0)
+    assert _inside(b.box, a.box) > 0.8          # what an axis-aligned test would see
+    assert len(merge([a, b])) == 2
+    assert len(merge([a, again])) == 1
+
+
 def test_mask_follows_the_rotated_box_and_detail_is_gone():
     """Hidden: every pixel of the turned line (and its margin); untouched: the picture away
     from it, including the corners of the line's axis-aligned box."""
