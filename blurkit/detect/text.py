@@ -368,11 +368,13 @@ def _inside(a, b) -> float:
 
 def video_text_search(photo: TextSearch) -> TextSearch:
     """The same networks for video frames: no enlarged search of small frames (a 640x360
-    clip would cost a 1600x900 pass per sampled frame; a frame's text is seen again in the
-    next samples)."""
+    clip would cost a 1600x900 pass per sampled frame) and no half-size floor for large ones
+    (a 1080p frame's first look at 640 px, not 960: 74 instead of 195 ms per sampled frame,
+    benchmarks/stages.py); a frame's text is seen again in the next samples."""
     import dataclasses
 
-    return TextSearch(photo.net, dataclasses.replace(photo.params, small_side=0), photo.check)
+    return TextSearch(photo.net, dataclasses.replace(photo.params, small_side=0, min_scale=0.0),
+                      photo.check)
 
 
 def load_text_search(models_dir: Path, threads: int = 1,
