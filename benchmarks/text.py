@@ -222,6 +222,7 @@ def main() -> None:
 
 def summarize_photos(photos: list[dict], n: int) -> None:
     eye = json.loads(EYE.read_text(encoding="utf-8")) if EYE.exists() else {}
+    eye.pop("_about", None)
     free = [p["name"] for p in photos if not p["words_in"] and eye.get(p["name"]) != "text"]
     changed_free = [p["name"] for p in photos if p["name"] in free and p["changed"]]
     changed_any = [p["name"] for p in photos if p["changed"]]

@@ -3,7 +3,8 @@
     nice -n 10 .venv/bin/python benchmarks/textlarge.py --work /tmp/textlarge [--half check]
         [--count 2]
 
-Each large photo is a 4 x 4 mosaic of planted photos of the half (benchmarks/textset.py),
+Each large photo is a 4 x 4 mosaic of planted photos of the half (benchmarks/textset.py;
+the 1024-px wide ones: 4096 px wide, 12-17 MP),
 so every word keeps its pixel size (10-80 px) in a ~4096 x 3000 picture. Each mosaic goes
 through blurkit's photo flow in this process (one thread) with text off and with text hide;
 a word at least 12 px tall counts as hidden when the reader (Tesseract) no longer reads it
