@@ -275,9 +275,9 @@ def video_stages(models: Path, tmp: Path, frames: int, macs: float, rounds: int)
     out["detect gmacs per pass"] = counting.pixels * macs / 1e9 / max(1, counting.passes)
 
     # readable text alone, on the full frames the flow looks for text on
-    from blurkit.detect.text import load_text_search
+    from blurkit.detect.text import load_text_search, video_text_search
     from blurkit.videoflow import TEXT_EVERY
-    text = load_text_search(models, threads=1)
+    text = video_text_search(load_text_search(models, threads=1))
     every = settings.step * TEXT_EVERY
     text.detect(decoded[0])
     out["text (per text frame)"] = best_of(
