@@ -110,6 +110,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N photos of the half only")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--skip-real", action="store_true", help="skip steps 4 and 5 (tuning)")
+    ap.add_argument("--no-timing", action="store_true",
+                    help="skip step 2's runs over the originals (and so steps 4 and 5)")
+    ap.add_argument("--photos-only", action="store_true",
+                    help="only steps 4 and 5, on the original-photo outputs an earlier run left "
+                         "in WORK")
     ap.add_argument("--summary", action="store_true",
                     help="only print step 4 and 5 again from WORK/photos_result.json (after "
                          "looking at the changed photos and labelling them in text_eye.json)")
@@ -132,9 +137,12 @@ def main() -> None:
     words = [(it, w) for it in items for w in it["words"]]
     print(f"{len(items)} planted photos, {len(words)} words; {len(originals)} original photos")
 
+    if args.photos_only:
+        photo_steps(work, originals)
+        return
     # -- runs (same run, alternating)
     times = {"off": [], "hide": []}
-    for r in range(args.rounds):
+    for r in range(0 if args.no_timing else args.rounds):
         for mode in ("off", "hide"):
             wall, cpu, rep = run_blurkit(originals, work / f"orig-{mode}", mode, data_dir)
             times[mode].append((wall, cpu))
@@ -143,6 +151,9 @@ def main() -> None:
     _, _, planted_hide = run_blurkit(planted, work / "planted-hide", "hide", data_dir)
     _, _, planted_off = run_blurkit(planted, work / "planted-off", "off", data_dir)
     n = len(originals)
+    if args.no_timing:
+        words_step(work, items, words, planted_hide, planted_off)
+        return
     best = {m: (min(t[0] for t in v), min(t[1] for t in v)) for m, v in times.items()}
     print(f"time over the {n} original photos of the {args.half} half (best of "
           f"{args.rounds}): text off {best['off'][0]:.1f} s wall, {best['off'][1]:.1f} s CPU; "
@@ -152,7 +163,13 @@ def main() -> None:
     stage = [f["timings"].get("text", 0.0) for f in orig_hide["files"] if f.get("timings")]
     print(f"text stage inside blurkit: mean {np.mean(stage):.3f} s per photo (one worker's thread)")
 
-    # -- planted words
+    words_step(work, items, words, planted_hide, planted_off)
+    if not args.skip_real:
+        photo_steps(work, originals)
+
+
+def words_step(work: Path, items, words, planted_hide: dict, planted_off: dict) -> None:
+    """Step 3: the planted words in the text-hide outputs."""
     from blurkit.detect.text import load_text_search
     search = load_text_search(Path(os.environ["BLURKIT_MODELS_DIR"]), threads=1)
     hide_out = outputs_by_source(planted_hide)
@@ -200,10 +217,10 @@ def main() -> None:
             f"{k} {pct(sum(v), len(v))}" for k, v in sorted(groups.items())))
     print(f"collateral: text hiding changed {collateral_px / max(word_px, 1):.2f} x the planted "
           f"words' area")
-    if args.skip_real:
-        return
 
-    # -- text-free photos, real text
+
+def photo_steps(work: Path, originals: list[Path]) -> None:
+    """Steps 4 and 5, from the original photos' text-off and text-hide outputs in WORK."""
     off_map = {Path(p).name: p for p in (work / "orig-off" / "files").rglob("*") if p.is_file()}
     hide_map = {Path(p).name: p for p in (work / "orig-hide" / "files").rglob("*") if p.is_file()}
     photos = []
