@@ -112,6 +112,7 @@ def main() -> None:
     ap.add_argument("--skip-real", action="store_true", help="skip steps 4 and 5 (tuning)")
     ap.add_argument("--no-timing", action="store_true",
                     help="skip step 2's runs over the originals (and so steps 4 and 5)")
+    ap.add_argument("--timing-only", action="store_true", help="only step 2's runs and times")
     ap.add_argument("--photos-only", action="store_true",
                     help="only steps 4 and 5, on the original-photo outputs an earlier run left "
                          "in WORK")
@@ -148,24 +149,26 @@ def main() -> None:
             times[mode].append((wall, cpu))
             if mode == "hide":
                 orig_hide = rep
+    if not args.no_timing:
+        report_times(times, len(originals), args.half, args.rounds, orig_hide)
+    if args.timing_only:
+        return
     _, _, planted_hide = run_blurkit(planted, work / "planted-hide", "hide", data_dir)
     _, _, planted_off = run_blurkit(planted, work / "planted-off", "off", data_dir)
-    n = len(originals)
-    if args.no_timing:
-        words_step(work, items, words, planted_hide, planted_off)
-        return
+    words_step(work, items, words, planted_hide, planted_off)
+    if not (args.skip_real or args.no_timing):
+        photo_steps(work, originals)
+
+
+def report_times(times: dict, n: int, which: str, rounds: int, orig_hide: dict) -> None:
     best = {m: (min(t[0] for t in v), min(t[1] for t in v)) for m, v in times.items()}
-    print(f"time over the {n} original photos of the {args.half} half (best of "
-          f"{args.rounds}): text off {best['off'][0]:.1f} s wall, {best['off'][1]:.1f} s CPU; "
+    print(f"time over the {n} original photos of the {which} half (best of "
+          f"{rounds}): text off {best['off'][0]:.1f} s wall, {best['off'][1]:.1f} s CPU; "
           f"text hide {best['hide'][0]:.1f} s wall, {best['hide'][1]:.1f} s CPU; "
           f"+{100 * (best['hide'][0] / best['off'][0] - 1):.0f} % wall, "
           f"+{100 * (best['hide'][1] / best['off'][1] - 1):.0f} % CPU")
     stage = [f["timings"].get("text", 0.0) for f in orig_hide["files"] if f.get("timings")]
     print(f"text stage inside blurkit: mean {np.mean(stage):.3f} s per photo (one worker's thread)")
-
-    words_step(work, items, words, planted_hide, planted_off)
-    if not args.skip_real:
-        photo_steps(work, originals)
 
 
 def words_step(work: Path, items, words, planted_hide: dict, planted_off: dict) -> None:
