@@ -137,6 +137,20 @@ def test_planted_badge_and_sign_no_longer_readable(worker, tmp_path):
     assert "text" in result.timings
 
 
+def test_review_hides_and_flags_for_a_person(models_dir, tmp_path):
+    """text = review: hidden as with hide, and the item carries the flag the watch folder
+    sends to its review stage, with a note in both languages' catalogue."""
+    from blurkit.pipeline import Job, Options, Worker
+
+    src = tmp_path / "day.jpg"
+    textmedia.text_photo(src)
+    result = Worker(Options(models_dir=models_dir, threads=2, text="review")).process(
+        Job(src, tmp_path / "out", Path("."), "photo"))
+    assert result.ok and result.extra.get("text_review") is True
+    assert [t for t in result.text if t["action"] == "hidden"]
+    assert any("text = review" in n for n in result.notes)
+
+
 def test_text_off_finds_nothing_and_costs_nothing(tmp_path, models_dir):
     """`--text off` (film shoots that want their signs): no text detection, the sign is as
     it was, the report says so."""
