@@ -165,7 +165,7 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
     from blurkit import modelstore
     for name in {"centerface": ["centerface"], "scrfd": ["scrfd"],
                  "ensemble": ["centerface", "scrfd"]}[options.detector] + (
-                     [] if options.text == "off" else ["ppocr_det"]):
+                     [] if options.text == "off" else ["ppocr_det", "ppocr_rec"]):
         modelstore.model_path(options.models_dir, name)
 
     started = time.time()
