@@ -13,10 +13,14 @@ far less disturbed by the other processes than wall time. Each figure is the bes
   decode + hash, detection with the review candidates (`detect_with_candidates`: every
   network pass is counted: input pixels and multiply-adds, from the ONNX graph), hiding +
   the pixel check, encode + verify + write + hash.
+  Then readable text (issue 25, setting text = hide, the default): the text search on the
+  photo (`TextSearch.detect`, its network's passes and input pixels counted) and hiding the
+  lines it found with their pixel check.
 * A 1080p H.264 clip (tests/facevideo.py's generator, two faces moving): the whole
   `blurkit process` flow for video per frame, and its parts measured alone: decoding a
   frame to RGB, detection on the reduced frame the flow uses (`VideoSettings.scale`: 0.4
-  for 1080p; every `step`-th frame), encoding a frame with x264 (blurkit's settings, RGB
+  for 1080p; every `step`-th frame), the text search on the full frame (every
+  `step` x TEXT_EVERY-th frame), encoding a frame with x264 (blurkit's settings, RGB
   to YUV included). With nobody to show, the flow decodes the clip once (`stream`; the
   two-pass flow that decodes twice runs only when a consent may show someone).
 * Recognition (dlib, only when someone with a valid consent may be shown) is left out: the
@@ -102,6 +106,20 @@ def conv_macs_per_pixel(model: Path, output_dims: dict[str, list], side: int = 6
     return total / (side * side)
 
 
+class CountingText:
+    """Wraps the text network: counts passes and input pixels (padded to 32)."""
+
+    def __init__(self, net) -> None:
+        self.net, self.name = net, net.name
+        self.passes = self.pixels = 0
+
+    def probability(self, rgb):
+        h, w = rgb.shape[:2]
+        self.passes += 1
+        self.pixels += (-(-h // 32) * 32) * (-(-w // 32) * 32)
+        return self.net.probability(rgb)
+
+
 class Counting:
     """Wraps a network: counts passes and input pixels (after padding to the stride)."""
 
@@ -133,11 +151,15 @@ def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: fl
     from blurkit.media.image import read_photo, write_photo
     from blurkit.engine.pipeline import Options, Worker
 
+    from blurkit.engine.textmask import hide_text_checked
+
     worker = Worker(Options(models_dir=models, threads=1))
     counting = Counting(worker.detector.nets[0][0])
     worker.detector.nets[0] = (counting, worker.detector.nets[0][1])
+    text_net = CountingText(worker.text_search.net)
+    worker.text_search.net = text_net
     best: dict[str, float] = {}
-    faces = 0
+    faces = lines = 0
     for r in range(rounds):
         times = {}
         t = cpu()
@@ -152,6 +174,14 @@ def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: fl
         t = cpu()
         pixels, _ = worker.redact_checked(p.pixels, [d.box for d in dets], photo)
         times["hide+check"] = cpu() - t
+        text_net.passes = text_net.pixels = 0
+        t = cpu()
+        regions = worker.text_search.detect(p.pixels)
+        times["text"] = cpu() - t
+        lines = len(regions)
+        t = cpu()
+        pixels, _ = hide_text_checked(p.pixels, pixels, regions, worker.options.style, photo)
+        times["text hide+check"] = cpu() - t
         t = cpu()
         worker.looker.look(p.pixels, pixels, [(d.box, d.score) for d in dets],
                            [(c.box, c.score) for c in cands])
@@ -164,7 +194,8 @@ def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: fl
         for k, v in times.items():
             best[k] = min(best.get(k, 1e9), v)
     return {"times": best, "faces": faces, "passes": counting.passes, "pixels": counting.pixels,
-            "gmacs": counting.pixels * macs / 1e9}
+            "gmacs": counting.pixels * macs / 1e9, "text_lines": lines,
+            "text_passes": text_net.passes, "text_pixels": text_net.pixels}
 
 
 def plain_pass_rate(models: Path, rounds: int, macs: float) -> float:
@@ -255,6 +286,16 @@ def video_stages(models: Path, tmp: Path, frames: int, macs: float, rounds: int)
         rounds, lambda: look.add(0, 0.0, decoded[0], decoded[0]))
     out["second look every n-th frame"] = round(25.0 / VideoLookParams().per_second)
 
+    # readable text alone, on the full frames the flow looks for text on
+    from blurkit.detect.text import load_text_search, video_text_search
+    from blurkit.engine.videoflow import TEXT_EVERY
+    text = video_text_search(load_text_search(models, threads=1))
+    every = settings.step * TEXT_EVERY
+    text.detect(decoded[0])
+    out["text (per text frame)"] = best_of(
+        rounds, lambda: [text.detect(f) for f in decoded[::every]]) / len(decoded[::every])
+    out["text every n-th frame"] = every
+
     out["encode x264 (per frame)"] = best_of(
         rounds, lambda: encode_x264(decoded, tmp / "enc.mp4")) / n
 
@@ -274,12 +315,14 @@ def video_stages(models: Path, tmp: Path, frames: int, macs: float, rounds: int)
 
 def pi_estimate(photo: dict, video: dict) -> list[str]:
     """The README's Pi table rows from the measured stages (see the module text)."""
-    # the second look runs a network too: counted with detection (the network's ratios)
-    detect = photo["times"]["detect"] + photo["times"].get("second look", 0.0)
+    # the networks (detection, the second look, text) are counted with the network's ratios
+    detect = (photo["times"]["detect"] + photo["times"].get("second look", 0.0)
+              + photo["times"].get("text", 0.0))
     rest = sum(photo["times"].values()) - detect
     net_frame = (video["detect (per detected frame)"] / video["detect every n-th frame"]
                  + video.get("second look (per sampled frame)", 0.0)
-                 / video.get("second look every n-th frame", 1))
+                 / video.get("second look every n-th frame", 1)
+                 + video.get("text (per text frame)", 0.0) / video.get("text every n-th frame", 1))
     gen_frame = video["whole flow (per frame)"] - net_frame
     rows = {"12-MP photo, one at a time (s)": [], "12-MP photos in a batch (s per photo)": [],
             "core-seconds per photo": [], "core-ms per video frame": [],
@@ -299,8 +342,9 @@ def pi_estimate(photo: dict, video: dict) -> list[str]:
     lines = [f"{'':40} " + "   ".join(f"{pi:>12}" for pi in GENERAL)]
     for name, cells in rows.items():
         lines.append(f"{name:40} " + "   ".join(f"{lo:5.1f} - {hi:5.1f}" for lo, hi in cells))
-    lines.append(f"(photo: detection {detect:.3f} s, the rest {rest:.3f} s; video per frame: "
-                 f"network {net_frame * 1000:.1f} ms, the rest {gen_frame * 1000:.1f} ms)")
+    lines.append(f"(photo: the networks (faces + text) {detect:.3f} s, the rest {rest:.3f} s; "
+                 f"video per frame: networks {net_frame * 1000:.1f} ms, the rest "
+                 f"{gen_frame * 1000:.1f} ms)")
     return lines
 
 
@@ -338,6 +382,8 @@ def main() -> None:
               f"pixels, {ph['gmacs']:.1f} G multiply-adds -> "
               f"{ph['gmacs'] / ph['times']['detect']:.1f} G/s (ratio to baseline "
               f"{ph['gmacs'] / ph['times']['detect'] / rate:.2f})")
+        print(f"  text: {ph['text_passes']} network passes, {ph['text_pixels'] / 1e6:.1f} M input "
+              f"pixels, {ph['text_lines']} lines found")
         vid = video_stages(models, tmp, args.frames, macs, args.rounds)
         print(f"\n1080p H.264 clip ({args.frames} frames), CPU seconds per frame "
               f"(best of {args.rounds}):")
@@ -347,9 +393,10 @@ def main() -> None:
             else:
                 print(f"  {k:30} {v * 1000:8.1f} ms")
         step = vid["detect every n-th frame"]
+        tstep = vid["text every n-th frame"]
         parts = (vid["decode (per frame)"] + vid["detect (per detected frame)"] / step
-                 + vid["encode x264 (per frame)"])
-        print(f"  parts: decode + detection/{step} + encode = {parts * 1000:.1f} ms; the whole "
+                 + vid["text (per text frame)"] / tstep + vid["encode x264 (per frame)"])
+        print(f"  parts: decode + detection/{step} + text/{tstep} + encode = {parts * 1000:.1f} ms; the whole "
               f"flow minus the parts (scaling, tracking, painting, checks; the parts are "
               f"measured alone, so a few ms either way is noise) = "
               f"{(vid['whole flow (per frame)'] - parts) * 1000:.1f} ms")

@@ -19,6 +19,9 @@ may point the models at a shared folder (the test suite uses this).
     review = true              # watch folder: outputs wait for a person's approval before
                                # they go to ready/ (false: straight to ready/)
     max_upload_mb = 4096       # the web page's upload: the largest file it takes
+    text = "hide"              # readable text (badges, signs, screens): hide (default) |
+                               # review (hide, and the watch folder holds the photo for a
+                               # person even with review = false) | off (not looked for)
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ MODES = choices.names(choices.STYLES)
 MASKS = choices.names(choices.MASKS)
 PURPOSES = choices.names(choices.PURPOSES)
 DETECTORS = choices.names(choices.DETECTORS)
+TEXTS = choices.names(choices.TEXT)
 
 
 def default_data_dir() -> Path:
@@ -69,6 +73,7 @@ class Settings:
     operator: str = field(default_factory=_default_operator)
     review: bool = True
     max_upload_mb: int = 4096        # the web page's upload: the largest file taken
+    text: str = choices.DEFAULT_TEXT   # readable text: hide | review | off
     models_dir_override: Path | None = None
 
     @property
@@ -89,7 +94,8 @@ class Settings:
 
 
 _FILE_KEYS = {"language", "detector", "mode", "mask", "margin", "jpeg_quality", "workers",
-              "purpose", "operator", "review", "max_upload_mb"}
+              "purpose", "operator", "review", "max_upload_mb",
+              "text"}
 
 
 def _check(key: str, value: object, path: Path) -> object:
@@ -99,7 +105,7 @@ def _check(key: str, value: object, path: Path) -> object:
                            reason=reason)
 
     allowed = {"language": i18n.LANGUAGES, "mode": MODES, "mask": MASKS, "purpose": PURPOSES,
-               "detector": DETECTORS}
+               "detector": DETECTORS, "text": TEXTS}
     if key in allowed:
         if value not in allowed[key]:
             raise bad(" | ".join(allowed[key]))

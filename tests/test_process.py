@@ -87,7 +87,7 @@ def test_report_lists_faces_with_boxes_scores_and_timings(processed):
     assert group["status"] == "ok" and len(group["faces"]) >= len(MANIFEST["group_photo.jpg"]["faces"])
     face = group["faces"][0]
     assert len(face["box"]) == 4 and 0 < face["score"] <= 1 and face["action"] == "hidden"
-    assert set(group["timings"]) == {"read", "detect", "identify", "redact", "secondlook", "write"}
+    assert set(group["timings"]) == {"read", "detect", "identify", "redact", "secondlook", "text", "write"}
     assert group["output_sha256"] == sha(Path(group["output"]))
     assert group["input_sha256"] == sha(SAMPLES / "group_photo.jpg")
     assert by_name["no_face.jpg"].get("faces", []) == [] and by_name["no_face.jpg"]["hidden"] == 0

@@ -15,7 +15,7 @@ from blurkit import __version__, i18n
 from blurkit.audit import AuditLog
 from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.progress import Progress
-from blurkit.config import DETECTORS, MASKS, MODES, PURPOSES
+from blurkit.config import DETECTORS, MASKS, MODES, PURPOSES, TEXTS
 from blurkit.fsutil import atomic_output, cleanup_partials
 from blurkit.engine.pipeline import (ItemResult, Options, check_folders, default_workers, plan,
                                      run)
@@ -68,6 +68,8 @@ def _snapshot(settings):
               show_default=_default("margin"), help=T("cli.process.opt.margin"))
 @click.option("--sticker", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help=T("cli.process.opt.sticker"))
+@click.option("--text", type=click.Choice(TEXTS), default=None, show_default=_default("text"),
+              help=T("cli.process.opt.text"))
 @click.option("--workers", type=click.IntRange(0, 256), default=None,
               metavar=T("cli.metavar.count"),
               show_default=_default("workers"), help=T("cli.process.opt.workers"))
@@ -76,7 +78,7 @@ def _snapshot(settings):
               show_default=_default("jpeg_quality"), help=T("cli.process.opt.quality"))
 @pass_context
 def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask, margin, sticker,
-            workers, jpeg_quality) -> None:
+            text, workers, jpeg_quality) -> None:
     s = ctx.settings
     if sticker is not None:
         if (mode or "sticker") != "sticker":
@@ -93,12 +95,14 @@ def process(ctx: Context, inputs, outdir, report, purpose, detector, mode, mask,
         purpose=purpose or s.purpose,
         snapshot=_snapshot(s),
         language=i18n.language(),
+        text=text or s.text,
     )
     # fail early, before any work: models that are not installed, an output folder among
     # the inputs, a folder or report that cannot be written
     from blurkit import modelstore
     from blurkit.detect import detector_models
-    for name in detector_models(options.detector):
+    for name in detector_models(options.detector) + (
+            [] if options.text == "off" else ["ppocr_det", "ppocr_rec"]):
         modelstore.model_path(options.models_dir, name)
     check_folders(inputs, outdir, report)
 
@@ -177,6 +181,7 @@ def _write_report(path: Path, results: list[ItemResult], skipped: list[Path], op
                     "cores": default_workers()},
         "purpose": options.purpose,
         "detector": options.detector,
+        "text": options.text,
         "style": {"mode": options.style.mode, "mask": options.style.mask,
                   "margin": options.style.margin, "sticker": options.style.sticker},
         "summary": {"files": len(results), "ok": len(ok), "errors": len(results) - len(ok),
@@ -184,7 +189,9 @@ def _write_report(path: Path, results: list[ItemResult], skipped: list[Path], op
                     "hidden": sum(r.hidden for r in ok),
                     "hidden_areas": sum(r.people_counts()[1] for r in ok),
                     "shown": sum(len(r.shown) for r in ok),
-                    "suggestions": _held_back(ok)},
+                    "suggestions": _held_back(ok),
+                    "text_hidden": sum(1 for r in ok for t in r.text
+                                       if t.get("action") == "hidden")},
         "files": [r.to_dict() for r in sorted(results, key=lambda r: r.source)],
         "skipped": [str(p) for p in skipped],
     }

@@ -186,6 +186,7 @@ class ItemResult:
     width: int | None = None
     height: int | None = None
     faces: list[dict] = field(default_factory=list)
+    text: list[dict] = field(default_factory=list)      # [{box, quad, score, action}]
     shown: list[dict] = field(default_factory=list)     # [{"person_id", "consent_id"}]
     notes: list[str] = field(default_factory=list)
     removed_metadata: list[str] = field(default_factory=list)
@@ -244,6 +245,7 @@ class Options:
     second_look: bool = True      # look at every photo output again (blurkit/secondlook)
     time_limit: float = 900.0     # seconds without progress before a file is given up
                                   # (photos: + 30 s per MB; videos: between progress reports)
+    text: str = "hide"            # readable text: hide | review | off (blurkit.engine.textmask)
 
 
 def watch_options(settings, purpose: str) -> Options:
@@ -254,7 +256,7 @@ def watch_options(settings, purpose: str) -> Options:
     return Options(models_dir=s.models_dir, detector=s.detector,
                    style=Style(mode=s.mode, mask=s.mask, margin=s.margin),
                    jpeg_quality=s.jpeg_quality, purpose=purpose, language=i18n.language(),
-                   threads=default_workers())
+                   threads=default_workers(), text=s.text)
 
 
 def _anyone_may_be_shown(snapshot: Snapshot | None, purpose: str) -> bool:
@@ -274,6 +276,10 @@ class Worker:
         i18n.set_language(options.language)
         self.detector = load_detector(options.detector, options.models_dir, threads=options.threads)
         self.video_detector = video_search(self.detector)
+        self.text_search = None
+        if options.text != "off":
+            from blurkit.detect.text import load_text_search
+            self.text_search = load_text_search(options.models_dir, threads=options.threads)
         self.progress: Callable[[Job, str, int, int], None] = lambda job, phase, done, total: None
         from blurkit.timelimit import time_limit
         with time_limit(None) as idle:
@@ -298,6 +304,8 @@ class Worker:
         self.models = {"detector": _model_version(self.options.detector)}
         if self.options.second_look:
             self.models["second_look"] = _model_version("retinaface")
+        if self.options.text != "off":
+            self.models["text"] = _model_version("ppocr_det")
         self.recognizer = None
         if _anyone_may_be_shown(snapshot, self.options.purpose):
             from blurkit.identify import MODEL_NAME, Recognizer
@@ -334,6 +342,27 @@ class Worker:
             if still_visible(rgb, out, leaks):
                 raise OutputError("pipeline.redaction_failed", path=source)
         return out, notes
+
+    def hide_text(self, original, out, shown_faces, source: Path):
+        """Find readable text in `original` and hide it on `out` (faces already hidden there),
+        checked from the pixels; text inside a face shown with consent is kept. Returns
+        (pixels, the report's text list, notes, extra)."""
+        from blurkit.engine.textmask import actions, hide_text_checked
+
+        if self.text_search is None:
+            return out, [], [], {}
+        regions = self.text_search.detect(original)
+        acts = actions(regions, shown_faces)
+        hidden = [r for r, a in zip(regions, acts) if a == "hidden"]
+        out, again = hide_text_checked(original, out, hidden, self.options.style, source)
+        notes, extra = [], {}
+        if again:
+            notes.append(i18n.t("text.note.strengthened", n=again))
+            extra["text_hidden_again"] = again
+        if hidden and self.options.text == "review":
+            notes.append(i18n.t("text.note.review", n=len(hidden)))
+            extra["text_review"] = True
+        return out, [{**r.to_dict(), "action": a} for r, a in zip(regions, acts)], notes, extra
 
     def redact_regions(self, original, out, boxes, source: Path):
         """Destroy regions a person drew (irreversible style whatever the settings, a small
@@ -392,22 +421,29 @@ class Worker:
         timings["identify"] = time.perf_counter() - t
 
         t = time.perf_counter()
+        original = photo.pixels
         hidden = [d.detection.box for d in decisions if not d.show]
-        pixels, notes = self.redact_checked(photo.pixels, hidden, job.source,
-                                            shown=[d.detection.box for d in decisions if d.show])
-        # the original pixels are no longer needed: freed before the encoder makes its copy
-        # (memory budget: media/budget.py)
-        photo.pixels = pixels
+        shown = [d.detection.box for d in decisions if d.show]
+        pixels, notes = self.redact_checked(original, hidden, job.source, shown=shown)
         timings["redact"] = time.perf_counter() - t
 
         t = time.perf_counter()
         from blurkit.engine.secondlook.photo import look_at_photo
         cands = [c.to_dict() for c in candidates]
-        pixels, faces, looked = look_at_photo(self.looker, photo.pixels, pixels,
+        pixels, faces, looked = look_at_photo(self.looker, original, pixels,
                                               [d.to_dict() for d in decisions], cands,
                                               self.options.style, job.source,
                                               [c.to_dict() for c in weak])
         timings["secondlook"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        pixels, text, text_notes, text_extra = self.hide_text(original, pixels, shown, job.source)
+        if self.text_search is not None:
+            timings["text"] = time.perf_counter() - t
+        # the original pixels are no longer needed: freed before the encoder makes its copy
+        # (memory budget: media/budget.py)
+        photo.pixels = pixels
+        del original
 
         t = time.perf_counter()
         dest = job.dest(output_suffix(photo))
@@ -420,14 +456,14 @@ class Worker:
         return ItemResult(
             source=str(job.source), kind="photo", output=str(dest),
             input_sha256=input_sha, output_sha256=output_sha,
-            width=photo.width, height=photo.height,
-            faces=faces,
+            width=photo.width, height=photo.height, faces=faces, text=text,
             shown=[{"person_id": d.person_id, "consent_id": d.consent_id}
                    for d in decisions if d.show and d.reason == "consent_valid"],
-            notes=list(photo.notes) + notes, removed_metadata=list(photo.source_metadata),
+            notes=list(photo.notes) + notes + text_notes,
+            removed_metadata=list(photo.source_metadata),
             timings={k: round(v, 4) for k, v in timings.items()},
             extra={"candidates": cands, **looked,
-                   **({"hidden_again": len(notes)} if notes else {})})
+                   **({"hidden_again": len(notes)} if notes else {}), **text_extra})
 
     def _video(self, job: Job) -> ItemResult:
         from blurkit.media.video import OUTPUT_SUFFIX
@@ -449,7 +485,7 @@ class Worker:
             source=str(job.source), kind="video", output=str(dest),
             input_sha256=input_sha, output_sha256=sha256_file(dest),
             width=stats.pop("width"), height=stats.pop("height"),
-            faces=tracks,
+            faces=tracks, text=stats.pop("text", []),
             shown=[{"person_id": p, "consent_id": c} for p, c in sorted(shown)],
             timings={k: round(v, 3) for k, v in flow.timings.items()},
             extra=stats)
@@ -598,6 +634,8 @@ def run(jobs: list[Job], options: Options, workers: int = 0,
     models.update({"detector": _model_version(options.detector)})
     if options.second_look:
         models["second_look"] = _model_version("retinaface")
+    if options.text != "off":
+        models["text"] = _model_version("ppocr_det")
     if _anyone_may_be_shown(options.snapshot, options.purpose):
         models["recognizer"] = _model_version("dlib_resnet")
     _run_pool(jobs, options, workers, finish, on_progress)

@@ -12,6 +12,10 @@ The review page (and anyone else) describes corrections as plain decisions, a li
         face i was shown as a consenting person, but must be hidden
     {"action": "show", "face": i, "person_id": P}
         face i is person P, who has a valid consent for the output's purpose: show it
+    {"action": "show_text", "text": i, "reason": "..."}
+        text region i of the machine's report (report["text"][i], hidden) may be read: show
+        it again. A reason is required (it goes to the diarium with the reviewer). Text the
+        margin of a hidden face covers stays hidden.
 
 Each decision may also carry "by" (the reviewer) and "at" (UTC time); they are kept as they
 are. Faces are numbered as in the machine's first report, which is kept in the report under
@@ -37,8 +41,9 @@ from blurkit.errors import BlurkitError, OutputError
 from blurkit.fsutil import sha256_file
 from blurkit.media.image import read_photo, write_photo
 from blurkit.engine.redact import Style, keep_shown, redact, still_visible
-
-ACTIONS = ("hide_region", "hide_candidate", "unhide", "hide_face", "show")
+from blurkit.detect.text import TextRegion
+from blurkit.engine.textmask import hide_text_checked
+ACTIONS = ("hide_region", "hide_candidate", "unhide", "hide_face", "show", "show_text")
 SHAPES = ("rect", "ellipse")
 REGION_MARGIN = 0.08   # a drawn region is hidden with a small margin: people draw tight boxes
 
@@ -57,7 +62,8 @@ def machine_part(report: dict) -> dict:
         return report["machine"]
     return {"faces": copy.deepcopy(report.get("faces", [])),
             "candidates": copy.deepcopy((report.get("extra") or {}).get("candidates", [])),
-            "shown": copy.deepcopy(report.get("shown", []))}
+            "shown": copy.deepcopy(report.get("shown", [])),
+            "text": copy.deepcopy(report.get("text", []))}
 
 
 def _box(value, width: int, height: int) -> tuple[float, float, float, float]:
@@ -89,6 +95,13 @@ def check_decisions(decisions: Iterable[dict], machine: dict, width: int, height
         elif action == "hide_candidate":
             if not isinstance(d.get("candidate"), int) or not 0 <= d["candidate"] < len(candidates):
                 raise BadDecision("revise.bad_decision", reason="candidate")
+        elif action == "show_text":
+            texts = machine.get("text", [])
+            if (not isinstance(d.get("text"), int) or isinstance(d.get("text"), bool)
+                    or not 0 <= d["text"] < len(texts)):
+                raise BadDecision("revise.bad_decision", reason="text")
+            if not isinstance(d.get("reason"), str) or not d["reason"].strip():
+                raise BadDecision("revise.bad_decision", reason="a reason is required")
         else:
             if not isinstance(d.get("face"), int) or not 0 <= d["face"] < len(faces):
                 raise BadDecision("revise.bad_decision", reason="face")
@@ -174,10 +187,15 @@ def render_photo(original: Path, report: dict, decisions: list[dict], dest: Path
     hidden_candidates = [tuple(candidates[d["candidate"]]["box"]) for d in decisions
                          if d["action"] == "hide_candidate"]
     regions = [d for d in decisions if d["action"] == "hide_region"]
+    texts = final_text(machine, decisions)
 
     out = redact(rgb, hidden_faces + hidden_candidates, style)
     if shown:
         out = keep_shown(rgb, out, shown, hidden_faces + hidden_candidates)
+    text_again = 0
+    hidden_text = [TextRegion.from_dict(t) for t in texts if t.get("action") == "hidden"]
+    if hidden_text:     # after the faces, as in the pipeline; never given back to a face
+        out, text_again = hide_text_checked(rgb, out, hidden_text, style, original)
     strong = Style(mode="destroy", mask="box", margin=REGION_MARGIN)
     for shape in SHAPES:
         boxes = [tuple(r["box"]) for r in regions if r["shape"] == shape]
@@ -197,6 +215,8 @@ def render_photo(original: Path, report: dict, decisions: list[dict], dest: Path
     new = copy.deepcopy(report)
     new["machine"] = machine
     new["faces"] = faces
+    if texts:
+        new["text"] = texts
     new["shown"] = [{"person_id": f["person_id"], "consent_id": f["consent_id"]}
                     for f in faces if f.get("action") == "shown"]
     new["hidden_regions"] = [r["box"] for r in regions]
@@ -208,4 +228,22 @@ def render_photo(original: Path, report: dict, decisions: list[dict], dest: Path
     new["notes"] = [n for n in report.get("notes", []) if n not in notes] + notes
     if leaks:
         new.setdefault("extra", {})["hidden_again"] = len(leaks)
+    if text_again:
+        new.setdefault("extra", {})["text_hidden_again"] = text_again
     return new
+
+
+def final_text(machine: dict, decisions: list[dict]) -> list[dict]:
+    """The machine's text regions with the reviewers' "show_text" decisions applied: a
+    hidden region a person showed becomes action "shown" with their reason (and "by" when
+    the decision names the reviewer)."""
+    texts = [dict(t) for t in machine.get("text", [])]
+    for d in decisions:
+        if d["action"] != "show_text":
+            continue
+        t = texts[d["text"]]
+        if t.get("action") == "hidden":
+            t.update(action="shown", reason=d["reason"].strip())
+            if d.get("by"):
+                t["by"] = d["by"]
+    return texts

@@ -93,6 +93,8 @@ MAX_GAP_SECONDS = 1.0    # a track survives this long without a detection
 STREAM_MEMORY = 512 << 20  # held-back frames in one-pass mode may use at most this much
 PAINT_AHEAD = 3          # frames painted (or being painted) ahead of the encoder in one pass
 DETECT_WORKERS = 2       # sampled frames inferred at once in one pass (at most one per core)
+TEXT_EVERY = 2           # readable text is looked for on every TEXT_EVERY-th sampled frame
+                         # (blurkit.engine.videotext: tracked and held like faces in between)
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ class Analysis:
     infos: dict[int, TrackInfo] = field(default_factory=dict)
     frames: int = 0
     times: list[float] = field(default_factory=list)    # presentation time of each frame
+    text: "TextTracks | None" = None                    # readable text (blurkit.engine.videotext)
 
 
 class VideoJob:
@@ -260,7 +263,13 @@ class VideoJob:
 
     def new_analysis(self, info: VideoInfo) -> Analysis:
         max_gap = max(self.settings.step + 1, round(MAX_GAP_SECONDS * self._fps(info)))
-        return Analysis(Tracker(max_gap=max_gap))
+        text = None
+        if getattr(self.worker, "text_search", None) is not None:
+            from blurkit.detect.text import video_text_search
+            from blurkit.engine.videotext import TextTracks
+            text = TextTracks(video_text_search(self.worker.text_search),
+                              self.settings.step * TEXT_EVERY, max_gap)
+        return Analysis(Tracker(max_gap=max_gap), text=text)
 
     def analyse(self, info: VideoInfo, state: Analysis) -> None:
         """Pass 1: detect on every `step`-th frame, link tracks, sample faces for recognition.
@@ -288,6 +297,9 @@ class VideoJob:
                         for d in self.worker.video_detector.detect(small)]
                 ids = state.tracker.update(frame.index, [d.box for d in dets],
                                            [d.score for d in dets])
+                if state.text is not None:      # (sampled decoding: the reduced frame)
+                    state.text.update(frame.index, state.text.detect(
+                        frame.index, frame.rgb, 1.0 if recognizer is not None else frame.factor))
                 if recognizer is not None and dets:
                     self._sample(recognizer, frame, dets, ids, state, sample_every)
             state.frames = frame.index + 1
@@ -420,7 +432,7 @@ class VideoJob:
 
     def render(self, info: VideoInfo, state: Analysis, hidden: Callable[[Track], bool]) -> dict:
         """Pass 2: every frame, with the boxes of the `hidden` tracks hidden."""
-        painter = _Painter(self, info, state.tracker, hidden)
+        painter = _Painter(self, info, state.tracker, hidden, text=state.text)
         with VideoWriter(self.src, self.dest, info) as out:
             for frame in read_frames(self.src, info, prefetch=3):
                 out.write(frame, painter.paint(frame))
@@ -438,8 +450,9 @@ class VideoJob:
         lookahead = max(state.tracker.max_gap, max(self.hold(info), step)) + 1
         from blurkit.engine.cores import default_workers
         detector = _BackgroundDetection(self.worker.video_detector, state.tracker, step,
-                                        workers=min(DETECT_WORKERS, default_workers()))
-        painter = _Painter(self, info, state.tracker, hidden=lambda track: True)
+                                        workers=min(DETECT_WORKERS, default_workers()),
+                                        text=state.text)
+        painter = _Painter(self, info, state.tracker, hidden=lambda track: True, text=state.text)
         held: deque = deque()        # decoded frames waiting for the detections after them
         painting: deque = deque()    # (frame, future painted pixels), in frame order
         total = info.frame_count or 0
@@ -519,6 +532,7 @@ class VideoJob:
         stats["tracks"] = [track_report(t, decisions[t.id], state.infos.get(t.id), when)
                            for t in state.tracker.tracks]
         stats["cuts"] = list(state.tracker.cuts)
+        stats["text"] = state.text.report(when) if state.text is not None else []
         stats["width"], stats["height"], stats["duration"] = info.width, info.height, info.duration
         stats["audio_streams"] = len(info.audio)
         stats["dropped_streams"] = list(info.other_streams)
@@ -566,8 +580,9 @@ class _Painter:
     the lookahead (all of them in two-pass mode)."""
 
     def __init__(self, job: VideoJob, info: VideoInfo, tracker: Tracker,
-                 hidden: Callable[[Track], bool]) -> None:
+                 hidden: Callable[[Track], bool], text=None) -> None:
         self.job, self.tracker, self.hidden = job, tracker, hidden
+        self.text = text            # readable text's tracks (blurkit.engine.videotext), or None
         self.hold, self.step = job.hold(info), job.settings.step
         self.pad = max(self.hold, self.step)
         self.seen = 0
@@ -602,7 +617,8 @@ class _Painter:
                             and self.part_of(t, u) for u, s in shown)]
         shown = [s for _, s in shown]
         extra = list(self.job.extra_boxes(frame))
-        if not boxes and not extra:
+        texts = self.text.regions_at(frame.index, self.hold) if self.text is not None else []
+        if not boxes and not extra and not texts:
             return frame.rgb
         self.frames_hidden += 1
         rgb = frame.rgb
@@ -610,6 +626,8 @@ class _Painter:
             rgb, notes = self.job.worker.redact_checked(rgb, boxes, self.job.src, shown=shown,
                                                         style=self.style)
             self.strengthened += bool(notes)
+        if texts:        # readable text: hidden like faces, even over a shown face
+            rgb = self.text.hide(frame.rgb, rgb, texts, self.style, self.job.src)
         if extra:        # drawn by a person: destroyed, even over a shown face
             rgb = self.job.worker.redact_regions(frame.rgb, rgb, extra, self.job.src)
         return rgb
@@ -645,8 +663,9 @@ class _BackgroundDetection:
     one small inference)."""
 
     def __init__(self, search, tracker: Tracker, step: int,
-                 workers: int = DETECT_WORKERS) -> None:
+                 workers: int = DETECT_WORKERS, text=None) -> None:
         self.search, self.tracker, self.step = search, tracker, step
+        self.text = text        # readable text's tracks (blurkit.engine.videotext), or None
         self.workers = max(1, workers)
         self.queue: deque = deque()
         self.cond = threading.Condition()
@@ -697,9 +716,11 @@ class _BackgroundDetection:
         """Every frame that will ever be submitted is detected (hold `cond`)."""
         return self.closed and not self.queue and not self.busy
 
-    def _detect(self, frame, max_side: int) -> list[Detection]:
+    def _detect(self, frame, max_side: int):
         small, factor = frame.small(max_side)
-        return [_scale_detection(d, factor) for d in self.search.detect(small)]
+        texts = (self.text.detect(frame.index, frame.rgb, 1.0) if self.text is not None
+                 else None)
+        return [_scale_detection(d, factor) for d in self.search.detect(small)], texts
 
     def _wake(self, _future) -> None:
         with self.cond:           # an RLock: safe when the future was done on submission
@@ -733,8 +754,10 @@ class _BackgroundDetection:
                     if not inflight[0][1].done():
                         continue
                 index, future = inflight.popleft()
-                dets = future.result()
+                dets, texts = future.result()
                 self.tracker.update(index, [d.box for d in dets], [d.score for d in dets])
+                if self.text is not None:
+                    self.text.update(index, texts)
                 with self.cond:
                     self.done, self.busy = index, bool(inflight)
                     self.cond.notify_all()

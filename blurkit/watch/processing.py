@@ -185,7 +185,8 @@ class Processor:
             staged = Path(result.output).relative_to(c.ready).as_posix()
             entry = self._audit_base(row, result, models)
             self.journal.update(
-                item_id, state="finishing", outcome="review" if c.review else "ok",
+                item_id, state="finishing",
+                outcome="review" if c.review or result.extra.get("text_review") else "ok",
                 staged=staged, out_sha256=result.output_sha256, faces=len(result.faces),
                 hidden=result.hidden, shown=len(result.shown),
                 audit_json=json.dumps(entry, ensure_ascii=False),
