@@ -19,7 +19,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
-
 from starlette.testclient import TestClient  # noqa: E402
 
 from blurkit.audit import AuditLog, canonical, chain_hash, transaction, utc_now  # noqa: E402

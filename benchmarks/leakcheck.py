@@ -30,8 +30,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-
 from common import ROOT  # noqa: F401  (puts the project on sys.path)
+
 from blurkit import modelstore
 from blurkit.detect.nms import nms
 from blurkit.detect.scrfd import ScrfdNet

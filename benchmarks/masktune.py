@@ -14,15 +14,14 @@ are made on `tune`, and `benchmarks/photos.py` reports `check` end to end.
 from __future__ import annotations
 
 import argparse
-import os
 import dataclasses
+import os
 import pickle
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
-
 from common import DEFAULT_DATA, covered, read_rgb, touched
 from photos import BUCKETS, bucket, load_sets
 from photosplit import changed_mask, face_area

@@ -121,6 +121,7 @@ def count_passes() -> dict[str, list[float]]:
     """Network CPU time, passes and input pixels by kind of pass: the pyramid's finest
     level, its coarser levels, the rotated passes (blurkit/detect/search.py)."""
     import onnxruntime
+
     from blurkit.detect import search
 
     passes: dict[str, list[float]] = {}
@@ -195,7 +196,7 @@ def cpu_profile(src: Path, work: Path, cprofile_to: Path | None) -> None:
     print(f"{'total':56} {total:8.2f} {100:6.1f}%")
     print(f"detector (network + search): {det / total * 100:.1f}%; everything else: "
           f"{(total - det) / total * 100:.1f}%")
-    print(f"\n-- the detector network by kind of pass (padded network input)")
+    print("\n-- the detector network by kind of pass (padded network input)")
     print(f"{'pass':40} {'CPU s':>8} {'share':>7} {'passes':>7} {'Mpx in':>8} {'us/px':>6}")
     for kind, (secs, n, px) in sorted(passes.items()):
         print(f"{kind:40} {secs:8.2f} {secs / total * 100:6.1f}% {n:7d} {px / 1e6:8.1f} "

@@ -45,7 +45,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from common import DEFAULT_DATA, ROOT, covered, deface_bin, machine, read_rgb, touched
 from photosplit import ATTRIBUTES, HALVES, changed_mask, face_area, half, load_detailed
 

@@ -898,7 +898,7 @@ def main() -> None:
 
     pr = pairs_protocol(args.data, photos, chosen)
     c = pr["counts"]
-    print(f"\n== deepface pairs, one reference photo, both directions")
+    print("\n== deepface pairs, one reference photo, both directions")
     print(f"different-person pairs with a face shown: {c['different shown']}/{c['different']}"
           f"   (target 0)")
     print(f"same-person pairs shown: {c['same shown']}/{c['same']} = "

@@ -43,8 +43,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -55,8 +53,7 @@ from common import machine  # noqa: E402
 from blurkit.identify import matching  # noqa: E402
 from blurkit.identify import quality as q  # noqa: E402
 from blurkit.identify.embedder import load_embedder  # noqa: E402
-from blurkit.identify.enrol import (SEVERAL_FACES, enrol_detected,  # noqa: E402
-                                    list_faces, same_person_check)
+from blurkit.identify.enrol import SEVERAL_FACES, enrol_detected, list_faces, same_person_check  # noqa: E402
 
 SETS = ("identity_deepface_tests", "identity_face_recognition_examples", "identity_faceapi_bbt")
 

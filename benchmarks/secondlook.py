@@ -52,7 +52,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DEFAULT_DATA, covered, machine, read_rgb
 from photos import load_sets, make_large
 from photosplit import HALVES, changed_mask, face_area, half

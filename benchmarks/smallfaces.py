@@ -56,13 +56,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import DEFAULT_DATA, ROOT, machine
-from blurkit import modelstore
-from blurkit.detect.scrfd import ScrfdNet
-from blurkit.media.video import probe_video, read_frames, transcode_plain
-from blurkit.engine.redact import HIDDEN_LIMIT, detail_correlation
-from blurkit.engine.videoflow import VideoSettings
 from leakcheck import _overlaps, frame_faces, models_dir
 from video import bytecode_env
+
+from blurkit import modelstore
+from blurkit.detect.scrfd import ScrfdNet
+from blurkit.engine.redact import HIDDEN_LIMIT, detail_correlation
+from blurkit.engine.videoflow import VideoSettings
+from blurkit.media.video import probe_video, read_frames, transcode_plain
+
 
 def side(detect_side: int, min_scale: float = 0.4):
     """The longer side of the network's input at least `detect_side` (the rule up to
@@ -218,8 +220,8 @@ def run_rule(rule: str, src: Path, dest: Path, data_dir: Path, env: dict) -> Non
 
 def child(rule: str, argv: list[str]) -> None:
     """`blurkit ARGV` with VideoSettings.scale following RULES[rule]."""
-    from blurkit.engine import videoflow
     from blurkit.cli import main as cli_main
+    from blurkit.engine import videoflow
     chosen = RULES[rule]
     videoflow.VideoSettings.scale = lambda self, width, height: chosen(width, height)
     sys.argv = ["blurkit", *argv]

@@ -51,7 +51,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-
 from common import ROOT, machine  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -147,11 +146,10 @@ def twelve_mp_photo(path: Path) -> None:
 
 
 def photo_stages(models: Path, photo: Path, out_dir: Path, rounds: int, macs: float) -> dict:
+    from blurkit.engine.pipeline import Options, Worker
+    from blurkit.engine.textmask import hide_text_checked
     from blurkit.fsutil import sha256_file
     from blurkit.media.image import read_photo, write_photo
-    from blurkit.engine.pipeline import Options, Worker
-
-    from blurkit.engine.textmask import hide_text_checked
 
     worker = Worker(Options(models_dir=models, threads=1))
     counting = Counting(worker.detector.nets[0][0])
@@ -234,6 +232,7 @@ def decode_rgb(src: Path) -> list[np.ndarray]:
 def encode_x264(frames: list[np.ndarray], dest: Path) -> None:
     """x264 with blurkit's settings, one thread, RGB -> YUV included."""
     import av
+
     from blurkit.media.video import DEFAULT_CRF, DEFAULT_PRESET
     height, width = frames[0].shape[:2]
     with av.open(str(dest), "w") as enc:

@@ -42,10 +42,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
+import textset
 from common import DEFAULT_DATA, ROOT, machine, read_rgb
 from photosplit import changed_mask, half
-import textset
 
 EYE = Path(__file__).resolve().parent / "text_eye.json"
 FOUND_SHARE = 0.5      # a detection covering this much of a word finds it

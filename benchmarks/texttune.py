@@ -23,9 +23,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-from common import DEFAULT_DATA, machine, read_rgb
 import textset
+from common import DEFAULT_DATA, machine, read_rgb
 
 
 def main() -> None:

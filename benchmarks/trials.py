@@ -30,9 +30,8 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
-
 import masktune
+import numpy as np
 from common import DEFAULT_DATA, read_rgb
 from photos import load_sets
 

@@ -122,7 +122,7 @@ class Counts:
     unlabelled_shown: list = field(default_factory=list)
     near: list = field(default_factory=list)              # strangers' closest calls
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         self.photos += other.photos
         self.genuine.update(other.genuine)
         self.genuine_small.update(other.genuine_small)

@@ -45,11 +45,12 @@ import time
 from pathlib import Path
 
 from common import DEFAULT_DATA, ROOT, deface_bin, machine
+from leakcheck import faces_per_frame, judge_video
+
 from blurkit import modelstore
 from blurkit.config import load_settings
 from blurkit.detect.scrfd import ScrfdNet
 from blurkit.media.video import probe_video, transcode_plain
-from leakcheck import faces_per_frame, judge_video
 
 CLIPS = {
     "pedestrians": ["video_facenet_pytorch_pedestrians/video.mp4"],
@@ -226,8 +227,8 @@ def _consent_run(speaker: Path, strangers: list[Path], work: Path, net: ScrfdNet
     import numpy as np
     from PIL import Image
 
-    from blurkit.media.video import read_frames
     from blurkit.engine.redact import detail_correlation
+    from blurkit.media.video import read_frames
 
     work.mkdir(parents=True)
     stills = []

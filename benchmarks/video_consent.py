@@ -52,23 +52,23 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
-
 from common import DEFAULT_DATA, ROOT, machine
+from leakcheck import SCORE, frame_faces, input_faces, judge, strong
+
 from blurkit import modelstore
 from blurkit.config import load_settings
 from blurkit.detect.scrfd import ScrfdNet
-from blurkit.media.video import read_frames
 from blurkit.engine.redact import HIDDEN_LIMIT, detail_correlation
-from leakcheck import SCORE, frame_faces, input_faces, judge, strong
+from blurkit.media.video import read_frames
 
 CROSS = "video_cross_recording_obama"
 OBAMA_PHOTOS = [f"identity_face_recognition_examples/images/obama/{n}" for n in

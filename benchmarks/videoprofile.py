@@ -102,10 +102,10 @@ def timed_gen(clock: Clock, name: str, fn):
 def _instrument(clock: Clock, one_thread: bool):
     """The patches that time the flow's stages (and, with one_thread, pin every codec to
     one thread)."""
-    from blurkit.engine import pipeline, videoflow
     from blurkit.detect.search import FaceSearch
-    from blurkit.media import video
+    from blurkit.engine import pipeline, videoflow
     from blurkit.engine.track import Tracker
+    from blurkit.media import video
 
     patches = [
         (video, "_decode", timed_gen(clock, "decode", video._decode)),
@@ -148,8 +148,8 @@ def _run(src: Path, work: Path, one_thread: bool, floor: bool) -> dict:
     import cv2
 
     from blurkit.config import load_settings
-    from blurkit.media.video import transcode_plain
     from blurkit.engine.pipeline import Options, Worker, plan
+    from blurkit.media.video import transcode_plain
 
     clock = Clock()
     cv2.setNumThreads(1 if one_thread else 0)

@@ -46,13 +46,13 @@ import io
 import json
 import os
 import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-from blurkit import i18n
-from blurkit import choices
+from blurkit import choices, i18n
 from blurkit.config import Settings
 from blurkit.errors import BlurkitError
 from blurkit.fsutil import atomic_output
@@ -88,7 +88,7 @@ class AuditError(BlurkitError):
 # --- SQLite helpers shared with the consent registry --------------------------------------
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def local_time(iso: str | None) -> datetime | None:
@@ -329,7 +329,7 @@ class AuditLog:
         self._pid = -1
 
     @classmethod
-    def open(cls, settings: Settings) -> "AuditLog":
+    def open(cls, settings: Settings) -> AuditLog:
         log = cls(Path(settings.data_dir) / AUDIT_DB, settings.operator)
         log._db()
         return log
@@ -340,7 +340,7 @@ class AuditLog:
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["path"], state["operator"])
 
-    def __enter__(self) -> "AuditLog":
+    def __enter__(self) -> AuditLog:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -507,7 +507,8 @@ class AuditLog:
             where.append("json_extract(body, '$.purpose') = ?")
             params.append(purpose)
         if kinds:
-            where.append("json_extract(body, '$.kind') IN (%s)" % ",".join("?" * len(kinds)))
+            marks = ",".join("?" * len(kinds))
+            where.append(f"json_extract(body, '$.kind') IN ({marks})")
             params += list(kinds)
         if approved:
             where.append("json_extract(body, '$.details.review.decision') = 'approved'")

@@ -89,7 +89,7 @@ class Settings:
     def settings_file(self) -> Path:
         return self.data_dir / "settings.toml"
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
 
 

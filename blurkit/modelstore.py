@@ -18,9 +18,10 @@ import tarfile
 import tempfile
 import tomllib
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from blurkit.errors import ModelError
 from blurkit.fsutil import sha256_file

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 __all__ = ["TimeLimitExceeded", "time_limit", "DEFAULT_SECONDS", "PER_MB_SECONDS",
            "seconds_for"]

@@ -87,11 +87,10 @@ def shared_seeds(shared: Path, out: Path) -> None:
 
 
 def made_seeds(out: Path) -> None:
-    import numpy as np
-    from PIL import Image
-
     import mediafactory as mf
+    import numpy as np
     import videofactory as vf
+    from PIL import Image
 
     arr = mf.pattern(16, 12, seed=3)
     exif = mf.exif_bytes(orientation=6, gps=True, camera=True)

@@ -21,11 +21,18 @@ import atheris  # noqa: E402
 
 with atheris.instrument_imports(include=["blurkit"]):
     import targets  # noqa: E402
+
     # import what each target reaches, so that all of it is instrumented up front
-    import blurkit.config, blurkit.media.image, blurkit.media.metadata  # noqa: E401,F401,E402
-    import blurkit.media.video, blurkit.media.videometa, blurkit.engine.revise  # noqa: E401,F401,E402
-    import blurkit.usecases.enrolment, blurkit.web.people, blurkit.web.review  # noqa: E401,F401,E402
-    import blurkit.web.upload, blurkit.web.videoreview  # noqa: E401,F401,E402
+    import blurkit.config  # noqa: E401,F401,E402
+    import blurkit.engine.revise
+    import blurkit.media.image
+    import blurkit.media.metadata
+    import blurkit.media.video  # noqa: E401,F401,E402
+    import blurkit.media.videometa
+    import blurkit.usecases.enrolment  # noqa: E401,F401,E402
+    import blurkit.web.people
+    import blurkit.web.review
+    import blurkit.web.upload  # noqa: E401,F401,E402
 
 
 def main() -> None:

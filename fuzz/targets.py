@@ -18,8 +18,8 @@ import math
 import os
 import tempfile
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 __all__ = ["TARGETS", "Finding"]
 

@@ -29,8 +29,8 @@ import numpy as np
 import pillow_heif
 from PIL import Image
 
-from blurkit.media.image import read_photo
 from blurkit.engine.redact import detail_correlation
+from blurkit.media.image import read_photo
 
 pillow_heif.register_heif_opener()
 

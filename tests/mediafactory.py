@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, PngImagePlugin
+from PIL import Image, ImageCms
 
 XMP = (b"<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?><x:xmpmeta xmlns:x='adobe:ns:meta/'>"
        b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description "

@@ -31,8 +31,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from watch_helpers import (Drop, Dropper, WatcherProc, build_corpus, journal_counts,  # noqa: E402
-                           state_dir, verify, inbox_files)
+from watch_helpers import (  # noqa: E402
+    Drop,
+    Dropper,
+    WatcherProc,
+    build_corpus,
+    inbox_files,
+    journal_counts,
+    state_dir,
+    verify,
+)
 from webkit import free_port  # noqa: E402
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -135,6 +143,9 @@ class HttpReviewer(threading.Thread):
                 if status < 400:
                     self.counts["corrected"] += 1
                 return          # decided on a later round, on the new revision
+            if verdict == "approved":       # a reviewer's browser shows the copy first
+                self.opener.open(f"{self.base}/review/{item.id}/output?rev={item.revision}",
+                                 timeout=60).read()
             status = self._post("approve" if verdict == "approved" else "reject",
                                 f"/review/{item.id}/{'approve' if verdict == 'approved' else 'reject'}",
                                 {"revision": item.revision})
@@ -146,8 +157,9 @@ class HttpReviewer(threading.Thread):
 
 
 def bomb_drops() -> list[Drop]:
-    from memory import _bomb
     import tempfile
+
+    from memory import _bomb
 
     out = []
     with tempfile.TemporaryDirectory() as tmp:

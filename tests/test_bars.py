@@ -4,13 +4,13 @@ suggestion for a reviewer, and who may confirm one (issue 19's floor)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 import numpy as np
 import pytest
 
-from blurkit.engine.decide import decide
 from blurkit.detect.common import Detection
+from blurkit.engine.decide import decide
 from blurkit.identify import bars, matching, suggest
 from blurkit.identify.quality import FaceQuality
 
@@ -282,8 +282,8 @@ def test_process_hides_the_doubtful_band_and_says_how_many(data_dir, models_dir,
     s = hidden["suggestion"]
     assert s["person_id"] == person.id and 0.92 < s["similarity"] < 0.94
     assert s["confirm"] == "registrar_only" and s["templates"] == 2
-    from datetime import datetime, timezone
-    assert s["registered"] == datetime.now(timezone.utc).date().isoformat()  # stored just now
+    from datetime import datetime
+    assert s["registered"] == datetime.now(UTC).date().isoformat()  # stored just now
 
 
 def test_the_similarity_shown_for_a_chosen_person_is_that_persons(models_dir):

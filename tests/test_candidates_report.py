@@ -8,10 +8,10 @@ import sys
 
 import cv2
 import numpy as np
+from conftest import ROOT, SAMPLES
 
 from blurkit.detect import NET_PARAMS, load_detector
 from blurkit.media.image import read_photo
-from conftest import ROOT, SAMPLES
 
 
 def test_a_faded_face_is_a_candidate_in_the_report(tmp_path, models_dir):

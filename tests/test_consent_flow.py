@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from blurkit.media.image import read_photo
-from blurkit.media.video import read_frames
-from blurkit.engine.redact import detail_correlation
 from conftest import ROOT, SAMPLES
 from facevideo import make_face_clip
+
+from blurkit.engine.redact import detail_correlation
+from blurkit.media.image import read_photo
+from blurkit.media.video import read_frames
 
 GROUP = json.loads((SAMPLES / "manifest.json").read_text())["files"]["group_photo.jpg"]["faces"]
 GRACE_BIG, ASTRONAUTS, SMALL_GRACE = GROUP[0], [GROUP[i] for i in (1, 3, 4, 6)], [GROUP[5], GROUP[7]]

@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
-from blurkit.engine.decide import decide
 from blurkit.detect.common import Detection
+from blurkit.engine.decide import decide
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 import json
 
+import cv2
 import numpy as np
 import pytest
-
-import cv2
+from conftest import SAMPLES
 
 from blurkit.detect import load_detector
 from blurkit.detect import nms as nms_module
@@ -14,7 +14,6 @@ from blurkit.detect.common import Detection, distinct_faces
 from blurkit.detect.nms import nms, nms_reference
 from blurkit.detect.search import SearchParams, _tiles, _unrotate
 from blurkit.media.image import read_photo
-from conftest import SAMPLES
 
 MANIFEST = json.loads((SAMPLES / "manifest.json").read_text())["files"]
 

@@ -19,16 +19,21 @@ import cv2
 import numpy as np
 import pytest
 
+import blurkit.identify.enrol as enrolmod
 from blurkit import i18n
 from blurkit.audit import AuditLog
 from blurkit.config import load_settings
 from blurkit.consent.crypto import KEY_ENV
 from blurkit.consent.registry import Registry
 from blurkit.errors import InputError
-from blurkit.identify import (MODEL_NAME, PhotoChoice, enrol_choices, enrol_photos,
-                              faces_in_photo,
-                              verdict_text)
-import blurkit.identify.enrol as enrolmod
+from blurkit.identify import (
+    MODEL_NAME,
+    PhotoChoice,
+    enrol_choices,
+    enrol_photos,
+    faces_in_photo,
+    verdict_text,
+)
 from blurkit.identify import quality as q
 from blurkit.identify.enrol import FaceInfo, dominant_face
 from blurkit.media.image import read_photo

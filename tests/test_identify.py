@@ -25,8 +25,15 @@ from blurkit.config import load_settings
 from blurkit.detect import load_detector
 from blurkit.detect.common import Detection
 from blurkit.errors import InputError
-from blurkit.identify import (MODEL_NAME, FaceQuality, Identity, Recognizer, enrol_photos,
-                              matching, reason_text)
+from blurkit.identify import (
+    MODEL_NAME,
+    FaceQuality,
+    Identity,
+    Recognizer,
+    enrol_photos,
+    matching,
+    reason_text,
+)
 from blurkit.identify import quality as q
 from blurkit.media.image import read_photo
 

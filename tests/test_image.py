@@ -11,17 +11,16 @@ import os
 import shutil
 from pathlib import Path
 
+import mediafactory as mf
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-import mediafactory as mf
 from blurkit import i18n
 from blurkit.errors import InputError, OutputError
 from blurkit.media import image as image_mod
 from blurkit.media import metadata
-from blurkit.media.image import (DEFAULT_MAX_PIXELS, Photo, output_suffix, read_photo,
-                                 write_photo)
+from blurkit.media.image import DEFAULT_MAX_PIXELS, Photo, output_suffix, read_photo, write_photo
 from blurkit.media.metadata import find_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -325,7 +324,7 @@ def test_palette_with_transparency_becomes_rgba(tmp_path):
 
 
 def test_bilevel_and_gray_alpha_png(tmp_path):
-    bits = Image.fromarray((mf.pattern(16, 16)[..., 0] > 128))
+    bits = Image.fromarray(mf.pattern(16, 16)[..., 0] > 128)
     buf = io.BytesIO()
     bits.save(buf, "PNG")
     photo = read_photo(put(tmp_path, "b.png", buf.getvalue()))

@@ -12,12 +12,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
+from mediafactory import png_declaring
 
 from blurkit.errors import InputError
 from blurkit.media import budget
 from blurkit.media.image import read_photo
-from conftest import ROOT
-from mediafactory import png_declaring
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from memory import _bomb, _jpeg  # noqa: E402  (the benchmark's own input makers)
@@ -184,8 +184,9 @@ def test_a_written_png_is_checked_as_a_stream(tmp_path):
 
 
 def test_a_clip_with_too_many_audio_tracks_is_refused_before_processing(tmp_path):
-    from blurkit.media.video import MAX_AUDIO_STREAMS, probe_video
     from videofactory import make_clip
+
+    from blurkit.media.video import MAX_AUDIO_STREAMS, probe_video
 
     many, fine = tmp_path / "many.mkv", tmp_path / "fine.mkv"
     make_clip(many, width=64, height=48, n=3, audio=("aac",) * (MAX_AUDIO_STREAMS + 1),

@@ -11,11 +11,11 @@ import io
 import struct
 from pathlib import Path
 
+import mediafactory as mf
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
-import mediafactory as mf
 from blurkit.media import metadata
 from blurkit.media.metadata import clean_icc_profile, find_metadata, icc_problems, inspect
 

@@ -1,6 +1,5 @@
 import shutil
 import zipfile
-from pathlib import Path
 
 import pytest
 

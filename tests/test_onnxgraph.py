@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from blurkit.detect import centerface, scrfd
 from blurkit.detect.onnxgraph import GraphError, make_dynamic
-from conftest import ROOT
 
 onnx = pytest.importorskip("onnx")   # the `test` extra installs it
 

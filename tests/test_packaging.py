@@ -3,11 +3,11 @@ range, and the run-time files live inside the package."""
 
 import tomllib
 
-from packaging.requirements import Requirement   # pytest depends on packaging
+from conftest import ROOT
+from packaging.requirements import Requirement  # pytest depends on packaging
 from packaging.utils import canonicalize_name
 
 from blurkit import modelstore
-from conftest import ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 

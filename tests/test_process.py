@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from blurkit.media.image import read_photo
-from blurkit.media.metadata import find_metadata
-from blurkit.engine.pipeline import plan
-from blurkit.engine.redact import detail_correlation
 from conftest import ROOT, SAMPLES
 from mediafactory import exiftool_records, forbidden_tags, png_declaring
+
+from blurkit.engine.pipeline import plan
+from blurkit.engine.redact import detail_correlation
+from blurkit.media.image import read_photo
+from blurkit.media.metadata import find_metadata
 
 MANIFEST = json.loads((SAMPLES / "manifest.json").read_text())["files"]
 OUT_SUFFIX = {".heic": ".jpg"}
@@ -287,8 +287,8 @@ def test_missing_models_name_the_command(tmp_path):
 def test_failures_keep_their_parameters_and_a_full_disk_has_its_own_key(tmp_path):
     import errno
 
-    from blurkit.errors import OutputError
     from blurkit.engine.pipeline import ItemResult, Job, _failure
+    from blurkit.errors import OutputError
 
     job = Job(tmp_path / "a.jpg", tmp_path / "out", Path("."), "photo")
     try:

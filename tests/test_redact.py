@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from blurkit.engine.redact import MODES, Style, detail_correlation, redact, region, still_visible
 from blurkit.engine.styles.destroy import effect as destroy_effect
-from blurkit.engine.redact import (MODES, Style, detail_correlation, redact, region, still_visible)
 
 
 def _textured(h=200, w=300, seed=0):
@@ -201,6 +201,7 @@ def test_box_mask_blends_like_one_blend_over_the_region():
     are those of one blendLinear of the hidden region over the whole region with the full
     mask (the old way), for boxes inside, across and beyond the image border."""
     import cv2
+
     from blurkit.engine import redact as r
 
     rng = np.random.default_rng(7)

@@ -5,7 +5,6 @@ memory bombs in the batch go to failed/ with their reason and take nothing else 
 from __future__ import annotations
 
 import pytest
-
 from review_soak import PHASES, review_soak
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SAMPLES
 
 from blurkit.engine.revise import BadDecision, ShowRefused, final_faces, render_photo
-from conftest import SAMPLES
 from tests.webmedia import detail, load_rgb, missed_face_photo
 
 PORTRAIT = SAMPLES / "portrait_exif_gps_thumbnail.jpg"

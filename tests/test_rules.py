@@ -4,8 +4,14 @@ from datetime import date
 
 import pytest
 
-from blurkit.consent.rules import (Consent, ConsentError, Person, check_new_consent,
-                                   consent_for, youngest_age)
+from blurkit.consent.rules import (
+    Consent,
+    ConsentError,
+    Person,
+    check_new_consent,
+    consent_for,
+    youngest_age,
+)
 
 TODAY = date(2025, 6, 1)
 SIGNED = date(2025, 1, 10)

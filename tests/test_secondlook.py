@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from blurkit import modelstore
-from blurkit.media.image import read_photo
 from blurkit.engine.pipeline import Job, Options, Worker
 from blurkit.engine.redact import Style, redact
 from blurkit.engine.secondlook import LookParams, SecondLook, counts, needs_look
 from blurkit.engine.secondlook.crowd import crowd_regions
 from blurkit.engine.secondlook.retina import RetinaNet
 from blurkit.engine.secondlook.video import VideoLook
+from blurkit.media.image import read_photo
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -229,7 +229,7 @@ def test_a_known_miss_is_pointed_at(shared_data, models_dir, tmp_path):
     worker = Worker(Options(models_dir=models_dir))
     result = worker.process(Job(wider / rel, tmp_path, Path("."), "photo"))
     assert result.ok, result.error
-    from blurkit.engine.redact import detail_correlation, HIDDEN_LIMIT
+    from blurkit.engine.redact import HIDDEN_LIMIT, detail_correlation
     original = read_photo(wider / rel).pixels
     output = read_photo(Path(result.output)).pixels
     missed = [(x, y, x + w, y + h) for x, y, w, h in boxes

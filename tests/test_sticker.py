@@ -9,11 +9,11 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import ROOT, SAMPLES
 
-from blurkit.errors import ConfigError
 from blurkit.engine.redact import Style, _head_ellipse, detail_correlation, redact, still_visible
 from blurkit.engine.styles.sticker import DEFAULT_STICKERS, STICKER_DIR, load_sticker
-from conftest import ROOT, SAMPLES
+from blurkit.errors import ConfigError
 
 
 def _textured(h=240, w=320, seed=0):

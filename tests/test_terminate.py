@@ -9,13 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-
-from blurkit.fsutil import atomic_output, cleanup_partials, is_own_partial, is_stale_partial
 from conftest import ROOT, SAMPLES
 from facevideo import make_face_clip
+
+from blurkit.fsutil import atomic_output, cleanup_partials, is_own_partial, is_stale_partial
 
 STALE = ".holiday.mp4.k3x_9q0a.part"          # what a killed `process` leaves
 UPLOAD = ".0123456789ab.upload.part"          # what a killed page upload leaves
@@ -93,9 +92,10 @@ def test_process_removes_stale_parts_at_start(tmp_path):
 
 
 def test_watch_removes_stale_parts_at_start_in_its_folders(tmp_path):
+    from watch_helpers import WatcherProc, state_dir
+
     from blurkit.config import load_settings
     from blurkit.watch import make_config
-    from watch_helpers import WatcherProc, state_dir
 
     data_dir = tmp_path / "data"
     cfg = make_config(load_settings(data_dir))
@@ -121,10 +121,11 @@ def test_watch_removes_stale_parts_at_start_in_its_folders(tmp_path):
 
 
 def test_serve_removes_stale_parts_at_start_and_stops_on_sigterm(tmp_path):
-    from blurkit.config import load_settings
-    from blurkit.watch import make_config
     from review_soak import ServeProc
     from webkit import free_port
+
+    from blurkit.config import load_settings
+    from blurkit.watch import make_config
 
     data_dir = tmp_path / "data"
     cfg = make_config(load_settings(data_dir))

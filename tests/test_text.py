@@ -11,16 +11,16 @@ import av
 import cv2
 import numpy as np
 import pytest
+import textmedia
+from conftest import ROOT
 
 from blurkit.config import load_settings
 from blurkit.detect.text import TextRegion, regions_from_map
+from blurkit.engine.redact import Style, detail_correlation
+from blurkit.engine.textmask import grown_quad, hide_text, text_visible
 from blurkit.errors import ConfigError
 from blurkit.media.image import read_photo
 from blurkit.media.video import read_frames
-from blurkit.engine.redact import Style, detail_correlation
-from blurkit.engine.textmask import grown_quad, hide_text, text_visible
-from conftest import ROOT
-import textmedia
 
 needs_reader = pytest.mark.skipif(textmedia.reader_missing() is not None,
                                   reason=textmedia.reader_missing() or "")

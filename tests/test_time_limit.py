@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 import mediafactory as mf
+import pytest
+from test_watch import drop, make_watcher
+
 from blurkit import i18n  # noqa: F401
 from blurkit.engine.pipeline import Job, Options, Worker, run
 from blurkit.watch import NOTE_SUFFIX, ProcessWorker
-from test_watch import drop, make_watcher
 
 
 def _photo(seed: int) -> bytes:
@@ -26,7 +26,6 @@ def models_dir():
 
 @pytest.fixture(autouse=True)
 def language_restored():
-    from blurkit import i18n
 
     yield
     i18n.set_language(None)      # a Worker sets the process's language (here Swedish)

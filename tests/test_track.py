@@ -52,8 +52,8 @@ def test_background_detection_tracks_in_order_and_hands_errors_to_the_writer():
     import pytest
 
     from blurkit.detect.common import Detection
-    from blurkit.media.video import Frame
     from blurkit.engine.videoflow import _BackgroundDetection
+    from blurkit.media.video import Frame
 
     seen = []
 
@@ -106,8 +106,8 @@ def test_background_detection_infers_two_frames_at_once_and_tracks_them_in_order
     import numpy as np
 
     from blurkit.detect.common import Detection
-    from blurkit.media.video import Frame
     from blurkit.engine.videoflow import _BackgroundDetection
+    from blurkit.media.video import Frame
 
     first_started, second_started = threading.Event(), threading.Event()
 

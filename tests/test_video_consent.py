@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
-
-from blurkit.media.video import read_frames
-from blurkit.engine.redact import detail_correlation
 from conftest import ROOT, SAMPLES
 from facevideo import make_cross_clip, make_swap_clip
+
+from blurkit.engine.redact import detail_correlation
+from blurkit.media.video import read_frames
 
 
 def blurkit(*args, data_dir):

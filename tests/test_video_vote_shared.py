@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from blurkit.config import load_settings
 from blurkit.consent import Registry
 from blurkit.consent.registry import load_snapshot
+from blurkit.engine.redact import detail_correlation
 from blurkit.identify import MODEL_NAME, enrol_photos
 from blurkit.media.video import probe_video, read_frames
-from blurkit.engine.redact import detail_correlation
-from conftest import ROOT
 
 pytestmark = pytest.mark.shared_data
 

@@ -2,20 +2,18 @@
 nothing hidden in the container, nothing partial left behind."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import av
 import pytest
-
-from blurkit.media.video import read_frames
-from blurkit.engine.redact import detail_correlation
 from conftest import ROOT
 from facevideo import make_face_clip
+
+from blurkit.engine.redact import detail_correlation
+from blurkit.media.video import read_frames
 
 
 def blurkit(*args, data_dir, **kw):

@@ -1,9 +1,17 @@
 """The consent vote of a video track: unsure frames abstain, anyone else vetoes."""
 
+from blurkit.engine.vote import (
+    CLEAR,
+    OTHER,
+    STRANGER,
+    UNSURE,
+    Vote,
+    decide_votes,
+    report_votes,
+    vote_from,
+)
 from blurkit.identify.matching import AMBIGUOUS, NO_MATCH, Identity
 from blurkit.identify.quality import FaceQuality
-from blurkit.engine.vote import (CLEAR, OTHER, STRANGER, UNSURE, Vote, decide_votes, report_votes,
-                          vote_from)
 
 GOOD = FaceQuality(True, None, 0.9, 120.0, sharpness=80.0)
 BLURRED = FaceQuality(False, "blurry", 0.9, 120.0, sharpness=5.0)
@@ -148,8 +156,8 @@ def test_vote_from_recognition_keeps_the_other_person_of_an_ambiguous_frame():
 # ----------------------------------------------------------------------------- two bars
 
 def test_two_bars_on_a_track():
-    from blurkit.identify.bars import BELOW_BAR, Suggestion
     from blurkit.engine.vote import two_bars
+    from blurkit.identify.bars import BELOW_BAR, Suggestion
     auto = Identity(7, 0.97, 0.90, GOOD, None, 7, match_id=7)
     band = Identity(None, 0.95, 0.90, GOOD, "doubtful", 7, match_id=7,
                     suggestion=Suggestion(7, 0.95, 0.06, 9, BELOW_BAR))

@@ -24,23 +24,33 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import mediafactory as mf
 import pytest
 from click.testing import CliRunner
+from watch_fakes import FakeWorker
+from watch_helpers import ROOT, Drop, SimulatedCrash, crash_at, drop, folders_of, soak, verify
 
 import blurkit.cli.watch  # noqa: F401  (registers the commands)
-from blurkit import i18n, watch as watchmod
-from blurkit.errors import BlurkitError
-from blurkit.watch import processing as processingmod
+from blurkit import i18n
+from blurkit import watch as watchmod
 from blurkit.audit import AuditLog
 from blurkit.cli import cli
 from blurkit.config import load_settings
 from blurkit.engine.pipeline import Options
-from blurkit.watch import (AlreadyRunning, InlineWorker, NOTE_SUFFIX, ProcessWorker, Watcher,
-                           durable_move, free_name, ignored_name, make_config, watch_status)
-
-import mediafactory as mf
-from watch_fakes import FakeWorker
-from watch_helpers import ROOT, Drop, SimulatedCrash, crash_at, drop, folders_of, soak, verify
+from blurkit.errors import BlurkitError
+from blurkit.watch import (
+    NOTE_SUFFIX,
+    AlreadyRunning,
+    InlineWorker,
+    ProcessWorker,
+    Watcher,
+    durable_move,
+    free_name,
+    ignored_name,
+    make_config,
+    watch_status,
+)
+from blurkit.watch import processing as processingmod
 
 # The issue asks for at least 200 items under SIGKILL; each mode runs that many here (about a
 # minute each on two shared cores); benchmarks/watch_soak.py repeats it with more kills.

@@ -15,18 +15,24 @@ import threading
 import time
 from pathlib import Path
 
+import mediafactory as mf
 import pytest
+from watch_fakes import FakeWorker
+from watch_helpers import Drop, SimulatedCrash, crash_at, drop, folders_of, verify
 
 from blurkit import i18n
 from blurkit.audit import AuditLog
 from blurkit.config import load_settings
 from blurkit.engine.pipeline import Options
-from blurkit.watch import (InlineWorker, ProcessWorker, ReviewConflict, ReviewDesk, Watcher,
-                           make_config, watch_status)
-
-import mediafactory as mf
-from watch_fakes import FakeWorker
-from watch_helpers import Drop, SimulatedCrash, crash_at, drop, folders_of, verify
+from blurkit.watch import (
+    InlineWorker,
+    ProcessWorker,
+    ReviewConflict,
+    ReviewDesk,
+    Watcher,
+    make_config,
+    watch_status,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -13,11 +13,19 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLES
 
 from blurkit.audit import AuditLog
-from conftest import SAMPLES
-from tests.webkit import (LiveServer, WatcherThread, add_account, drop, in_ready, make_web,
-                          pending, wait_for)
+from tests.webkit import (
+    LiveServer,
+    WatcherThread,
+    add_account,
+    drop,
+    in_ready,
+    make_web,
+    pending,
+    wait_for,
+)
 from tests.webmedia import detail, load_rgb, missed_face_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -234,9 +242,9 @@ def test_video_tracks_shown_and_hidden(site, page, requests_seen, tmp_path):
     import time
 
     from facevideo import make_face_clip
-    from tests.test_web_video import register_grace, track_of
 
     from blurkit.media.video import probe_video, read_frames
+    from tests.test_web_video import register_grace, track_of
 
     web, server = site
 

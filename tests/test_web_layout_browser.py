@@ -6,9 +6,9 @@ Screenshots are kept with BLURKIT_SCREENSHOTS=DIR, for a person to look at."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import SAMPLES
 from facevideo import make_face_clip
+
 from tests.test_web_browser import screenshot
 from tests.webkit import LiveServer, WatcherThread, add_account, drop, make_web, pending
 

@@ -18,20 +18,20 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLES
 from starlette.testclient import TestClient
 
 import blurkit.cli.audit  # noqa: F401  (registers `blurkit audit`)
 import blurkit.cli.consent  # noqa: F401  (registers `blurkit consent`)
 import blurkit.cli.process  # noqa: F401  (registers `blurkit process`)
+from blurkit.accounts import Accounts
 from blurkit.audit import AuditLog
 from blurkit.cli import cli
 from blurkit.config import load_settings
 from blurkit.consent.registry import REGISTRY_DB, Registry
 from blurkit.media.image import read_photo
 from blurkit.watch import make_config
-from blurkit.accounts import Accounts
 from blurkit.web.app import WebApp, create_app
-from conftest import SAMPLES
 
 PASSWORD = "correct horse battery"
 GROUP = json.loads((SAMPLES / "manifest.json").read_text())["files"]["group_photo.jpg"]["faces"]
@@ -668,9 +668,9 @@ def test_a_too_large_photo_is_refused_by_its_size_without_being_held_in_memory(s
     import tracemalloc
 
     import httpx2 as httpx
+    from webkit import LiveServer
 
     from blurkit.web.people import REGISTRATION_LIMIT
-    from webkit import LiveServer
 
     with LiveServer(site.app) as server:
         client = httpx.Client(base_url=server.url)
@@ -705,9 +705,9 @@ def test_a_registration_larger_than_its_limit_is_refused_before_it_is_sent(site)
     fields) is answered 413 at once: the answer arrives before the first byte of the body
     was sent."""
     import httpx2 as httpx
+    from webkit import LiveServer
 
     from blurkit.web.people import REGISTRATION_LIMIT
-    from webkit import LiveServer
 
     with LiveServer(site.app) as server:
         client = httpx.Client(base_url=server.url)

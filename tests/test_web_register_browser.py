@@ -28,7 +28,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
 
 from test_web_register import PASSWORD, SIGNED, Site, person_ids, photos, process  # noqa: E402,F401
 
-
 # Chromium's launch arguments (with the fake camera) are set once for the session in
 # tests/conftest.py: the browser is shared by every browser test.
 

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SAMPLES
 from starlette.testclient import TestClient
 
 from blurkit.audit import AuditLog
 from blurkit.config import load_settings
-from conftest import ROOT, SAMPLES
 from tests.webkit import WatcherThread, csrf_of, drop, in_ready, make_web, pending, wait_for
 from tests.webmedia import detail, load_rgb, missed_face_photo
 

@@ -237,8 +237,10 @@ def test_upload_without_javascript(local):
 
 
 def test_serve_on_the_network_needs_accounts(data_dir):
-    from blurkit.cli import cli
-    from blurkit.cli import serve  # noqa: F401  (registers the command)
+    from blurkit.cli import (
+        cli,
+        serve,  # noqa: F401  (registers the command)
+    )
 
     r = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "--lang", "en", "serve",
                                  "--host", "0.0.0.0", "--port", "8471"])
@@ -247,8 +249,10 @@ def test_serve_on_the_network_needs_accounts(data_dir):
 
 
 def test_users_command_adds_lists_and_removes(data_dir):
-    from blurkit.cli import cli
-    from blurkit.cli import serve  # noqa: F401
+    from blurkit.cli import (
+        cli,
+        serve,  # noqa: F401
+    )
 
     runner = CliRunner()
     base = ["--data-dir", str(data_dir), "--lang", "en", "users"]

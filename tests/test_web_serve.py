@@ -11,6 +11,7 @@ import time
 import urllib.request
 
 from conftest import ROOT
+
 from tests.webkit import free_port
 
 

@@ -11,12 +11,12 @@ import sys
 import time
 
 import pytest
+from conftest import ROOT, SAMPLES
+from facevideo import make_face_clip
 from starlette.testclient import TestClient
 
 from blurkit.audit import AuditLog
 from blurkit.media.video import probe_video, read_frames
-from conftest import ROOT, SAMPLES
-from facevideo import make_face_clip
 from tests.webkit import WatcherThread, csrf_of, in_ready, make_web, wait_for
 from tests.webmedia import detail
 

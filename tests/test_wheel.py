@@ -12,7 +12,6 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SAMPLES
 from mediafactory import exiftool_records, forbidden_tags
 

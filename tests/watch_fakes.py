@@ -13,9 +13,9 @@ import os
 import shutil
 import time
 
+from blurkit.engine.pipeline import ItemResult
 from blurkit.errors import InputError, OutputError
 from blurkit.fsutil import atomic_output, sha256_file
-from blurkit.engine.pipeline import ItemResult
 
 
 class FakeWorker:

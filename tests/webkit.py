@@ -72,7 +72,7 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
@@ -100,7 +100,7 @@ class WatcherThread:
         self.watcher = Watcher(web.watch, s, options)
         self.thread = threading.Thread(target=self.watcher.run, daemon=True)
 
-    def __enter__(self) -> "WatcherThread":
+    def __enter__(self) -> WatcherThread:
         self.thread.start()
         return self
 

@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -16,11 +16,10 @@ from blurkit.audit import AuditLog
 from blurkit.cli import Context, cli, pass_context
 from blurkit.cli.progress import Progress
 from blurkit.config import DETECTORS, MASKS, MODES, PURPOSES, TEXTS
-from blurkit.fsutil import atomic_output, cleanup_partials
-from blurkit.engine.pipeline import (ItemResult, Options, check_folders, default_workers, plan,
-                                     run)
+from blurkit.engine.pipeline import ItemResult, Options, check_folders, default_workers, plan, run
 from blurkit.engine.redact import Style
 from blurkit.engine.styles.sticker import load_sticker
+from blurkit.fsutil import atomic_output, cleanup_partials
 from blurkit.signals import TERMINATED_STATUS, Terminated, terminate_as_interrupt
 
 T = i18n.t
@@ -175,7 +174,7 @@ def _write_report(path: Path, results: list[ItemResult], skipped: list[Path], op
     ok = [r for r in results if r.ok]
     data = {
         "blurkit": __version__,
-        "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "seconds": round(seconds, 3),
         "machine": {"platform": platform.platform(), "cpu": platform.machine(),
                     "cores": default_workers()},

@@ -20,19 +20,27 @@ from __future__ import annotations
 import contextlib
 import datetime
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from blurkit.audit import AuditLog, checkpoint, connect_db, migrate, utc_now
 from blurkit import choices
+from blurkit.audit import AuditLog, checkpoint, connect_db, migrate, utc_now
 from blurkit.config import Settings
 from blurkit.consent import crypto
-from blurkit.consent.rules import (Consent, ConsentError, Decision, Person, check_birth_year,
-                                   check_name, check_new_consent, consent_for)
+from blurkit.consent.rules import (
+    Consent,
+    ConsentError,
+    Decision,
+    Person,
+    check_birth_year,
+    check_name,
+    check_new_consent,
+    consent_for,
+)
 
 REGISTRY_DB = "registry.sqlite3"
 MIN_TEMPLATE_DIM, MAX_TEMPLATE_DIM = 8, 8192
@@ -225,7 +233,7 @@ class Registry:
         self._audit: AuditLog | None = None
 
     @classmethod
-    def open(cls, settings: Settings) -> "Registry":
+    def open(cls, settings: Settings) -> Registry:
         path = Path(settings.data_dir) / REGISTRY_DB
         conn = connect_db(path)
         try:
@@ -240,7 +248,7 @@ class Registry:
         if self._audit is not None:
             self._audit.close()
 
-    def __enter__(self) -> "Registry":
+    def __enter__(self) -> Registry:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -255,7 +263,7 @@ class Registry:
     # transactions and audit ----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Registry"]:
+    def transaction(self) -> Iterator[Registry]:
         """Group several changes into one all-or-nothing step (nesting joins the outer one).
         Their audit entries are written once the registry change is committed."""
         if self._depth:
@@ -633,7 +641,7 @@ def registry_key(data_dir: Path) -> tuple:
     return tuple(key)
 
 
-def load_snapshot(settings) -> "Snapshot | None":
+def load_snapshot(settings) -> Snapshot | None:
     """The registry as of today, as `blurkit process` reads it; None when there is none."""
     if not (Path(settings.data_dir) / REGISTRY_DB).exists():
         return None

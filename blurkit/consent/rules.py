@@ -38,8 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from blurkit import i18n
-from blurkit import choices
+from blurkit import choices, i18n
 from blurkit.errors import BlurkitError
 
 KINDS = ("written", "oral")

@@ -13,7 +13,7 @@ tests/test_onnxgraph.py checks the result against the `onnx` package's own edit.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 # Field numbers from onnx/onnx.proto (stable since IR version 3).
 MODEL_GRAPH = 7             # ModelProto.graph

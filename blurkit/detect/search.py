@@ -122,7 +122,7 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=interp)
 
 
-def _limits(params: NetParams, c: "Candidates", group: bool) -> np.ndarray:
+def _limits(params: NetParams, c: Candidates, group: bool) -> np.ndarray:
     """The score each candidate needs to be hidden."""
     return np.full(len(c.scores), params.crowd_threshold if group else params.threshold,
                    np.float32)

@@ -68,7 +68,7 @@ class TextRegion:
                 "score": round(float(self.score), 4)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TextRegion":
+    def from_dict(cls, d: dict) -> TextRegion:
         quad = d.get("quad")
         if not quad:
             x1, y1, x2, y2 = d["box"]
@@ -235,7 +235,7 @@ class TextCheck:
         chars = int(((best != 0) & np.r_[True, best[1:] != best[:-1]]).sum())   # CTC
         return chars, float(conf[best != 0].mean()) if chars else 0.0
 
-    def is_text(self, rgb: np.ndarray, region: "TextRegion", p: TextParams) -> bool:
+    def is_text(self, rgb: np.ndarray, region: TextRegion, p: TextParams) -> bool:
         for turn in (False, True):
             chars, conf = self.measure(rgb, region.quad, turn)
             if (chars >= p.check_chars and conf >= p.check_conf) or (

@@ -8,8 +8,9 @@ Everything else is hidden, and every decision carries its reason for the report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from blurkit.detect.common import Detection
 

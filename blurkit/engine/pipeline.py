@@ -21,18 +21,18 @@ import queue
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from blurkit import __version__, i18n, modelstore
 from blurkit.consent import Snapshot
-from blurkit.engine.decide import FaceDecision, decide
 from blurkit.engine.cores import default_workers
+from blurkit.engine.decide import FaceDecision, decide
+from blurkit.engine.redact import Style, keep_shown, redact, still_visible
 from blurkit.errors import BlurkitError, OutputError
 from blurkit.fsutil import cleanup_partials, sha256_file
 from blurkit.media.image import PHOTO_SUFFIXES, output_suffix, read_photo, write_photo
-from blurkit.engine.redact import Style, keep_shown, redact, still_visible
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".3gp", ".mts",
                             ".m2ts", ".ts"})
@@ -63,7 +63,7 @@ class Job:
 @dataclass
 class Plan:
     jobs: list[Job] = field(default_factory=list)
-    errors: list["ItemResult"] = field(default_factory=list)   # refused before processing
+    errors: list[ItemResult] = field(default_factory=list)   # refused before processing
     skipped: list[Path] = field(default_factory=list)          # files in folders that are not media
 
 
@@ -195,7 +195,7 @@ class ItemResult:
 
     @classmethod
     def failed(cls, path: Path, kind: str, key: str, message: str,
-               params: dict | None = None) -> "ItemResult":
+               params: dict | None = None) -> ItemResult:
         return cls(source=str(path), kind=kind, status="error", error_key=key, error=message,
                    error_params={k: str(v) for k, v in (params or {}).items()})
 
@@ -466,8 +466,8 @@ class Worker:
                    **({"hidden_again": len(notes)} if notes else {}), **text_extra})
 
     def _video(self, job: Job) -> ItemResult:
-        from blurkit.media.video import OUTPUT_SUFFIX
         from blurkit.engine.videoflow import VideoJob
+        from blurkit.media.video import OUTPUT_SUFFIX
 
         dest = job.dest(OUTPUT_SUFFIX)
         if dest.exists():
@@ -556,10 +556,13 @@ def _init_worker(options: Options, progress_queue=None) -> None:
         pass
     _worker = Worker(options)
     if progress_queue is not None:
-        def report(job: Job, phase: str, done: int, total: int, _last=[0.0]) -> None:
+        last = 0.0
+
+        def report(job: Job, phase: str, done: int, total: int) -> None:
+            nonlocal last
             now = time.monotonic()
-            if now - _last[0] >= 0.25 or done == total:   # a few updates a second at most
-                _last[0] = now
+            if now - last >= 0.25 or done == total:   # a few updates a second at most
+                last = now
                 progress_queue.put((str(job.source), phase, done, total))
         _worker.progress = report
 

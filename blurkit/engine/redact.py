@@ -18,8 +18,8 @@ seams, while the face box itself is always covered completely.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import cv2
 import numpy as np
@@ -46,7 +46,7 @@ class Style:
     margin: float = HEAD_MARGIN
     sticker: str | None = None   # sticker mode: a PNG file; None = the default set, in turn
 
-    def for_video(self) -> "Style":
+    def for_video(self) -> Style:
         """The style to hide video frames with. The head mask is for photos: in video a
         face moves between detections (the box lags it) and an oval of destroyed skin under
         hair is itself a head to an independent detector (benchmarks/video.py found one in

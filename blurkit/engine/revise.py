@@ -33,16 +33,17 @@ from the pixels afterwards (`still_visible`), exactly as in the pipeline.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from blurkit import i18n
+from blurkit.detect.text import TextRegion
+from blurkit.engine.redact import Style, keep_shown, redact, still_visible
+from blurkit.engine.textmask import hide_text_checked
 from blurkit.errors import BlurkitError, OutputError
 from blurkit.fsutil import sha256_file
 from blurkit.media.image import read_photo, write_photo
-from blurkit.engine.redact import Style, keep_shown, redact, still_visible
-from blurkit.detect.text import TextRegion
-from blurkit.engine.textmask import hide_text_checked
+
 ACTIONS = ("hide_region", "hide_candidate", "unhide", "hide_face", "show", "show_text")
 SHAPES = ("rect", "ellipse")
 REGION_MARGIN = 0.08   # a drawn region is hidden with a small margin: people draw tight boxes

@@ -20,11 +20,11 @@ the render fail (nothing is shown by mistake); a "show" is checked against today
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from blurkit.errors import BlurkitError
 from blurkit.engine.revise import BadDecision, ShowRefused
+from blurkit.errors import BlurkitError
 
 VIDEO_ACTIONS = ("hide_track", "show_track", "hide_region")
 
@@ -91,8 +91,8 @@ def render_video(original: Path, report: dict, decisions: list[dict], dest: Path
                  snapshot, purpose: str,
                  progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Render `original` again with `decisions` into `dest`; returns the new report."""
-    from blurkit.fsutil import sha256_file
     from blurkit.engine.videoflow import TrackDecision, VideoJob
+    from blurkit.fsutil import sha256_file
 
     tracks = machine_tracks(report)
     decisions = check_video_decisions(decisions, tracks, report.get("width") or 1,

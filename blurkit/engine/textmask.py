@@ -18,16 +18,23 @@ survived again with `destroy` and a doubled margin, and raises when anything sti
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
 
-from blurkit import i18n
+from blurkit import choices
 from blurkit.detect.text import TextRegion
+from blurkit.engine.redact import (
+    _REGION_STYLES,
+    DETAIL_FLOOR,
+    DETAIL_LIMIT,
+    HIDDEN_LIMIT,
+    Style,
+    _gray,
+)
+from blurkit.engine.styles.destroy import effect as _destroy
 from blurkit.errors import OutputError
-from blurkit.engine.redact import (DETAIL_FLOOR, DETAIL_LIMIT, HIDDEN_LIMIT, Style, _destroy,
-                            _EFFECTS, _gray)
 
 ACTIONS = ("hidden", "shown", "kept")   # the report's text actions (see `actions`)
 KEPT_INSIDE = 0.8       # a region this much inside a face shown with consent is kept: the
@@ -71,7 +78,8 @@ def hide_text(rgb: np.ndarray, regions: Iterable[TextRegion], style: Style = Sty
     """A copy of `rgb` with every text region hidden (see the module's docstring)."""
     out = rgb.copy()
     height, width = out.shape[:2]
-    effect = _EFFECTS.get(style.mode, _destroy)     # sticker: destroyed, no sticker
+    # a region style's own effect; a style that paints pictures (sticker) destroys text
+    effect = choices.STYLES[style.mode].load() if style.mode in _REGION_STYLES else _destroy
     for region in sorted(regions, key=lambda r: r.height, reverse=True):
         outer = grown_quad(region, margin)
         core = grown_quad(region, margin / 2)

@@ -35,20 +35,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from blurkit.engine.decide import NESTED, inside_share
 from blurkit.detect.common import Detection
+from blurkit.engine.decide import NESTED, inside_share
+from blurkit.engine.track import Track, Tracker, box_at, vouched
 from blurkit.errors import OutputError
 from blurkit.media.video import VideoInfo, VideoWriter, probe_video, read_frames, read_sampled
-from blurkit.engine.track import Track, Tracker, box_at, vouched
 
 if TYPE_CHECKING:
+    from blurkit.engine.videotext import TextTracks
     from blurkit.engine.vote import Vote
 
 SAMPLE_SECONDS = 0.5     # a track's face is sampled for recognition at most this often
@@ -217,7 +219,7 @@ class Analysis:
     infos: dict[int, TrackInfo] = field(default_factory=dict)
     frames: int = 0
     times: list[float] = field(default_factory=list)    # presentation time of each frame
-    text: "TextTracks | None" = None                    # readable text (blurkit.engine.videotext)
+    text: TextTracks | None = None                    # readable text (blurkit.engine.videotext)
 
 
 class VideoJob:
@@ -239,7 +241,7 @@ class VideoJob:
 
     two_pass = False     # analyse and decide even when nobody can be shown
 
-    def adjust(self, tracks, decisions: dict[int, "TrackDecision"]) -> dict[int, "TrackDecision"]:
+    def adjust(self, tracks, decisions: dict[int, TrackDecision]) -> dict[int, TrackDecision]:
         """The decisions as they will be painted (default: as decided)."""
         return decisions
 
@@ -378,9 +380,9 @@ class VideoJob:
     # ------------------------------------------------------------------ decide
 
     def decide(self, tracks, infos: dict[int, TrackInfo]) -> dict[int, TrackDecision]:
+        from blurkit.engine.vote import decide_votes, two_bars
         from blurkit.identify.recognizer import mean_template
         from blurkit.identify.suggest import suggestion_report
-        from blurkit.engine.vote import decide_votes, two_bars
 
         options = self.worker.options
         recognizer = self.worker.recognizer
@@ -562,7 +564,7 @@ def track_report(track: Track, decision: TrackDecision, ti: TrackInfo | None,
     return out
 
 
-def _report_votes(votes: list["Vote"], lead: int | None) -> list[dict]:
+def _report_votes(votes: list[Vote], lead: int | None) -> list[dict]:
     if not votes:           # one pass: nobody voted (and the vote module is not loaded)
         return []
     from blurkit.engine.vote import report_votes

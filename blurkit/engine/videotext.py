@@ -17,13 +17,13 @@ of a photo's text list (box, quad, score, action) plus the frames and times it c
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from blurkit.detect.text import TextRegion, TextSearch
-from blurkit.engine.track import Tracker, box_at
 from blurkit.engine.textmask import hide_text_checked
+from blurkit.engine.track import Tracker, box_at
 
 
 def box_region(box, score: float = 1.0) -> TextRegion:

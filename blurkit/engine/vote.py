@@ -30,8 +30,8 @@ hidden because a frame in it is clearly someone else (other, stranger) never get
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from blurkit import i18n
 from blurkit.identify.matching import AMBIGUOUS, UNKNOWN_SIMILARITY

@@ -27,19 +27,47 @@ benchmarks/twobars.py.
 from __future__ import annotations
 
 from blurkit import i18n
-from blurkit.identify.embedder import DIM, MODEL_NAME, Embedder, load_embedder
-from blurkit.identify.enrol import (Enrolment, EnrolResult, FaceInfo, PhotoChoice, PhotoFaces,
-                                    PhotoVerdict, SamePersonCheck, check_matches_registered,
-                                    check_same_person, enrol_choices, enrol_photos,
-                                    faces_in_photo,
-                                    verdict_text)
-from blurkit.identify.matching import (AMBIGUOUS, DUPLICATE, MARGIN, NO_MATCH, THRESHOLD,
-                                       UNKNOWN_SIMILARITY, Gallery, Identity)
 from blurkit.identify.bars import BARS, DOUBTFUL, Bars, PersonProfile, Suggestion
-from blurkit.identify.quality import (BLURRY, ENROLMENT, LOW_SCORE, MISALIGNED, PARTIAL, POSE,
-                                      RECOGNITION, TOO_SMALL, FaceQuality, QualityLimits)
-from blurkit.identify.suggest import CONFIRM_FLOOR, ConfirmCheck, may_confirm
+from blurkit.identify.embedder import DIM, MODEL_NAME, Embedder, load_embedder
+from blurkit.identify.enrol import (
+    Enrolment,
+    EnrolResult,
+    FaceInfo,
+    PhotoChoice,
+    PhotoFaces,
+    PhotoVerdict,
+    SamePersonCheck,
+    check_matches_registered,
+    check_same_person,
+    enrol_choices,
+    enrol_photos,
+    faces_in_photo,
+    verdict_text,
+)
+from blurkit.identify.matching import (
+    AMBIGUOUS,
+    DUPLICATE,
+    MARGIN,
+    NO_MATCH,
+    THRESHOLD,
+    UNKNOWN_SIMILARITY,
+    Gallery,
+    Identity,
+)
+from blurkit.identify.quality import (
+    BLURRY,
+    ENROLMENT,
+    LOW_SCORE,
+    MISALIGNED,
+    PARTIAL,
+    POSE,
+    RECOGNITION,
+    TOO_SMALL,
+    FaceQuality,
+    QualityLimits,
+)
 from blurkit.identify.recognizer import Recognizer, mean_template
+from blurkit.identify.suggest import CONFIRM_FLOOR, ConfirmCheck, may_confirm
 
 __all__ = ["MODEL_NAME", "DIM", "Recognizer", "Identity", "FaceQuality", "QualityLimits",
            "EnrolResult", "enrol_photos", "check_same_person", "check_matches_registered",

@@ -54,8 +54,8 @@ The figures on the check half are in DESIGN.md ("Two bars").
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -102,7 +102,7 @@ class Bars:
     margin: float = STRICT_MARGIN
     lower: float = LOWER
 
-    def looser_than(self, other: "Bars") -> bool:
+    def looser_than(self, other: Bars) -> bool:
         """Would these bars show a face automatically that `other` would not? (A lower
         `lower` only adds suggestions, which show nothing.)"""
         return (self.strict < other.strict or self.agree < other.agree

@@ -91,10 +91,10 @@ verdict_text(reason, lang) -> the short plain-language verdict of a reason key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -121,7 +121,7 @@ PHOTO_REASONS = (NO_FACE, SEVERAL_FACES, NO_SUCH_FACE) + q.QUALITY_REASONS
 class FacesError(InputError):
     """An InputError whose message lists the faces of a photo, in the language asked for."""
 
-    def __init__(self, key: str, photo_faces: "PhotoFaces", **params: object) -> None:
+    def __init__(self, key: str, photo_faces: PhotoFaces, **params: object) -> None:
         super().__init__(key, **params)
         self.photo_faces = photo_faces
 

@@ -35,8 +35,8 @@ enrolled but may not be shown still takes the margin away from the person who ma
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -74,7 +74,7 @@ class SupportRule:
     close_margin: float = 1.0
     close_lead: float = 1.0
 
-    def looser_than(self, other: "SupportRule") -> bool:
+    def looser_than(self, other: SupportRule) -> bool:
         return (self.best < other.best or self.second < other.second
                 or self.margin < other.margin or self.close_best < other.close_best
                 or self.close_margin < other.close_margin

@@ -37,9 +37,9 @@ import io
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -158,7 +158,8 @@ def read_photo(path: Path, max_pixels: int | None = None) -> Photo:
     except InputError:
         raise
     except MemoryError:
-        raise InputError("image.out_of_memory", path=path, width=st.width, height=st.height)
+        raise InputError("image.out_of_memory", path=path, width=st.width,
+                         height=st.height) from None
     except Exception as exc:   # decoders raise many types on hostile input; never crash
         raise _decode_error(path, name, exc) from exc
 

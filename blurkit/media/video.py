@@ -48,12 +48,12 @@ import dataclasses
 import errno as _errno
 import math
 import os
-import threading
 import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -479,7 +479,7 @@ def probe_video(path) -> VideoInfo:
 
 def _colorspace_args(frame) -> dict:
     """swscale arguments so RGB comes out as a viewer would see it."""
-    from av.video.reformatter import Colorspace, ColorRange
+    from av.video.reformatter import ColorRange, Colorspace
     args = {}
     cs = frame.colorspace
     # AVCOL_SPC: 1 bt709, 5 bt470bg, 6 smpte170m, 7 smpte240m, 9 bt2020nc, 2 unspecified
@@ -980,7 +980,7 @@ class VideoWriter:
 
     # -- public API
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:

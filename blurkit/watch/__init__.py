@@ -73,21 +73,39 @@ The durable file operations (durable_move, link_no_overwrite, ...) are in `blurk
 
 from __future__ import annotations
 
-from blurkit.fsutil import (NameTaken, durable_move, free_mb, free_name, is_disk_full,
-                            link_no_overwrite, makedirs_durable, remove_empty_parents)
+from blurkit.fsutil import (
+                            NameTaken,
+                            durable_move,
+                            free_mb,
+                            free_name,
+                            is_disk_full,
+                            link_no_overwrite,
+                            makedirs_durable,
+                            remove_empty_parents,
+)
 from blurkit.i18n import t as T
-from blurkit.watch.config import (STATE_DIRS, WatchConfig, default_folders, make_config,
-                                  state_dir_for)
+from blurkit.watch.config import (
+                            STATE_DIRS,
+                            WatchConfig,
+                            default_folders,
+                            make_config,
+                            state_dir_for,
+)
+from blurkit.watch.finishing import DUPLICATES, NOTE_SUFFIX
+from blurkit.watch.inbox import (
+                            InboxTracker,
+                            Seen,
+                            ignored_name,
+                            kind_of,
+                            open_for_writing_elsewhere,
+)
 from blurkit.watch.journal import JOURNAL_DB, WORK_DIR, Journal
 from blurkit.watch.locks import FileLock
-from blurkit.watch.workers import (InlineWorker, ProcessWorker, WorkerStartError, run_job)
-from blurkit.watch.inbox import (InboxTracker, Seen, ignored_name, kind_of,
-                                 open_for_writing_elsewhere)
-from blurkit.watch.finishing import DUPLICATES, NOTE_SUFFIX
 from blurkit.watch.processing import TIME_SYNCED
-from blurkit.watch.watcher import AlreadyRunning, Pause, Watcher
-from blurkit.watch.status import known_watches, watch_status
 from blurkit.watch.review import ReviewConflict, ReviewDesk, ReviewItem
+from blurkit.watch.status import known_watches, watch_status
+from blurkit.watch.watcher import AlreadyRunning, Pause, Watcher
+from blurkit.watch.workers import InlineWorker, ProcessWorker, WorkerStartError, run_job
 
 __all__ = [
     "AlreadyRunning", "DUPLICATES", "FileLock", "InboxTracker", "InlineWorker", "JOURNAL_DB",

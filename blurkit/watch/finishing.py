@@ -10,18 +10,26 @@ import json
 import logging
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from blurkit import i18n
 from blurkit.audit import utc_now
 from blurkit.engine.secondlook.people import report_counts
-from blurkit.fsutil import (NameTaken, atomic_output, durable_move, free_name, fsync_dir,
-                            link_no_overwrite, makedirs_durable, remove_empty_parents,
-                            sha256_file)
+from blurkit.fsutil import (
+    NameTaken,
+    atomic_output,
+    durable_move,
+    free_name,
+    fsync_dir,
+    link_no_overwrite,
+    makedirs_durable,
+    remove_empty_parents,
+    sha256_file,
+)
+from blurkit.i18n import t as T
 from blurkit.watch.journal import DECIDED, REVIEW_DIR, WORK_DIR
 from blurkit.watch.review import review_audit_entry
-from blurkit.i18n import t as T
 
 log = logging.getLogger("blurkit.watch")
 
@@ -330,7 +338,7 @@ class Finisher:
         """Delete originals kept longer than keep_days (duplicates: at least a day), each with
         a retention-delete audit entry. Files a person put in their place are left alone."""
         c = self.config
-        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        now = datetime.fromtimestamp(self.clock(), UTC)
 
         def cutoff(days: float) -> str:
             return (now - timedelta(days=days)).isoformat(timespec="microseconds").replace(

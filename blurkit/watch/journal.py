@@ -45,8 +45,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from blurkit.audit import connect_db, migrate, utc_now
 
@@ -163,7 +164,7 @@ class Journal:
             self._set_meta("inbox", str(inbox))
 
     @classmethod
-    def open_existing(cls, path: Path) -> "Journal | None":
+    def open_existing(cls, path: Path) -> Journal | None:
         """For readers (`blurkit status`): None when no watcher ever used this journal."""
         return cls(path) if Path(path).is_file() else None
 

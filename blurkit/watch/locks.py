@@ -6,8 +6,8 @@ import contextlib
 import errno
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 try:  # POSIX
     import fcntl

@@ -29,9 +29,9 @@ import shutil
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from blurkit.audit import normalise_entry, utc_now
 from blurkit.engine.secondlook.people import report_counts
@@ -143,7 +143,7 @@ class ReviewDesk:
         self._inbox: str | None = None
 
     @classmethod
-    def for_settings(cls, settings, inbox: Path | None = None) -> "ReviewDesk":
+    def for_settings(cls, settings, inbox: Path | None = None) -> ReviewDesk:
         """The desk of the watcher of `inbox` (default: the default inbox)."""
         from blurkit.watch.config import default_folders, state_dir_for
 
@@ -154,7 +154,7 @@ class ReviewDesk:
     def close(self) -> None:
         self.journal.close()
 
-    def __enter__(self) -> "ReviewDesk":
+    def __enter__(self) -> ReviewDesk:
         return self
 
     def __exit__(self, *exc) -> None:

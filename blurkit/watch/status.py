@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from blurkit import i18n
+from blurkit.i18n import t as T
 from blurkit.watch.config import STATE_DIRS
 from blurkit.watch.journal import JOURNAL_DB, Journal
 from blurkit.watch.locks import FileLock
-from blurkit.i18n import t as T
 
 
 def known_watches(data_dir: Path) -> list[Path]:

@@ -15,23 +15,31 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from blurkit.audit import AuditError, AuditLog, utc_now
 from blurkit.config import Settings
 from blurkit.errors import BlurkitError
-from blurkit.fsutil import (cleanup_partials, free_mb, free_name, fsync_dir,
-                            fsync_path, is_disk_full, makedirs_durable, sha256_file)
+from blurkit.fsutil import (
+    cleanup_partials,
+    free_mb,
+    free_name,
+    fsync_dir,
+    fsync_path,
+    is_disk_full,
+    makedirs_durable,
+    sha256_file,
+)
+from blurkit.i18n import t as T
 from blurkit.watch.config import WatchConfig
 from blurkit.watch.finishing import DUPLICATES, Finisher
-from blurkit.watch.processing import Processor
 from blurkit.watch.inbox import InboxTracker, Seen, kind_of, open_for_writing_elsewhere
 from blurkit.watch.journal import FINAL, JOURNAL_DB, REVIEW_DIR, WORK_DIR, Journal
 from blurkit.watch.locks import FileLock
-from blurkit.i18n import t as T
+from blurkit.watch.processing import Processor
 from blurkit.watch.workers import ProcessWorker
 
 log = logging.getLogger("blurkit.watch")
@@ -420,7 +428,7 @@ class Watcher(Processor, Finisher):
         self.journal.set_runtime(
             heartbeat=utc_now(), inbox_pending=len(seen),
             inbox_oldest=None if oldest is None else datetime.fromtimestamp(
-                oldest, timezone.utc).isoformat(timespec="seconds"),
+                oldest, UTC).isoformat(timespec="seconds"),
             stuck=dict(list(self.stuck.items())[:10]) or None)
 
     # discovering and taking files ----------------------------------------------------------

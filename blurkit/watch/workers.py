@@ -10,8 +10,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from blurkit import i18n
 from blurkit.errors import BlurkitError

@@ -7,8 +7,16 @@ the hidden detections are faces a person would call faces; `needs_look(report)` 
 review queue's flag: set exactly when the report lists a pointer.
 """
 
-from blurkit.engine.secondlook.look import (KINDS, Look, LookParams, Observation, Pointer, SecondLook,
-                                     judge, needs_look)
+from blurkit.engine.secondlook.look import (
+                                     KINDS,
+                                     Look,
+                                     LookParams,
+                                     Observation,
+                                     Pointer,
+                                     SecondLook,
+                                     judge,
+                                     needs_look,
+)
 from blurkit.engine.secondlook.people import counts, is_person_face
 
 __all__ = ["KINDS", "Look", "LookParams", "Observation", "Pointer", "SecondLook", "judge",

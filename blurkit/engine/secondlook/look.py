@@ -40,7 +40,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from blurkit import i18n
 from blurkit.engine.redact import HIDDEN_LIMIT, detail_correlation
 from blurkit.engine.secondlook.crowd import crowd_regions
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from blurkit.errors import OutputError
 from blurkit.engine.redact import Style, redact, still_visible
 from blurkit.engine.secondlook.look import SecondLook
 from blurkit.engine.secondlook.people import counts
+from blurkit.errors import OutputError
 
 
 def look_at_photo(looker: SecondLook | None, original: np.ndarray, output: np.ndarray,
