@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from blurkit.media.videometa import source_metadata
 from conftest import ROOT
 from videofactory import PHONE_TAGS, STREAM_TAGS, make_clip
+
+from blurkit.media.videometa import source_metadata
 
 
 def test_a_phone_clip_lists_its_tags_chapters_and_extra_tracks_without_values(tmp_path):
