@@ -211,17 +211,25 @@ def service() -> None:
 @click.option("--web/--no-web", default=True, show_default=True, help=T("cli.service.opt.web"))
 @click.option("--host", default=None, help=T("cli.service.opt.host"))
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help=T("cli.service.opt.port"))
+@click.option("--cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help=T("cli.serve.opt.cert"))
+@click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help=T("cli.serve.opt.key"))
 @_watch_options
 @click.option("--force", is_flag=True, help=T("cli.service.opt.force"))
 @click.option("--print", "print_only", is_flag=True, help=T("cli.service.opt.print"))
 @pass_context
-def service_install(ctx: Context, scope, run_as, web, host, port, inbox, ready, originals,
-                    failed, purpose, poll, rescan, settle, keep_days, min_free_mb, max_attempts,
-                    log_file, review, force, print_only) -> None:
+def service_install(ctx: Context, scope, run_as, web, host, port, cert, key, inbox, ready,
+                    originals, failed, purpose, poll, rescan, settle, keep_days, min_free_mb,
+                    max_attempts, log_file, review, force, print_only) -> None:
     from blurkit import service as svc
     from blurkit.config import load_settings
     from blurkit.watch import default_folders
 
+    if (cert is None) != (key is None):
+        raise click.UsageError(T("cli.serve.cert_pair"))
+    if cert is not None and not web:
+        raise click.UsageError(T("cli.service.cert_needs_web"))
     user = getpass.getuser()
     settings = ctx.settings
     if scope == "system":
@@ -255,8 +263,10 @@ def service_install(ctx: Context, scope, run_as, web, host, port, inbox, ready, 
     if review is not None:
         args += ["--review" if review else "--no-review"]
     if web:
+        tls = ["--cert", str(cert.expanduser().resolve()), "--key",
+               str(key.expanduser().resolve())] if cert is not None else []
         args = [*(["--host", host] if host else []), *(["--port", str(port)] if port else []),
-                *args]
+                *tls, *args]
     env = {"PYTHONUNBUFFERED": "1", "BLURKIT_LANG": i18n.language()}
     if os.environ.get("BLURKIT_MODELS_DIR"):
         env["BLURKIT_MODELS_DIR"] = str(Path(os.environ["BLURKIT_MODELS_DIR"]).resolve())

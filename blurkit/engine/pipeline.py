@@ -481,14 +481,27 @@ class Worker:
         stats = flow.run()
         tracks = stats.pop("tracks")
         shown = {(t["person_id"], t["consent_id"]) for t in tracks if t["action"] == "shown"}
+        removed = _video_metadata(job.source)
         return ItemResult(
             source=str(job.source), kind="video", output=str(dest),
             input_sha256=input_sha, output_sha256=sha256_file(dest),
             width=stats.pop("width"), height=stats.pop("height"),
             faces=tracks, text=stats.pop("text", []),
             shown=[{"person_id": p, "consent_id": c} for p, c in sorted(shown)],
+            removed_metadata=removed,
             timings={k: round(v, 3) for k, v in flow.timings.items()},
             extra=stats)
+
+
+def _video_metadata(source: Path) -> list[str]:
+    """The report's `removed_metadata` of a video: what its source carried that the output
+    leaves out (tags, chapters, dropped tracks; `media.videometa.source_metadata`)."""
+    from blurkit.media.videometa import source_metadata
+
+    try:
+        return source_metadata(source)
+    except Exception as exc:        # the output is fine; only the listing failed: say so
+        return [f"(the source's metadata could not be listed: {type(exc).__name__})"]
 
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS}

@@ -339,3 +339,56 @@ def output_problems(path: Path, expect: Expectation) -> list[str]:
     except Exception as exc:  # any FFmpeg failure to re-read our own output is a failure
         problems.append(f"cannot re-read the output: {exc}")
     return problems
+
+
+# --------------------------------------------------------------------------- the source's
+# What a source video carried that its output leaves out, for the report's `removed_metadata`
+# (a photo's entry lists what `media.metadata` found; a video's lists this). Names only,
+# never values: a value (a place, a name) may itself identify someone.
+
+_MAX_LISTED = 200        # a hostile file may carry thousands of tags
+
+
+def _tag_name(key: object) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in str(key))
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
+def _kept_tag(key: str, value: object, allowed: dict[str, set[str]] | set[str]) -> bool:
+    """A structural tag the output carries as well (not metadata of the source)."""
+    if isinstance(allowed, set):
+        return key in allowed
+    return key in allowed and str(value) in allowed[key]
+
+
+def source_metadata(path: Path) -> list[str]:
+    """What the source video at `path` carries besides pictures and sound, all of it left
+    out of the output: container tags (location, make, model, creation time, title,
+    encoder...), tags of each track (handler names, creation times, timecode...), chapters
+    and the tracks that are dropped (data such as GoPro telemetry, subtitles, cover art,
+    attachments). Names only (`container tag 'location'`), never their values."""
+    import av
+
+    found: list[str] = []
+    with av.open(str(path), metadata_errors="replace") as container:
+        for key, value in container.metadata.items():
+            if not _kept_tag(key, value, ALLOWED_FORMAT_TAGS):
+                found.append(f"container tag '{_tag_name(key)}'")
+        try:
+            chapters = len(container.chapters())
+        except Exception:            # an old FFmpeg or a chapter list it cannot read
+            chapters = 0
+        if chapters:
+            found.append(f"chapters ({chapters})")
+        for s in container.streams:
+            kind = s.type or "unknown"
+            if kind == "video" and s.disposition & av.stream.Disposition.attached_pic:
+                kind = "cover art"
+            if kind not in ("video", "audio"):
+                found.append(f"{kind} track {s.index} (dropped)")
+            for key, value in s.metadata.items():
+                if not _kept_tag(key, value, ALLOWED_STREAM_TAGS):
+                    found.append(f"track {s.index} ({kind}) tag '{_tag_name(key)}'")
+    if len(found) > _MAX_LISTED:
+        found = found[:_MAX_LISTED] + [f"... and {len(found) - _MAX_LISTED} more"]
+    return found

@@ -379,7 +379,7 @@ def enrol_files(paths: list[Path], faces: list[int | None], settings, *, registe
 def may_confirm(role: str | None) -> bool:
     """Who may confirm that photos which look unlike show one person: registrars and
     administrators, never staff (who cannot open the register at all)."""
-    from blurkit.usecases.review import REGISTRAR_ROLES
+    from blurkit.identify.suggest import REGISTRAR_ROLES
 
     return role in REGISTRAR_ROLES
 
