@@ -10,6 +10,7 @@ byte with `blurkit audit export --csv`.
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -306,6 +307,30 @@ def test_expired_consent_and_minor_without_guardian_are_not_shown(site, photos, 
     found = rita.get("/people?q=lil").text
     assert ">Lill<" in found and ">Grace<" not in found
     assert ">Grace<" in rita.get("/people?q=F-Grace").text
+
+
+def test_a_wrong_registry_key_is_said_above_the_list_on_page_and_command_line(site, photos,
+                                                                              tmp_path):
+    """The list reads names and consents without the key, so it would say "may be shown"
+    while nothing can be processed: both say why, before the list."""
+    rita = site.client("rita")
+    register(rita, "Grace", [photos["grace"]], follow=True)
+    assert 'id="key-error"' not in rita.get("/people").text
+    (site.data_dir / "registry.key").write_bytes(os.urandom(32))
+    page = rita.get("/people")
+    assert page.status_code == 200
+    warning = page.text[page.text.index('id="key-error"'):]
+    warning = warning[:warning.index("</p>")]
+    assert "passar inte det här registret" in warning and "behandlas inga filer" in warning
+    assert page.text.index('id="key-error"') < page.text.index(">Grace<")
+    listed = site.cli("consent", "list")
+    assert listed.exit_code == 0
+    assert "does not match this registry" in listed.output
+    assert "no file is processed" in listed.output
+    refused = CliRunner().invoke(cli, ["--data-dir", str(site.data_dir), "process",
+                                       str(photos["grace"]), "-o", str(tmp_path / "out")])
+    assert getattr(refused.exception, "key", None) == "consent.key.wrong"  # before any work
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_staff_gets_403_on_every_register_and_diarium_url(site, photos):

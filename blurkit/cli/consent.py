@@ -231,6 +231,10 @@ def list_persons(ctx: Context, on: date | None) -> None:
     if not people.everyone:
         click.echo(T("cli.consent.empty"))
         return
+    if people.key_error:
+        n = people.key_error
+        _warn(n.key, **n.params)
+        _warn("reg.key_stops_all")
     click.echo(T("cli.consent.today", date=today))
     for row in people.rows:
         p = row.person

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from blurkit import choices
 from blurkit.audit import AuditLog, zone_label
+from blurkit.consent.crypto import RegistryKeyError
 from blurkit.consent.registry import Registry
 from blurkit.consent.rules import ConsentError, Person, check_birth_year, check_name, consent_for
 from blurkit.errors import BlurkitError, InputError
@@ -120,6 +121,7 @@ class PeopleService:
             persons = reg.persons()
             consents = reg.consents()
             counts = {p.id: sum(reg.template_counts(p.id).values()) for p in persons}
+            key_error = self._key_error(reg)
         found = [p for p in persons if matches(q, p, consents)]
         if order == "name":
             found.sort(key=lambda p: (p.name.casefold(), p.id))
@@ -130,7 +132,17 @@ class PeopleService:
             rows.append(PersonRow(p, state_tags(p, own, counts.get(p.id, 0), today),
                                   sorted({c.form_ref for c in own if c.form_ref}), own,
                                   counts.get(p.id, 0)))
-        return PeopleList(rows, q, len(found), len(persons), offset, limit, today)
+        return PeopleList(rows, q, len(found), len(persons), offset, limit, today, key_error)
+
+    @staticmethod
+    def _key_error(reg: Registry) -> Notice | None:
+        """A missing or wrong key: no file is processed until it is back, so the list must
+        not be read as "these people may be shown" without saying so."""
+        try:
+            reg.check_key()
+        except RegistryKeyError as exc:
+            return notice_of(exc)
+        return None
 
     def person(self, person_id: int, today: date | None = None,
                with_log: bool = True) -> PersonView:

@@ -103,6 +103,7 @@ class PeopleList:
     offset: int
     page_size: int | None
     today: date
+    key_error: Notice | None = None   # the registry's key is missing or wrong: nothing runs
 
 
 @dataclass(frozen=True)
