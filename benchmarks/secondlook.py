@@ -149,10 +149,11 @@ class Tally:
 
 def shows(original, output, face: dict, measure: str) -> bool:
     """Is this annotated face visible in the output? "detail": its detail still correlates
-    with the original's AND keeps at least a fifth of its strength (blurkit.engine.redact.still_visible,
-    the pipeline's own self-check); "corr": it still correlates (benchmarks/common.covered
-    false, the photo benchmark's coverage measure), which also counts a face whose detail
-    was destroyed to a few per cent of its strength when the little that is left correlates."""
+    with the original's AND keeps at least a fifth of its strength
+    (blurkit.engine.redact.still_visible, the pipeline's own self-check); "corr": it still
+    correlates (benchmarks/common.covered false, the photo benchmark's coverage measure), which
+    also counts a face whose detail was destroyed to a few per cent of its strength when the
+    little that is left correlates."""
     x, y, w, h = face["box"]
     if covered(original, output, face["box"]):
         return False
@@ -269,7 +270,8 @@ def grid_judge(looker, detector, original, out_off, report, faces, rows: dict,
                measure: str = "detail") -> None:
     hidden = [(tuple(f["box"]), float(f["score"])) for f in report.get("faces", [])
               if f.get("action") == "hidden"]
-    cands = [(tuple(c["box"]), float(c["score"])) for c in (report.get("extra") or {}).get("candidates", [])]
+    cands = [(tuple(c["box"]), float(c["score"]))
+             for c in (report.get("extra") or {}).get("candidates", [])]
     weak = [(d.box, d.score) for d in detector.detect_for_review(
         original, looker.params.weak_floor, GRID_WEAK_MAX)[2]]
     obs = looker.observe(out_off, [b for b, _ in cands], [b for b, _ in weak])
@@ -409,8 +411,8 @@ def main() -> None:
                 score_photo(tally, kind, original, out_off, out_on, report, faces)
                 score_photo(tally_corr, kind, original, out_off, out_on, report, faces, "corr")
                 if args.grid:
-                    grid_judge(on.looker, off.detector, original, out_off, json.loads(json.dumps(r_off.to_dict())),
-                               faces, rows)
+                    grid_judge(on.looker, off.detector, original, out_off,
+                               json.loads(json.dumps(r_off.to_dict())), faces, rows)
                 shutil.rmtree(dirs[0]), shutil.rmtree(dirs[1])
             print(f"  ({time.perf_counter() - started:.0f} s)")
             print_tally(name, tally)

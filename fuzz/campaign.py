@@ -107,11 +107,13 @@ def main() -> int:
         for target in args.targets:
             r = run_target(target, args.seconds, scratch, args.seed)
             results.append(r)
+            verdict = ("FINDINGS " + " ".join(r["findings"]) if r["findings"] or r["exit"]
+                       else "ok")
             print(f"fuzz {target:<19} {r.get('number_of_executed_units', r.get('execs', 0)):>8} "
                   f"execs  {r.get('average_exec_per_sec', 0):>6}/s  cov {r.get('cov', '?'):>5}  "
                   f"ft {r.get('ft', '?'):>6}  corpus {r.get('corpus', '?'):>5}  "
                   f"rss {r.get('peak_rss_mb', '?')} MB  {r['seconds']} s  "
-                  f"{'FINDINGS ' + ' '.join(r['findings']) if r['findings'] or r['exit'] else 'ok'}",
+                  f"{verdict}",
                   flush=True)
             if r.get("log_tail"):
                 print(r["log_tail"], flush=True)

@@ -107,7 +107,8 @@ def made_seeds(out: Path) -> None:
     png = mf.encode(arr, "PNG")
     for data in (png, mf.png_declaring(14000, 14000),
                  mf.insert_png_chunks(png, mf.png_chunk(b"tEXt", b"Author\x00Anna"),
-                                      mf.png_chunk(b"eXIf", exif[6:] if exif[:4] == b"Exif" else exif),
+                                      mf.png_chunk(b"eXIf",
+                                                   exif[6:] if exif[:4] == b"Exif" else exif),
                                       mf.png_chunk(b"tIME", bytes(7))),
                  mf.encode(np.zeros((12, 16), bool), "PNG"),
                  mf.encode(np.zeros((12, 16), np.uint8), "PNG", mode="P")):
@@ -154,7 +155,8 @@ def made_seeds(out: Path) -> None:
     for form in ("action=hide_region&x1=1&y1=2&x2=30&y2=40&shape=rect&revision=3",
                  "action=hide_region&x1=nan&y1=inf&x2=-1e308&y2=1,5",
                  "action=show&face=0&person_id=7", "action=hide_candidate&candidate=0",
-                 "action=hide_track&track=2", "action=hide_region&x1=1&y1=1&x2=9&y2=9&from=0&to=2.5",
+                 "action=hide_track&track=2",
+                 "action=hide_region&x1=1&y1=1&x2=9&y2=9&from=0&to=2.5",
                  "purpose=public&purpose=internal&signed=2024-05-01&kind=oral&guardian=yes"
                  "&expires=2026-01-01&form_ref=A1&recorded_by=Eva&birth_year=2012&name=Anna"):
         _save("forms", form.encode(), out)

@@ -63,7 +63,8 @@ XMP = b"""<?xpacket begin='\xef\xbb\xbf' id='W5M0MpCehiHzreSzNTczkc9d'?>
 <rdf:Description rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/'
  xmlns:exif='http://ns.adobe.com/exif/1.0/'>
 <dc:creator><rdf:Seq><rdf:li>Test Person</rdf:li></rdf:Seq></dc:creator>
-<dc:description><rdf:Alt><rdf:li xml:lang='x-default'>Sample participant at the day centre</rdf:li></rdf:Alt></dc:description>
+<dc:description><rdf:Alt><rdf:li xml:lang='x-default'>Sample participant at the day centre</rdf:li>\
+</rdf:Alt></dc:description>
 <exif:GPSLatitude>59,19.65N</exif:GPSLatitude><exif:GPSLongitude>18,3.258E</exif:GPSLongitude>
 </rdf:Description></rdf:RDF></x:xmpmeta>
 <?xpacket end='w'?>"""

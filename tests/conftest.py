@@ -66,7 +66,8 @@ CHROMIUM = Path("/usr/lib/chromium/chromium")
 
 def _browser_missing() -> str | None:
     if not CHROMIUM.exists():
-        return f"Chromium not found at {CHROMIUM} (Debian package chromium; scripts/setup --test installs it)"
+        return (f"Chromium not found at {CHROMIUM} (Debian package chromium; "
+                f"scripts/setup --test installs it)")
     try:
         import playwright  # noqa: F401
         import pytest_playwright  # noqa: F401

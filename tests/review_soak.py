@@ -147,7 +147,8 @@ class HttpReviewer(threading.Thread):
                 self.opener.open(f"{self.base}/review/{item.id}/output?rev={item.revision}",
                                  timeout=60).read()
             status = self._post("approve" if verdict == "approved" else "reject",
-                                f"/review/{item.id}/{'approve' if verdict == 'approved' else 'reject'}",
+                                f"/review/{item.id}/"
+                                f"{'approve' if verdict == 'approved' else 'reject'}",
                                 {"revision": item.revision})
             if status >= 400:
                 self.counts["refused"] += 1

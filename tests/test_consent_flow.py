@@ -16,7 +16,8 @@ from blurkit.media.image import read_photo
 from blurkit.media.video import read_frames
 
 GROUP = json.loads((SAMPLES / "manifest.json").read_text())["files"]["group_photo.jpg"]["faces"]
-GRACE_BIG, ASTRONAUTS, SMALL_GRACE = GROUP[0], [GROUP[i] for i in (1, 3, 4, 6)], [GROUP[5], GROUP[7]]
+GRACE_BIG, ASTRONAUTS, SMALL_GRACE = (GROUP[0], [GROUP[i] for i in (1, 3, 4, 6)],
+                                      [GROUP[5], GROUP[7]])
 # the order in samples/make_samples.py: Grace 230 px, astronaut 150, Grace 90, astronaut 64,
 # astronaut 40, Grace 30, astronaut 26, Grace 22
 
@@ -53,7 +54,8 @@ def _group_with_grace_once(tmp_path) -> Path:
     import cv2
     pixels = read_photo(SAMPLES / "group_photo.jpg").pixels.copy()
     x1, y1, x2, y2 = GROUP[2]
-    pixels[y1 - 40:y2 + 60, x1 - 40:x2 + 40] = pixels[20:20 + (y2 - y1) + 100, 20:20 + (x2 - x1) + 80]
+    pixels[y1 - 40:y2 + 60, x1 - 40:x2 + 40] = pixels[20:20 + (y2 - y1) + 100,
+                                                      20:20 + (x2 - x1) + 80]
     path = tmp_path / "group_photo.png"
     cv2.imwrite(str(path), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
     return path

@@ -250,7 +250,8 @@ def test_the_edited_graph_is_kept_checked_and_remade_when_damaged(models_dir, tm
     assert kept.read_bytes() == fresh                                  # and repaired
 
     net = CenterFaceNet(model)                                         # and it runs
-    boxes, scores, _ = net.infer(read_photo(SAMPLES / "portrait_exif_gps_thumbnail.jpg").pixels, 0.5)
+    boxes, scores, _ = net.infer(read_photo(SAMPLES / "portrait_exif_gps_thumbnail.jpg").pixels,
+                                 0.5)
     assert len(boxes) >= 1
 
     shutil.rmtree(tmp_path / DERIVED)

@@ -84,14 +84,17 @@ def test_report_lists_faces_with_boxes_scores_and_timings(processed):
     _, out, report, _ = processed
     by_name = {Path(f["source"]).name: f for f in report["files"]}
     group = by_name["group_photo.jpg"]
-    assert group["status"] == "ok" and len(group["faces"]) >= len(MANIFEST["group_photo.jpg"]["faces"])
+    assert (group["status"] == "ok"
+            and len(group["faces"]) >= len(MANIFEST["group_photo.jpg"]["faces"]))
     face = group["faces"][0]
     assert len(face["box"]) == 4 and 0 < face["score"] <= 1 and face["action"] == "hidden"
-    assert set(group["timings"]) == {"read", "detect", "identify", "redact", "secondlook", "text", "write"}
+    assert set(group["timings"]) == {"read", "detect", "identify", "redact", "secondlook", "text",
+                                     "write"}
     assert group["output_sha256"] == sha(Path(group["output"]))
     assert group["input_sha256"] == sha(SAMPLES / "group_photo.jpg")
     assert by_name["no_face.jpg"].get("faces", []) == [] and by_name["no_face.jpg"]["hidden"] == 0
-    assert any("EXIF" in m or "GPS" in m for m in by_name["portrait_exif_gps_thumbnail.jpg"]["removed_metadata"])
+    assert any("EXIF" in m or "GPS" in m
+               for m in by_name["portrait_exif_gps_thumbnail.jpg"]["removed_metadata"])
     assert report["machine"]["cores"] >= 1
 
 

@@ -97,7 +97,8 @@ def test_a_candidate_the_second_detector_confirms_is_pointed_at_or_hidden(models
     assert [b for b, _ in look.hide] == [tuple(small)]
     assert not any(inside(small, p.box) >= 0.5 for p in look.pointers)
     # a candidate on plain background is not confirmed ...
-    assert looker.look(rgb, out, hidden=others, candidates=[((20, 20, 50, 52), 0.25)]).pointers == []
+    assert looker.look(rgb, out, hidden=others,
+                       candidates=[((20, 20, 50, 52), 0.25)]).pointers == []
     # ... but one that came close to the threshold and is not small is pointed at all the same
     near = looker.look(rgb, out, hidden=others, candidates=[((20, 20, 50, 60), 0.35)]).pointers
     assert [(p.kind, p.why) for p in near] == [("possible_face", "secondlook.why.near_face")]
@@ -233,7 +234,8 @@ def test_a_known_miss_is_pointed_at(shared_data, models_dir, tmp_path):
     original = read_photo(wider / rel).pixels
     output = read_photo(Path(result.output)).pixels
     missed = [(x, y, x + w, y + h) for x, y, w, h in boxes
-              if h >= 16 and detail_correlation(original, output, (x, y, x + w, y + h)) >= HIDDEN_LIMIT]
+              if h >= 16
+              and detail_correlation(original, output, (x, y, x + w, y + h)) >= HIDDEN_LIMIT]
     assert missed, "the face is no longer missed: pick another known miss"
     pointers = result.extra["pointers"]
     assert needs_look(result.to_dict())

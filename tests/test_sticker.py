@@ -90,7 +90,8 @@ def test_a_face_under_an_earlier_sticker_gets_none_but_is_destroyed():
 
 def test_one_sticker_for_a_face_found_twice_and_each_face_gets_the_next_picture():
     img = _textured(seed=4)
-    a, a_again, b = (20.0, 40.0, 100.0, 140.0), (24.0, 44.0, 98.0, 136.0), (200.0, 40.0, 280.0, 140.0)
+    a, a_again, b = ((20.0, 40.0, 100.0, 140.0), (24.0, 44.0, 98.0, 136.0),
+                     (200.0, 40.0, 280.0, 140.0))
     out = redact(img, [a, a_again, b], Style(mode="sticker"))
     assert still_visible(img, out, [a, a_again, b]) == []
     # the first two default stickers differ in colour (yellow, blue): a and b got different ones

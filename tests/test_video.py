@@ -222,7 +222,8 @@ def flash_and_burst(path: Path) -> tuple[float, float | None]:
                     a = a / float(np.iinfo(a.dtype).max)
                 elif a.dtype.kind == "u":
                     a = (a.astype(np.float64) - 128) / 128
-                mono = np.abs(np.asarray(a, dtype=np.float64)).max(axis=0) if a.ndim == 2 else np.abs(a)
+                mono = (np.abs(np.asarray(a, dtype=np.float64)).max(axis=0) if a.ndim == 2
+                        else np.abs(a))
                 hits = np.nonzero(mono > 0.4)[0]
                 if hits.size:
                     burst = f.time + hits[0] / f.sample_rate
@@ -388,7 +389,8 @@ CONTAINER_CASES = [
     ("ffv1_gray.mkv", None, "ffv1", ("aac",), ("aac",), {"pix_fmt": "gray"}),
     ("h264_aac.3gp", "3gp", "libx264", ("aac",), ("aac",)),
     ("h264_aac.ts", "mpegts", "libx264", ("aac",), ("aac",)),
-    ("pcm_mono_8k.mkv", None, "libx264", ("pcm_s16le",), ("aac",), {"channels": 1, "audio_rate": 8000}),
+    ("pcm_mono_8k.mkv", None, "libx264", ("pcm_s16le",), ("aac",),
+     {"channels": 1, "audio_rate": 8000}),
     ("pcm_192k.mkv", None, "libx264", ("pcm_s16le",), ("aac",), {"audio_rate": 192000}),
 ]
 
@@ -769,7 +771,8 @@ def test_unreadable_file_message(clips, tmp_path, monkeypatch):
     """Runs as root too: the permission check itself is simulated."""
     clip = make_clip(tmp_path / "locked.mp4", n=5)
     real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == clip.path else real_access(p, mode))
+    monkeypatch.setattr(os, "access",
+                        lambda p, mode: False if Path(p) == clip.path else real_access(p, mode))
     _expect_input_error(clip.path, "video.unreadable")
 
 
@@ -825,7 +828,8 @@ def test_audio_only_file_has_no_video(tmp_path):
     with av.open(str(p), "w", format="ipod") as out:
         a = out.add_stream("aac", rate=44100)
         for i in range(20):
-            f = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
+            f = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp",
+                                           layout="stereo")
             f.sample_rate = 44100
             f.pts = i * 1024
             out.mux(a.encode(f))
@@ -985,8 +989,10 @@ def test_vfr_phone_clip_keeps_its_timing(shared_data, shared_out):
 
 @pytest.mark.shared_data
 def test_shared_stubs_fail_cleanly(shared_data):
-    for rel, keys in (("exif_exiftool_testimages/QuickTime.mov", ("video.no_frames", "video.corrupt")),
-                      ("exif_immich_test_assets/metadata/dates/future42603.mp4", ("video.no_video_stream",))):
+    for rel, keys in (("exif_exiftool_testimages/QuickTime.mov",
+                       ("video.no_frames", "video.corrupt")),
+                      ("exif_immich_test_assets/metadata/dates/future42603.mp4",
+                       ("video.no_video_stream",))):
         _expect_input_error(shared_data / rel, *keys)
 
 

@@ -1,4 +1,5 @@
-"""Where video detection runs: the reduced frame's scale (blurkit.engine.videoflow.VideoSettings)."""
+"""Where video detection runs: the reduced frame's scale
+(blurkit.engine.videoflow.VideoSettings)."""
 
 import pytest
 

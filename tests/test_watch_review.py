@@ -117,7 +117,8 @@ def test_review_keeps_outputs_out_of_ready_until_approved(data_dir):
     out = w.config.ready / "trip" / "a.jpg"
     assert ready_files(w) == [out]
     assert out.read_bytes() == a + b"anonymized"
-    assert not first.output.exists() and not (w.config.state_dir / "review" / str(first.id)).exists()
+    assert (not first.output.exists()
+            and not (w.config.state_dir / "review" / str(first.id)).exists())
     assert (w.config.originals / "trip" / "a.jpg").read_bytes() == a
     done = desk.get(first.id)
     assert done.state == "done" and done.output is None and done.original is None

@@ -75,7 +75,8 @@ def upright_picture(i: int, w: int, h: int, flash: bool) -> np.ndarray:
         img[:] = 255
     else:
         ramp = np.linspace(40, 200, w, dtype=np.float32)
-        img[:] = np.stack([ramp * 0 + 60, ramp, (i * 7) % 200 + 30 + ramp * 0], axis=-1)[None].astype(np.uint8)
+        img[:] = np.stack([ramp * 0 + 60, ramp, (i * 7) % 200 + 30 + ramp * 0],
+                          axis=-1)[None].astype(np.uint8)
     img[:MARK, :MARK] = RED
     img[:MARK, w - MARK:] = BLUE
     return img
@@ -129,7 +130,8 @@ def make_clip(path, *, width: int = 320, height: int = 240, n: int = 30, fps: fl
     """Write a synthetic clip (see module docstring). `rotate`: clockwise display rotation."""
     path = Path(path)
     # use_metadata_tags: MOV/MP4 also get Apple-style `keys` metadata (mdta), as iPhones write
-    opts = {"movflags": "use_metadata_tags"} if path.suffix.lower() in (".mov", ".mp4", ".m4v") else {}
+    opts = ({"movflags": "use_metadata_tags"} if path.suffix.lower() in (".mov", ".mp4", ".m4v")
+            else {})
     out = av.open(str(path), "w", format=fmt, container_options=opts)
     extras = []
     if tags:
@@ -241,7 +243,8 @@ def make_clip(path, *, width: int = 320, height: int = 240, n: int = 30, fps: fl
             m = min(chunk, total - pos)
             s = _tone(m, rate_a, pos, burst).astype(np.float32)
             planes = np.stack([s] * (1 if channels == 1 else 2))
-            af = av.AudioFrame.from_ndarray(planes, format="fltp", layout="mono" if channels == 1 else "stereo")
+            af = av.AudioFrame.from_ndarray(planes, format="fltp",
+                                            layout="mono" if channels == 1 else "stereo")
             af.sample_rate = rate_a
             af.pts = pos + int(round(start_offset * rate_a))
             af.time_base = Fraction(1, rate_a)

@@ -46,7 +46,8 @@ class Progress:
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.total, self.done, self.failed = total, 0, 0
         self.video: str | None = None
-        self._clip: dict[str, tuple[float, str, int, int]] = {}   # source -> start, phase, done, total
+        self._clip: dict[str, tuple[float, str, int, int]] = {}   # source -> start, phase,
+                                                                  # done, total
         self._last_log = self.clock()
         self._last_frames = float("-inf")    # when `frames` last redrew the line
         self._width = 0

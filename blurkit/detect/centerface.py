@@ -50,7 +50,8 @@ class CenterFaceNet:
         release_arena(self._session)
 
     def infer(self, rgb: np.ndarray, floor: float):
-        """Detections in `rgb` as given (the caller scales it); boxes (N,4), scores (N,), landmarks (N,5,2)."""
+        """Detections in `rgb` as given (the caller scales it); boxes (N,4), scores (N,),
+        landmarks (N,5,2)."""
         blob = blob_of(padded(rgb, self.stride))
         heatmap, sizes, offsets, marks = self._session.run(list(_OUTPUTS), {self._input: blob})
         ys, xs = np.nonzero(heatmap[0, 0] > floor)

@@ -27,7 +27,8 @@ DERIVED = "derived"
 _RECIPE = 1   # bump when _make_dynamic changes the graph it writes (the move from the onnx
               # package to onnxgraph did not: tests/test_onnxgraph.py shows the same graph)
 
-ort.set_default_logger_severity(3)  # the models carry harmless "initializer in graph inputs" warnings
+ort.set_default_logger_severity(3)  # the models carry harmless "initializer in graph inputs"
+                                    # warnings
 
 
 def dynamic_model_bytes(path: Path, output_dims: dict[str, list]) -> bytes:

@@ -49,7 +49,8 @@ class ScrfdNet:
         release_arena(self._session)
 
     def infer(self, rgb: np.ndarray, floor: float):
-        """Detections in `rgb` as given (the caller scales it); boxes (N,4), scores (N,), landmarks (N,5,2)."""
+        """Detections in `rgb` as given (the caller scales it); boxes (N,4), scores (N,),
+        landmarks (N,5,2)."""
         image = padded(rgb, self.stride)
         in_h, in_w = image.shape[:2]
         blob = cv2.dnn.blobFromImage(image, 1 / 128.0, mean=(127.5, 127.5, 127.5))

@@ -11,13 +11,14 @@ pyclipper, shapely or rapidocr: the unclipped polygon of a rectangle is, after t
 rectangle fit that follows in PaddleOCR, the rectangle grown by that distance).
 
 Search (`TextSearch.detect`): one pass over the picture scaled so its longer side is at most
-`coarse_side` (but at no less than `min_scale`), then, when the picture was reduced, a second pass at the picture's own pixels
-over the parts where the coarse map shows anything like text (probability over `seed`, a
-tiny value: small text that the coarse pass cannot resolve still lifts the map there from
-its floor of exactly 0 to 1e-7..1e-3). The second pass costs only where there is such
-texture. Small pictures (longer side at most `small_side`) are searched in one pass,
-enlarged by `small_scale`: their text is small in pixels, and they are cheap. Thresholds, sides and scales were chosen
-on the tune half of benchmarks/textset.py (DESIGN.md, "Text").
+`coarse_side` (but at no less than `min_scale`), then, when the picture was reduced, a second
+pass at the picture's own pixels over the parts where the coarse map shows anything like text
+(probability over `seed`, a tiny value: small text that the coarse pass cannot resolve still
+lifts the map there from its floor of exactly 0 to 1e-7..1e-3). The second pass costs only
+where there is such texture. Small pictures (longer side at most `small_side`) are searched in
+one pass, enlarged by `small_scale`: their text is small in pixels, and they are cheap.
+Thresholds, sides and scales were chosen on the tune half of benchmarks/textset.py (DESIGN.md,
+"Text").
 
 Check (`TextCheck`): the detector alone also marks regular textures (feathers, palm leaves,
 grilles) as text, so each line found is read by PP-OCRv4's recogniser (same wheel, same

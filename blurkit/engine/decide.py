@@ -49,7 +49,8 @@ class FaceDecision:
         return d
 
 
-def hide_all(detections: Sequence[Detection], reason: str = "no_consented_person") -> list[FaceDecision]:
+def hide_all(detections: Sequence[Detection],
+             reason: str = "no_consented_person") -> list[FaceDecision]:
     return [FaceDecision(d, False, reason) for d in detections]
 
 

@@ -117,8 +117,9 @@ def plan(inputs: Iterable[Path], out_dir: Path) -> Plan:
         dest = job.expected_dest()
         key = dest.resolve()
         if key in sources:
-            result.errors.append(ItemResult.failed(path, job.kind, "pipeline.is_input",
-                                                   i18n.t("pipeline.is_input", path=path, dest=dest)))
+            result.errors.append(ItemResult.failed(
+                path, job.kind, "pipeline.is_input",
+                i18n.t("pipeline.is_input", path=path, dest=dest)))
         elif dest.exists() or dest.is_symlink():      # found now, not after the work
             result.errors.append(ItemResult.failed(
                 path, job.kind, "pipeline.exists",

@@ -322,13 +322,13 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     Detail survives when it still correlates with the original (>= HIDDEN_LIMIT) AND keeps
     a real fraction of its strength (>= DETAIL_LIMIT), in a region whose original had more
     than noise-level detail to begin with (>= DETAIL_FLOOR; a few-pixel "face" in a flat
-    area has nothing to recognise). Boxes under CHECK_MIN_SIDE pixels are not judged. The strength test matters on the
-    unencoded arrays the pipeline checks: a heavily smoothed face keeps a faint echo of its
-    strongest outline whose correlation can read high although almost nothing is left.
-    When the faces crowd a region of at most REGION_MAX_PX pixels, the high-pass is computed
-    once over that region (summed-area tables give each face's statistics); otherwise each
-    face is looked at on its own. Both ways compute the same statistics up to float
-    rounding; tests/test_redact.py checks the verdicts of both.
+    area has nothing to recognise). Boxes under CHECK_MIN_SIDE pixels are not judged. The
+    strength test matters on the unencoded arrays the pipeline checks: a heavily smoothed face
+    keeps a faint echo of its strongest outline whose correlation can read high although almost
+    nothing is left. When the faces crowd a region of at most REGION_MAX_PX pixels, the
+    high-pass is computed once over that region (summed-area tables give each face's
+    statistics); otherwise each face is looked at on its own. Both ways compute the same
+    statistics up to float rounding; tests/test_redact.py checks the verdicts of both.
     """
     boxes = [b for b in boxes if min(b[2] - b[0], b[3] - b[1]) >= CHECK_MIN_SIDE]
     inner = [(box, _inner(box, *original.shape[:2])) for box in boxes]
@@ -340,7 +340,8 @@ def still_visible(original: np.ndarray, output: np.ndarray, boxes: Iterable[Box]
     ox, oy = max(0, int(rects[:, 0].min()) - pad), max(0, int(rects[:, 1].min()) - pad)
     ex = min(original.shape[1], int(rects[:, 2].max()) + pad)
     ey = min(original.shape[0], int(rects[:, 3].max()) + pad)
-    crops = int(((rects[:, 2] - rects[:, 0] + 2 * pad) * (rects[:, 3] - rects[:, 1] + 2 * pad)).sum())
+    crops = int(((rects[:, 2] - rects[:, 0] + 2 * pad)
+                 * (rects[:, 3] - rects[:, 1] + 2 * pad)).sum())
     area = (ex - ox) * (ey - oy)
     if crops < area * 0.6 or area > REGION_MAX_PX:
         # few, small faces in a large picture, or a region too large for the summed-area

@@ -79,7 +79,8 @@ def _box(value, width: int, height: int) -> tuple[float, float, float, float]:
     return x1, y1, x2, y2
 
 
-def check_decisions(decisions: Iterable[dict], machine: dict, width: int, height: int) -> list[dict]:
+def check_decisions(decisions: Iterable[dict], machine: dict, width: int,
+                    height: int) -> list[dict]:
     """The decisions, validated and normalised (boxes clipped to the picture)."""
     faces, candidates = machine.get("faces", []), machine.get("candidates", [])
     out = []

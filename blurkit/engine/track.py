@@ -79,8 +79,10 @@ def _match_matrix(pred: np.ndarray, boxes: np.ndarray, min_iou: float):
     hb = boxes[:, 3] - boxes[:, 1]
     size = np.maximum(np.maximum(pred[:, None, 2] - pred[:, None, 0], hp[:, None]),
                       np.maximum(boxes[None, :, 2] - boxes[None, :, 0], hb[None, :]))
-    dist = np.hypot((pred[:, None, 0] + pred[:, None, 2] - boxes[None, :, 0] - boxes[None, :, 2]) / 2,
-                    (pred[:, None, 1] + pred[:, None, 3] - boxes[None, :, 1] - boxes[None, :, 3]) / 2)
+    dist = np.hypot((pred[:, None, 0] + pred[:, None, 2]
+                     - boxes[None, :, 0] - boxes[None, :, 2]) / 2,
+                    (pred[:, None, 1] + pred[:, None, 3]
+                     - boxes[None, :, 1] - boxes[None, :, 3]) / 2)
     ratio = hb[None, :] / np.maximum(hp[:, None], 1e-9)
     alike = (ratio >= 0.5) & (ratio <= 2.0)
     near = dist < size

@@ -578,8 +578,8 @@ class _Painter:
     frame is that face found again (it joins the shown face), and hidden faces' margins
     never cover a shown face's own box. Unlike photos, the shown box must be clearly larger
     (NESTED_AREA): in video a shown box may be interpolated or held while another face of the
-    same size passes in front of it (a crossing), and that face must stay hidden. Tracks must be known up to the frame painted plus
-    the lookahead (all of them in two-pass mode)."""
+    same size passes in front of it (a crossing), and that face must stay hidden. Tracks must
+    be known up to the frame painted plus the lookahead (all of them in two-pass mode)."""
 
     def __init__(self, job: VideoJob, info: VideoInfo, tracker: Tracker,
                  hidden: Callable[[Track], bool], text=None) -> None:

@@ -634,7 +634,8 @@ def enrol_photos(paths: Sequence, settings, faces: Sequence[int | None] | None =
     if len(faces) != len(paths):
         raise ValueError("one face choice per photo expected")
     result = enrol_choices([PhotoChoice(p, f) for p, f in zip(paths, faces)],
-                           settings.models_dir, detector=getattr(settings, "detector", "centerface"),
+                           settings.models_dir,
+                           detector=getattr(settings, "detector", "centerface"),
                            registered=registered, person_id=person_id,
                            confirmed_same_person_by=confirmed_same_person_by)
     if result.error is not None:

@@ -96,7 +96,8 @@ class Photo:
     bit_depth: int = 8              # bits per sample in the source (reduced to 8)
     orientation: int = 1            # the EXIF orientation applied to `pixels` (1 = none)
     lossless: bool = False          # PNG, TIFF, lossless WebP: a WebP output stays lossless
-    source_metadata: list[str] = field(default_factory=list)   # found in (and left out of) the source
+    source_metadata: list[str] = field(default_factory=list)   # found in (and left out of) the
+                                                               # source
     notes: list[str] = field(default_factory=list)             # remarks for the report, translated
 
     @property

@@ -114,7 +114,8 @@ class VideoInfo:
     frame_count: int | None  # estimate (exact for MP4/MOV)
     video_codec: str
     audio: tuple[AudioInfo, ...]
-    other_streams: tuple[str, ...]   # "data:gpmd", "subtitle:mov_text", "cover-art:mjpeg"... DROPPED
+    other_streams: tuple[str, ...]   # "data:gpmd", "subtitle:mov_text", "cover-art:mjpeg"...
+                                     # DROPPED
     mirrored: bool = False   # the display matrix also mirrors (applied too)
     pix_fmt: str = ""
     stream_index: int = 0    # the video track used
@@ -181,7 +182,8 @@ def _path_checks(path: Path) -> None:
     except FileNotFoundError:
         raise InputError("video.not_found", path=str(path)) from None
     except OSError as exc:
-        raise InputError("video.unreadable", path=str(path), reason=exc.strerror or str(exc)) from None
+        raise InputError("video.unreadable", path=str(path),
+                         reason=exc.strerror or str(exc)) from None
     import stat
     if not stat.S_ISREG(st.st_mode):
         raise InputError("video.not_a_file", path=str(path))
@@ -392,7 +394,8 @@ def probe_video(path) -> VideoInfo:
             if copy and codec == "aac" and not (acc is not None and acc.extradata_size):
                 copy = False   # ADTS-framed AAC: decode and re-encode
             if not copy and acc is None:
-                raise InputError("video.audio_unsupported", path=str(path), track=s.index, codec=codec)
+                raise InputError("video.audio_unsupported", path=str(path), track=s.index,
+                                 codec=codec)
             audio.append(AudioInfo(index=s.index, codec=codec,
                                    channels=(acc.channels if acc is not None else 0) or 0,
                                    sample_rate=(acc.sample_rate if acc is not None else 0) or 0,
@@ -429,7 +432,8 @@ def probe_video(path) -> VideoInfo:
 
         tb = vs.time_base or Fraction(1, 90000)
         c_dur = (container.duration / _AV_TIME_BASE) if container.duration else None
-        c_start = (container.start_time / _AV_TIME_BASE) if container.start_time is not None else 0.0
+        c_start = ((container.start_time / _AV_TIME_BASE) if container.start_time is not None
+                   else 0.0)
         v_start, v_dur = _declared(vs)
         if v_start is None:
             v_start = c_start
@@ -467,9 +471,9 @@ def probe_video(path) -> VideoInfo:
         return VideoInfo(
             path=path, container=container.format.name, width=w, height=h,
             rotation=rotation, fps=fps, duration=float(duration), frame_count=frames,
-            video_codec=_codec_name(vs), audio=tuple(audio), other_streams=others, mirrored=mirrored,
-            pix_fmt=first.format.name, stream_index=vs.index, time_base=tb, start=start,
-            video_end=video_end, media_end=media_end,
+            video_codec=_codec_name(vs), audio=tuple(audio), other_streams=others,
+            mirrored=mirrored, pix_fmt=first.format.name, stream_index=vs.index, time_base=tb,
+            start=start, video_end=video_end, media_end=media_end,
         )
     finally:
         container.close()
@@ -892,7 +896,8 @@ class _AudioPump:
         start = None
         if frame.pts is not None and frame.time_base is not None:
             start = round(float((frame.pts - self.origin[idx]) * frame.time_base) * rate)
-        if start is None or (expected is not None and (start < expected or abs(start - expected) < 0.05 * rate)):
+        if start is None or (expected is not None
+                             and (start < expected or abs(start - expected) < 0.05 * rate)):
             start = expected if expected is not None else 0
         frame.pts = start
         frame.time_base = Fraction(1, rate)
@@ -1027,7 +1032,8 @@ class VideoWriter:
             raise ValueError(f"expected a ({oh * 3 // 2}, {ow}) uint8 I420 array, got "
                              f"{yuv.shape} {yuv.dtype}")
         if frame.index <= self._last_index:
-            raise ValueError(f"frames must be written in order ({frame.index} after {self._last_index})")
+            raise ValueError(f"frames must be written in order "
+                             f"({frame.index} after {self._last_index})")
         import av
         vf = av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
         self._last_index = frame.index
@@ -1076,7 +1082,8 @@ class VideoWriter:
             raise
         except (av.error.FFmpegError, OSError, MemoryError) as exc:
             self._abort(exc)
-            raise OutputError("video.write_failed", path=str(self.dest), reason=_reason(exc)) from exc
+            raise OutputError("video.write_failed", path=str(self.dest),
+                              reason=_reason(exc)) from exc
 
     def _encode(self, vf, pts: int, duration: int) -> None:
         out_pts = pts - self._origin
@@ -1106,7 +1113,8 @@ class VideoWriter:
             width=self.info.out_width, height=self.info.out_height,
             video_frames=self._frames, audio_streams=len(self.info.audio),
             duration=expected,
-            video_end=(self.info.video_end - self.info.start) if self.info.video_end is not None else None,
+            video_end=((self.info.video_end - self.info.start)
+                       if self.info.video_end is not None else None),
             audio_codecs=tuple(a.out_codec for a in self.info.audio),
         )
         problems = videometa.output_problems(self._tmp, expect)
@@ -1186,7 +1194,8 @@ def transcode_plain(src, dest, *, crf: int = DEFAULT_CRF, preset: str = DEFAULT_
     first = next(frames)
     colour = (first[1].colorspace, first[1].color_primaries, first[1].color_trc, 1)
     if colour[0] == 2:   # unspecified: tag what the RGB path would assume
-        colour = (1, 1, 1, 1) if (info.out_height >= 720 or info.out_width >= 1280) else (6, 6, 6, 1)
+        colour = ((1, 1, 1, 1) if (info.out_height >= 720 or info.out_width >= 1280)
+                  else (6, 6, 6, 1))
     with VideoWriter(src, dest, info, crf=crf, preset=preset, overwrite=overwrite,
                      _colour=colour) as out:
         import itertools

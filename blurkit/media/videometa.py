@@ -181,7 +181,8 @@ def mp4_problems(path: Path) -> list[str]:
                 if box.type == "tkhd":
                     # matrix: after version/flags, times, track id, reserved, duration,
                     # 8 reserved bytes, layer, alternate group, volume, 2 reserved
-                    off = 4 + (16 if version == 1 else 8) + 4 + 4 + (8 if version == 1 else 4) + 8 + 8
+                    off = (4 + (16 if version == 1 else 8) + 4 + 4 + (8 if version == 1 else 4)
+                           + 8 + 8)
                     matrix = struct.unpack(">9i", data[off:off + 36])
                     if matrix != (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000):
                         problems.append(f"{box.path}: track matrix is not the identity {matrix}")
@@ -196,7 +197,8 @@ def mp4_problems(path: Path) -> list[str]:
                     problems.append(f"{box.path}: handler name {text!r} is not a generic one")
                 kind = data[8:12].decode("latin-1")
                 if kind not in ("vide", "soun"):
-                    problems.append(f"{box.path}: handler type {kind!r} (only video and sound allowed)")
+                    problems.append(f"{box.path}: handler type {kind!r} "
+                                    f"(only video and sound allowed)")
             elif box.type == "stsd":
                 data = _read(path, box, 8 + 90)
                 (count,) = struct.unpack(">I", data[4:8])
@@ -288,14 +290,16 @@ def stream_problems(path: Path, expect: Expectation) -> list[str]:
                     problems.append(f"stream #{s.index} tag {key}={value!r} left")
         got_codecs = tuple(s.codec_context.codec.canonical_name for s in audios)
         if expect.audio_codecs and got_codecs != expect.audio_codecs:
-            problems.append(f"audio codecs {list(got_codecs)} (expected {list(expect.audio_codecs)})")
+            problems.append(f"audio codecs {list(got_codecs)} "
+                            f"(expected {list(expect.audio_codecs)})")
         if len(videos) == 1:
             v = videos[0]
             cc = v.codec_context
             if cc.name != "h264":
                 problems.append(f"video codec {cc.name} (expected h264)")
             if cc.format is None or cc.format.name != "yuv420p":
-                problems.append(f"pixel format {cc.format.name if cc.format else None} (expected yuv420p)")
+                problems.append(f"pixel format {cc.format.name if cc.format else None} "
+                                f"(expected yuv420p)")
             if (cc.width, cc.height) != (expect.width, expect.height):
                 problems.append(f"video size {cc.width}x{cc.height} "
                                 f"(expected {expect.width}x{expect.height})")
@@ -316,7 +320,8 @@ def stream_problems(path: Path, expect: Expectation) -> list[str]:
             if expect.video_end is not None and v.duration is not None:
                 end = float(((v.start_time or 0) + v.duration) * v.time_base)
                 if abs(end - expect.video_end) > expect.duration_tolerance:
-                    problems.append(f"pictures end at {end:.3f} s (expected {expect.video_end:.3f} s)")
+                    problems.append(f"pictures end at {end:.3f} s "
+                                    f"(expected {expect.video_end:.3f} s)")
             if packets != expect.video_frames:
                 problems.append(f"{packets} video frames in the file (wrote {expect.video_frames})")
             if sei:

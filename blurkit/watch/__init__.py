@@ -52,8 +52,9 @@ already published (and whose copy is still in ready/) is not processed again.
 A full disk pauses the queue (log + `blurkit status`) before anything is written, and the
 watcher resumes by itself when space returns; the same happens when the models or the
 consent registry cannot be used, and when the clock is earlier than the journal's last
-entry (a Raspberry Pi without a real-time clock after a power cut). The consent registry is re-read before an item whenever
-its files changed or the date changed (consent validity depends on the day).
+entry (a Raspberry Pi without a real-time clock after a power cut). The consent registry is
+re-read before an item whenever its files changed or the date changed (consent validity depends
+on the day).
 
 Modules (plain data between them):
 
@@ -109,7 +110,8 @@ from blurkit.watch.workers import InlineWorker, ProcessWorker, WorkerStartError,
 
 __all__ = [
     "AlreadyRunning", "DUPLICATES", "FileLock", "InboxTracker", "InlineWorker", "JOURNAL_DB",
-    "Journal", "NOTE_SUFFIX", "NameTaken", "Pause", "ProcessWorker", "ReviewConflict", "ReviewDesk", "ReviewItem", "STATE_DIRS", "Seen", "T",
+    "Journal", "NOTE_SUFFIX", "NameTaken", "Pause", "ProcessWorker", "ReviewConflict", "ReviewDesk",
+    "ReviewItem", "STATE_DIRS", "Seen", "T",
     "TIME_SYNCED", "WORK_DIR", "WatchConfig", "Watcher", "WorkerStartError", "default_folders",
     "durable_move", "free_mb", "free_name", "ignored_name", "is_disk_full", "kind_of",
     "known_watches", "link_no_overwrite", "make_config", "makedirs_durable",
