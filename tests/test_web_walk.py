@@ -111,8 +111,9 @@ def test_every_page_of_every_shared_file_answers(data_dir, models_dir, capsys):
         get(client, "/review/panel")
         for row in rows:
             walk_item(client, get, web.review.desk.get(row["id"]))
-        for path in ("/status", "/status/panel", "/upload", "/people", "/diarium", "/login",
-                     "/review/99999999999999999999999", "/review/123456789", "/nothing-here"):
+        for path in ("/status", "/status/panel", "/upload", "/people", "/people/new",
+                     "/people/1", "/diarium", "/login", "/review/99999999999999999999999",
+                     "/review/123456789", "/nothing-here"):
             get(client, path)
     walked = time.monotonic() - started - processed
     states: dict[str, int] = {}
@@ -166,3 +167,36 @@ def test_the_largest_picture_this_machine_accepts_has_every_page(data_dir, model
     with capsys.disabled():
         print(f"\n[walk] largest picture {w}x{h} ({w * h / 1e6:.1f} MP): "
               f"{time.monotonic() - started:.0f} s")
+
+
+@pytest.mark.slow
+def test_a_long_clip_has_every_page(data_dir, models_dir, tmp_path, capsys):
+    """No limit bounds a clip's length (only its picture size, its tracks and the time
+    without progress), so a long one stands for "the longest": the sample clip (two faces,
+    sound) joined 60 times into 2.5 minutes. Its queue, page, video, thumbnail and track
+    stills answer, and the page lists its tracks without a 5xx."""
+    import subprocess
+
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"file '{SAMPLES / 'clip_two_faces.mp4'}'\n" * 60)
+    src = tmp_path / "long.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
+                    "-c", "copy", str(src)], check=True)
+    web, app = make_web(data_dir, settle=0.2)
+    started = time.monotonic()
+    seen: dict[str, int] = {}
+    get = getter(seen)
+    with WatcherThread(web), TestClient(app, base_url=LOCAL) as client:
+        drop_all(web, [src])
+        rows = wait_for(lambda: settled(web, 1), timeout=1800, what="the long clip")
+        item = web.review.desk.get(rows[0]["id"])
+        assert item.state == "review", (item.state, item.report.get("error"))
+        assert item.report["extra"]["duration"] > 140
+        assert get(client, "/review").status_code == 200
+        walk_item(client, get, item)
+        assert seen["video"] == 200 and seen["thumb"] == 200
+    with capsys.disabled():
+        print(f"\n[walk] long clip {item.report['extra']['duration']:.0f} s, "
+              f"{len(item.report.get('faces', []))} tracks: "
+              f"{time.monotonic() - started:.0f} s")
+
