@@ -134,6 +134,45 @@ def test_no_import_up_the_layers():
     assert upward == []
 
 
+# What a web handler may reach: the use cases and the plain values it renders. No SQL, no file
+# moves, no pictures or models (those are the use cases' and the engine's).
+WEB_MAY_IMPORT = ("blurkit.web", "blurkit.usecases", "blurkit.errors", "blurkit.i18n",
+                  "blurkit.config", "blurkit.choices", "blurkit.watch.config",
+                  "blurkit.accounts")
+WEB_MUST_NOT = {"sqlite3", "shutil", "cv2", "numpy", "PIL", "onnxruntime", "subprocess"}
+
+
+def foreign_imports(path: Path) -> set[str]:
+    """Top-level names of the non-blurkit modules a file imports at run time."""
+    found = set()
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_web_handlers_only_parse_call_a_use_case_and_render():
+    mods = modules()
+    edges = graph()
+    wrong = []
+    for name, path in mods.items():
+        if layer(name) != 4:
+            continue
+        wrong += [f"{name} -> {dep}" for dep in edges[name] - {"blurkit"}   # __version__
+                  if not any(dep == p or dep.startswith(p + ".") for p in WEB_MAY_IMPORT)]
+        wrong += [f"{name} -> {dep}" for dep in foreign_imports(path) & WEB_MUST_NOT]
+    assert wrong == []
+
+
+def test_the_web_check_sees_a_forbidden_import(tmp_path):
+    handler = tmp_path / "handler.py"
+    handler.write_text("import sqlite3\nfrom shutil import move\n"
+                       "if TYPE_CHECKING:\n    import numpy\n")
+    assert foreign_imports(handler) & WEB_MUST_NOT == {"sqlite3", "shutil"}
+
+
 def test_the_checks_can_fail():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert layer("blurkit.web.review") > layer("blurkit.usecases.review") > \

@@ -10,6 +10,7 @@ reference photo by the face recogniser."""
 
 from __future__ import annotations
 
+import html
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from conftest import ROOT, SAMPLES
 from facevideo import make_face_clip
 from starlette.testclient import TestClient
 
+from blurkit.web import words
 from tests.test_web_video import register_grace, track_of
 from tests.webkit import WatcherThread, make_web, wait_for
 
@@ -105,8 +107,14 @@ def test_a_withdrawal_leaves_no_derived_copy_of_the_face(data_dir, models_dir, t
         photo, video = web.review.desk.get(photo.id), web.review.desk.get(video.id)
         assert photo.state == video.state == "review"
         assert photo.report["shown"] == [] and video.report["shown"] == []
-        assert not list(cache.glob(f"{photo.id}-*")) or all(
-            p.name.split("-")[1] == photo.out_sha256[:16] for p in cache.glob(f"{photo.id}-*"))
+        # and their pages say why, in words (the photo's face: no longer to be shown; the
+        # video's tracks, her templates gone: nobody who may be shown)
+        for item in (photo, video):
+            page = client.get(f"/review/{item.id}")
+            assert page.status_code == 200, (item.rel, page.text[:300])
+            for face in item.report["faces"]:
+                assert html.escape(words.reason(face["reason"], "sv")) in page.text, face
+        assert [f["reason"] for f in photo.report["faces"]] == ["consent_not_valid_now"]
 
         similarity = grace_matcher(models_dir)
         originals = {(data_dir / "watch" / "inbox" / ".blurkit-work").resolve(),

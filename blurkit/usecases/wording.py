@@ -85,3 +85,27 @@ def say(item, lang: str, rename: dict | None = None) -> str:
 def say_all(items, lang: str, sep: str = " · ", rename: dict | None = None) -> str:
     """Several pieces of words as one line."""
     return sep.join(s for s in (say(i, lang, rename) for i in items or ()) if s)
+
+
+# ------------------------------------------------------------------ the engine's own codes
+# Reports and results carry codes (a track's reason, a suggestion's why, how a registration
+# face was chosen); their words live beside the code that writes them. The page reads them
+# here, so that it never reaches past the use cases.
+
+def reason_families() -> tuple[dict[str, str], ...]:
+    """Why the engine hid or showed a face: the video vote's codes, then recognition's."""
+    from blurkit.engine.vote import REASON_WORDS as VIDEO
+    from blurkit.identify import REASON_WORDS as IDENTIFY
+    return VIDEO, IDENTIFY
+
+
+def suggestion_why(code: str, lang: str) -> str:
+    """Why a face was held back as a suggestion (`suggestion.why`), in words."""
+    from blurkit.identify.bars import why_text
+    return why_text(code, lang)
+
+
+def chosen_face(how: str) -> str:
+    """The message id of how a registration photo's face was chosen."""
+    from blurkit.identify.enrol import CHOSEN_WORDS
+    return CHOSEN_WORDS[how]

@@ -29,13 +29,12 @@ from starlette.staticfiles import StaticFiles
 from blurkit import __version__
 from blurkit.config import Settings
 from blurkit.errors import BlurkitError
-from blurkit.identify.bars import why_text
-from blurkit.identify.enrol import CHOSEN_WORDS
 from blurkit.usecases.diarium import DiariumService
 from blurkit.usecases.people import PeopleService
 from blurkit.usecases.review import ReviewService
 from blurkit.usecases.status import StatusService
 from blurkit.usecases.uploads import Uploads
+from blurkit.usecases.wording import chosen_face, suggestion_why
 from blurkit.watch.config import WatchConfig
 from blurkit.web import words
 from blurkit.web.context import Ctx, anonymous_ctx, request_lang
@@ -104,8 +103,8 @@ class WebApp:
             lang=ctx.lang, reason=lambda r: words.reason(r, ctx.lang),
             word=lambda family, code: words.word(family, code, ctx.lang),
             purpose_long=lambda p: words.purpose_long(p, ctx.lang),
-            chosen_text=lambda how: ctx.t(CHOSEN_WORDS[how]),
-            why=lambda code: why_text(code, ctx.lang),
+            chosen_text=lambda how: ctx.t(chosen_face(how)),
+            why=lambda code: suggestion_why(code, ctx.lang),
             timestamp=track_time, clock=clock, similarity=track_vote, **values)
         response = HTMLResponse(html, status_code=status, headers=headers)
         response.headers["cache-control"] = "no-store"

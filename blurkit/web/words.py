@@ -3,12 +3,13 @@ family of message ids spelled out, code by code (so the catalogue check sees eve
 test can check that every code has its words).
 
 Templates call `word(family, code)`; a code a family does not know comes back as it is
-(tests/test_web_words.py makes sure the families cover every code the engine can write).
+(tests/test_web_words.py makes sure every reason code the engine writes has words).
 """
 
 from __future__ import annotations
 
 from blurkit import choices, i18n
+from blurkit.usecases.wording import reason_families
 
 FAMILIES: dict[str, dict] = {
     # a face or track in a report: what happened to it
@@ -88,11 +89,30 @@ def reason(code: str | None, lang: str) -> str:
     page's own, the video vote's, recognition's, then the consent rules')."""
     if not code:
         return "–"
-    from blurkit.engine.vote import REASON_WORDS as VIDEO
-    from blurkit.identify import REASON_WORDS as IDENTIFY
-
-    for family in (FAMILIES["reason"], VIDEO, IDENTIFY):
+    for family in (FAMILIES["reason"], *reason_families(), CONSENT_REASONS):
         if code in family:
             return i18n.t(family[code], lang)
     rule = f"consent.reason.{code}"        # blurkit.consent.rules names its reasons so
     return i18n.t(rule, lang) if i18n.known(rule) else code
+
+
+# The consent rules' reasons as a report keeps them: the code alone (the rule's own words
+# name the consent and its dates, which the report does not hold). Reasons without such
+# details are worded by the rule's own message.
+CONSENT_REASONS = {
+    "birth_year_future": "web.reason.consent.birth_year_future",
+    "expired": "web.reason.consent.expired",
+    "minor_guardian_unstated": "web.reason.consent.minor_guardian_unstated",
+    "minor_needs_guardian": "web.reason.consent.minor_needs_guardian",
+    "no_form_ref": "web.reason.consent.no_form_ref",
+    "not_yet_signed": "web.reason.consent.not_yet_signed",
+    "oral_not_staff": "web.reason.consent.oral_not_staff",
+    "oral_unrecorded": "web.reason.consent.oral_unrecorded",
+    "other_purpose_only": "web.reason.consent.other_purpose_only",
+    "unknown_person": "web.reason.consent.unknown_person",
+    "unknown_purpose": "web.reason.consent.unknown_purpose",
+    "unknown_type": "web.reason.consent.unknown_type",
+    "valid": "web.reason.consent.valid",
+    "valid_age_unknown": "web.reason.consent.valid_age_unknown",
+    "withdrawn": "web.reason.consent.withdrawn",
+}
