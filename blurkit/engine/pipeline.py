@@ -344,18 +344,26 @@ class Worker:
                 raise OutputError("pipeline.redaction_failed", path=source)
         return out, notes
 
-    def hide_text(self, original, out, shown_faces, source: Path):
-        """Find readable text in `original` and hide it on `out` (faces already hidden there),
+    def find_text(self, original) -> list:
+        """The readable text in `original` (none when text is off)."""
+        if self.text_search is None:
+            return []
+        return self.text_search.detect(original)
+
+    def hide_text(self, original, out, regions, shown_faces, source: Path):
+        """Hide the text `regions` found in `original` on `out` (faces already hidden there),
         checked from the pixels; text inside a face shown with consent is kept. Returns
         (pixels, the report's text list, notes, extra)."""
         from blurkit.engine.textmask import actions, hide_text_checked
 
         if self.text_search is None:
             return out, [], [], {}
-        regions = self.text_search.detect(original)
         acts = actions(regions, shown_faces)
         hidden = [r for r, a in zip(regions, acts) if a == "hidden"]
-        out, again = hide_text_checked(original, out, hidden, self.options.style, source)
+        if out is original:     # painted in place: never on the original the check reads
+            out = original.copy()
+        out, again = hide_text_checked(original, out, hidden, self.options.style, source,
+                                       in_place=True)
         notes, extra = [], {}
         if again:
             notes.append(i18n.t("text.note.strengthened", n=again))
@@ -400,6 +408,8 @@ class Worker:
             # the next file starts from the models alone, not this file's largest arena
             with contextlib.suppress(Exception):
                 self.detector.release_memory()
+                if self.text_search is not None:
+                    self.text_search.release()
 
     def _photo(self, job: Job) -> ItemResult:
         timings = {}
@@ -416,6 +426,14 @@ class Worker:
         else:
             detections, candidates = self.detector.detect_with_candidates(photo.pixels)
         timings["detect"] = time.perf_counter() - t
+        # the face network's memory goes back before the text network takes its own (the
+        # largest photo stays within its budget: media/budget.py)
+        self.detector.release_memory()
+
+        t = time.perf_counter()
+        text_regions = self.find_text(photo.pixels)   # while only the original is held
+        if self.text_search is not None:
+            timings["text"] = time.perf_counter() - t
 
         t = time.perf_counter()
         decisions = self.decide(photo.pixels, detections)
@@ -438,9 +456,10 @@ class Worker:
         timings["secondlook"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        pixels, text, text_notes, text_extra = self.hide_text(original, pixels, shown, job.source)
+        pixels, text, text_notes, text_extra = self.hide_text(original, pixels, text_regions,
+                                                              shown, job.source)
         if self.text_search is not None:
-            timings["text"] = time.perf_counter() - t
+            timings["text"] += time.perf_counter() - t
         # the original pixels are no longer needed: freed before the encoder makes its copy
         # (memory budget: media/budget.py)
         photo.pixels = pixels

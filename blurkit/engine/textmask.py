@@ -74,9 +74,10 @@ def _poly_mask(pts: np.ndarray, x1: int, y1: int, h: int, w: int) -> np.ndarray:
 
 
 def hide_text(rgb: np.ndarray, regions: Iterable[TextRegion], style: Style = Style(),
-              margin: float = TEXT_MARGIN) -> np.ndarray:
-    """A copy of `rgb` with every text region hidden (see the module's docstring)."""
-    out = rgb.copy()
+              margin: float = TEXT_MARGIN, in_place: bool = False) -> np.ndarray:
+    """A copy of `rgb` with every text region hidden (see the module's docstring); with
+    `in_place`, `rgb` itself (no second full-size picture: the memory budget)."""
+    out = rgb if in_place else rgb.copy()
     height, width = out.shape[:2]
     # a region style's own effect; a style that paints pictures (sticker) destroys text
     effect = choices.STYLES[style.mode].load() if style.mode in _REGION_STYLES else _destroy
@@ -134,15 +135,18 @@ def text_visible(original: np.ndarray, output: np.ndarray,
 
 
 def hide_text_checked(original: np.ndarray, out: np.ndarray, regions: Sequence[TextRegion],
-                      style: Style, source, margin: float = TEXT_MARGIN):
+                      style: Style, source, margin: float = TEXT_MARGIN,
+                      in_place: bool = False):
     """Hide `regions` on `out` (faces may already be hidden there) and check each from the
-    pixels against `original`. Returns (pixels, number hidden again)."""
+    pixels against `original`. Returns (pixels, number hidden again). `in_place`: `out`
+    is the caller's own working copy and is painted on."""
     if not regions:
         return out, 0
-    out = hide_text(out, regions, style, margin)
+    out = hide_text(out, regions, style, margin, in_place=in_place)
     leaks = text_visible(original, out, regions)
     if leaks:
-        out = hide_text(out, leaks, Style(mode="destroy", mask="box"), 2 * margin)
+        out = hide_text(out, leaks, Style(mode="destroy", mask="box"), 2 * margin,
+                        in_place=True)
         if text_visible(original, out, leaks):
             raise OutputError("text.redaction_failed", path=source)
     return out, len(leaks)
