@@ -84,6 +84,13 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(scope="session")
+def base_url():
+    """No base URL (each browser test opens its own server's address). pytest-playwright's
+    fallback fixture is a method of a class, which pytest deprecates; this one replaces it."""
+    return None
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM),
             "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

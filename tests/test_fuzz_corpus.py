@@ -22,6 +22,9 @@ def _inputs(kind: str) -> list[tuple[str, Path]]:
             if p.is_file() and p.parent.name in targets.TARGETS]
 
 
+# Pillow warns about the damaged EXIF some fuzzed inputs carry (what they are for)
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning",
+                            "ignore:Tag data larger than file:UserWarning")
 @pytest.mark.parametrize("target,path", _inputs("corpus") + _inputs("regressions"),
                          ids=lambda v: v if isinstance(v, str) else v.name)
 def test_target_keeps_its_properties(target, path):
