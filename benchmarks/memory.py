@@ -1,7 +1,7 @@
 """Peak memory of the worker and of the web server's picture views, per kind of input.
 
     .venv/bin/python benchmarks/memory.py [--cases 12mp,50mp,largest,bilevel,palette,4k,1080p]
-                                          [--no-web] [--keep DIR]
+                                          [--no-web] [--keep DIR] [--warm] [--text off]
 
 Every case runs in a fresh subprocess; its peak resident memory is the larger of (a) the sum
 of RSS over the whole process tree, sampled every 10 ms from /proc, and (b) the kernel's
@@ -177,7 +177,8 @@ def child_worker(path: Path, out: Path, warm: Path | None = None) -> None:
     from blurkit.engine.pipeline import VIDEO_SUFFIXES, Job, Options, Worker, default_workers
 
     s = load_settings(Path(tempfile.mkdtemp()))
-    worker = Worker(Options(models_dir=s.models_dir, threads=default_workers()))
+    worker = Worker(Options(models_dir=s.models_dir, threads=default_workers(),
+                            text=os.environ.get("BLURKIT_MEMORY_TEXT", s.text)))
     if warm is not None:     # a long-running worker: its network arena from an earlier file
         worker.process(Job(warm, Path(tempfile.mkdtemp()), Path("."), "photo"))
     kind = "video" if path.suffix.lower() in VIDEO_SUFFIXES else "photo"
@@ -208,6 +209,8 @@ def main() -> int:
     ap.add_argument("--warm", action="store_true",
                     help="photos: also measure a worker that processed the 12-MP photo first "
                          "(as the watch folder's long-running worker)")
+    ap.add_argument("--text", choices=["hide", "off"], default="hide",
+                    help="the text setting of the measured workers (off: what text costs)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     ap.add_argument("--make", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -222,6 +225,7 @@ def main() -> int:
             child_web(what, Path(a), Path(b))
         return 0
     os.environ.setdefault("BLURKIT_MODELS_DIR", str(ROOT / ".cache" / "models"))
+    os.environ["BLURKIT_MEMORY_TEXT"] = args.text      # read by the children
     from blurkit.media import budget
 
     b = budget.current()

@@ -76,6 +76,14 @@ def session(model_bytes: bytes, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
 
 
+def shrinking_run() -> ort.RunOptions:
+    """Run options that give the arena's free chunks back to the system when the run ends
+    (a network run now and then, among other work that needs the memory: video text)."""
+    options = ort.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
+
+
 def release_arena(sess: ort.InferenceSession) -> None:
     """Give the free chunks of the session's CPU memory arena back to the system.
 
@@ -84,10 +92,8 @@ def release_arena(sess: ort.InferenceSession) -> None:
     higher than in a fresh worker (benchmarks/memory.py --warm). Called once per file (a
     32 x 32 run with arena shrinkage), it falls back to ~150 MB, at the cost of growing the
     arena again on the next file (page faults; no measurable change in a photo's time)."""
-    options = ort.RunOptions()
-    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
     inp = sess.get_inputs()[0]
-    sess.run(None, {inp.name: np.zeros((1, 3, 32, 32), np.float32)}, options)
+    sess.run(None, {inp.name: np.zeros((1, 3, 32, 32), np.float32)}, shrinking_run())
 
 
 def padded(rgb: np.ndarray, stride: int) -> np.ndarray:

@@ -36,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from blurkit.detect.onnx_backend import release_arena, session
+from blurkit.detect.onnx_backend import release_arena, session, shrinking_run
 
 MODEL_NAME = "ppocr_det"
 CHECK_MODEL_NAME = "ppocr_rec"
@@ -134,21 +134,23 @@ class TextNet:
         self._session = session(Path(model_path).read_bytes(), threads)
         self._input = self._session.get_inputs()[0].name
 
-    def _run(self, rgb: np.ndarray) -> np.ndarray:
+    def _run(self, rgb: np.ndarray, shrink: bool = False) -> np.ndarray:
         h, w = rgb.shape[:2]
-        return self._session.run(None, {self._input: net_input(rgb)})[0][0, 0, :h, :w]
+        return self._session.run(None, {self._input: net_input(rgb)},
+                                 shrinking_run() if shrink else None)[0][0, 0, :h, :w]
 
-    def probability(self, rgb: np.ndarray) -> np.ndarray:
-        """The text probability of every pixel of `rgb` (H x W float32), at its own size."""
+    def probability(self, rgb: np.ndarray, shrink: bool = False) -> np.ndarray:
+        """The text probability of every pixel of `rgb` (H x W float32), at its own size.
+        `shrink`: the network's memory arena is given back after each run."""
         h, w = rgb.shape[:2]
         if h <= self.RUN and w <= self.RUN:
-            return self._run(rgb)
+            return self._run(rgb, shrink)
         out = np.empty((h, w), np.float32)
         for y0, y1 in tiles(h, self.RUN - 2 * self.CONTEXT):
             for x0, x1 in tiles(w, self.RUN - 2 * self.CONTEXT):
                 cy0, cx0 = max(0, y0 - self.CONTEXT), max(0, x0 - self.CONTEXT)
                 cy1, cx1 = min(h, y1 + self.CONTEXT), min(w, x1 + self.CONTEXT)
-                prob = self._run(rgb[cy0:cy1, cx0:cx1])
+                prob = self._run(rgb[cy0:cy1, cx0:cx1], shrink)
                 out[y0:y1, x0:x1] = prob[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
         return out
 
@@ -285,8 +287,10 @@ class TextSearch:
     """Finds the text lines in a picture (see the module's docstring for the two passes)."""
 
     def __init__(self, net: TextNet, params: TextParams = TextParams(),
-                 check: TextCheck | None = None) -> None:
+                 check: TextCheck | None = None, keep_arena: bool = True) -> None:
         self.net, self.params, self.check = net, params, check
+        self.keep_arena = keep_arena   # False: the network's arena is given back after each
+                                       # run (video: between sampled frames, see below)
         self.last_fine_px = 0      # pixels the last call's second pass covered (benchmarks)
         self.last_dropped = 0      # lines the last call's check dropped (benchmarks)
 
@@ -303,7 +307,8 @@ class TextSearch:
         else:
             scale = max(min(1.0, p.coarse_side / max(h, w)), p.min_scale)
         small = _resize(rgb, scale)
-        prob = self.net.probability(small)
+        shrink = not self.keep_arena
+        prob = self.net.probability(small, shrink)
         factor = w / small.shape[1]
         del small
         found = [_scaled(r, factor) for r in regions_from_map(prob, p)]
@@ -313,7 +318,7 @@ class TextSearch:
                 crop = rgb[y1:y2, x1:x2]
                 self.last_fine_px += crop.shape[0] * crop.shape[1]
                 found += [_scaled(r, 1.0, x1, y1)
-                          for r in regions_from_map(self.net.probability(crop), p)]
+                          for r in regions_from_map(self.net.probability(crop, shrink), p)]
         found = merge(found)
         if self.check is not None:
             kept = [r for r in found if self.check.is_text(rgb, r, p)]
@@ -409,11 +414,14 @@ def video_text_search(photo: TextSearch) -> TextSearch:
     """The same networks for video frames: no enlarged search of small frames (a 640x360
     clip would cost a 1600x900 pass per sampled frame) and no half-size floor for large ones
     (a 1080p frame's first look at 640 px, not 960: 74 instead of 195 ms per sampled frame,
-    benchmarks/stages.py); a frame's text is seen again in the next samples."""
+    benchmarks/stages.py); a frame's text is seen again in the next samples. The detector's
+    memory arena is given back after each run: text is looked for on a few frames while
+    decoded frames, the face detector and the encoder hold the memory; a kept arena added
+    40-90 MB to a clip's peak (benchmarks/memory.py, 1080p and 4K)."""
     import dataclasses
 
     return TextSearch(photo.net, dataclasses.replace(photo.params, small_side=0, min_scale=0.0),
-                      photo.check)
+                      photo.check, keep_arena=False)
 
 
 def load_text_search(models_dir: Path, threads: int = 1,

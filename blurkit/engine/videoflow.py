@@ -47,6 +47,7 @@ from blurkit.detect.common import Detection
 from blurkit.engine.decide import NESTED, inside_share
 from blurkit.engine.track import Track, Tracker, box_at, vouched
 from blurkit.errors import OutputError
+from blurkit.media.budget import video_heap
 from blurkit.media.video import VideoInfo, VideoWriter, probe_video, read_frames, read_sampled
 
 if TYPE_CHECKING:
@@ -500,6 +501,10 @@ class VideoJob:
     # ------------------------------------------------------------------ all
 
     def run(self) -> dict:
+        with video_heap():          # freed frames go back to the system (memory budget)
+            return self._run()
+
+    def _run(self) -> dict:
         info = probe_video(self.src)
         state = self.new_analysis(info)
         if getattr(self.worker, "looker", None) is not None:
