@@ -22,14 +22,19 @@ import atheris  # noqa: E402
 with atheris.instrument_imports(include=["blurkit"]):
     import targets  # noqa: E402
 
-    # import what each target reaches, so that all of it is instrumented up front
+    # import what each target reaches, so that all of it is instrumented up front (a module
+    # first imported inside a target, after this block, is not: tests/test_fuzz_corpus.py
+    # checks that every module the targets import is named here)
     import blurkit.config  # noqa: E401,F401,E402
     import blurkit.engine.revise
+    import blurkit.errors
     import blurkit.media.image
     import blurkit.media.metadata
     import blurkit.media.video  # noqa: E401,F401,E402
     import blurkit.media.videometa
     import blurkit.usecases.enrolment  # noqa: E401,F401,E402
+    import blurkit.usecases.uploads
+    import blurkit.web.forms
     import blurkit.web.people
     import blurkit.web.review
     import blurkit.web.upload  # noqa: E401,F401,E402
