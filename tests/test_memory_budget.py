@@ -158,7 +158,7 @@ def test_the_largest_accepted_photo_completes_under_an_address_space_limit(tmp_p
 def test_the_largest_video_picture_a_small_machine_accepts_stays_within_its_budget(tmp_path):
     # a 2-GB Pi's largest video picture (6.3 MP a frame), readable text looked for as by
     # default: the worker's resident peak stays within the Pi's budget (freed frames go back
-    # to the system: budget.bound_heap; the video text search sheds its arena after each run)
+    # to the system: budget.video_heap; the video text search sheds its arena after each run)
     from videofactory import make_clip
 
     b = budget._for(2048)
