@@ -10,6 +10,7 @@ This is the suite's longest test (all the shared media through one watcher): it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -127,6 +128,23 @@ def test_every_page_of_every_shared_file_answers(data_dir, models_dir, capsys):
               f"pages walked in {walked:.0f} s")
 
 
+@contextlib.contextmanager
+def one_item_walked(data_dir, src: Path, what: str):
+    """`src` dropped into a fresh watch folder, processed to review, and every page of it
+    walked: yields (client, pages answered by kind, the item)."""
+    web, app = make_web(data_dir, settle=0.2)
+    seen: dict[str, int] = {}
+    get = getter(seen)
+    with WatcherThread(web), TestClient(app, base_url=LOCAL) as client:
+        drop_all(web, [src])
+        rows = wait_for(lambda: settled(web, 1), timeout=1800, what=what)
+        item = web.review.desk.get(rows[0]["id"])
+        assert item.state == "review", (item.state, item.report.get("error"))
+        assert get(client, "/review").status_code == 200
+        walk_item(client, get, item)
+        yield client, seen, item
+
+
 @pytest.mark.slow
 def test_the_largest_picture_this_machine_accepts_has_every_page(data_dir, models_dir,
                                                                    tmp_path, capsys):
@@ -148,18 +166,9 @@ def test_the_largest_picture_this_machine_accepts_has_every_page(data_dir, model
     src = tmp_path / "largest.jpg"
     assert cv2.imwrite(str(src), big, [cv2.IMWRITE_JPEG_QUALITY, 85])
     del big
-    web, app = make_web(data_dir, settle=0.2)
     started = time.monotonic()
-    seen: dict[str, int] = {}
-    get = getter(seen)
-    with WatcherThread(web), TestClient(app, base_url=LOCAL) as client:
-        drop_all(web, [src])
-        rows = wait_for(lambda: settled(web, 1), timeout=1800, what="the largest picture")
-        item = web.review.desk.get(rows[0]["id"])
-        assert item.state == "review", (item.state, item.report.get("error"))
+    with one_item_walked(data_dir, src, "the largest picture") as (client, seen, item):
         assert len(item.report["faces"]) >= 50          # the group's faces, tile after tile
-        assert get(client, "/review").status_code == 200
-        walk_item(client, get, item)
         assert seen["output"] == 200 and seen["original"] == 200
         shown = client.get(f"/review/{item.id}/output?rev={item.revision}")
         on_page = cv2.imdecode(np.frombuffer(shown.content, np.uint8), cv2.IMREAD_COLOR)
@@ -182,18 +191,9 @@ def test_a_long_clip_has_every_page(data_dir, models_dir, tmp_path, capsys):
     src = tmp_path / "long.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
                     "-c", "copy", str(src)], check=True)
-    web, app = make_web(data_dir, settle=0.2)
     started = time.monotonic()
-    seen: dict[str, int] = {}
-    get = getter(seen)
-    with WatcherThread(web), TestClient(app, base_url=LOCAL) as client:
-        drop_all(web, [src])
-        rows = wait_for(lambda: settled(web, 1), timeout=1800, what="the long clip")
-        item = web.review.desk.get(rows[0]["id"])
-        assert item.state == "review", (item.state, item.report.get("error"))
+    with one_item_walked(data_dir, src, "the long clip") as (client, seen, item):
         assert item.report["extra"]["duration"] > 140
-        assert get(client, "/review").status_code == 200
-        walk_item(client, get, item)
         assert seen["video"] == 200 and seen["thumb"] == 200
     with capsys.disabled():
         print(f"\n[walk] long clip {item.report['extra']['duration']:.0f} s, "
