@@ -114,7 +114,9 @@ def video_heap():
     keep and fragment. Measured (three runs each way, text on): a 10-s 1080p clip's worker
     peaked at 919-936 MB, 838-844 MB with the threshold fixed; a 4-s 4K clip 987-1,014
     against 878-896 MB. The cost is the page faults of fresh mappings: 7-9 % more time for
-    a clip (1080p 11.5 -> 12.5 s, 4K 12.9 -> 14.0 s, a 512-px talking head 4.1 -> 4.4 s).
+    a clip (1080p 11.5 -> 12.5 s, 4K 12.9 -> 14.0 s, a 512-px talking head 4.1 -> 4.4 s;
+    measured with the threshold set for the whole worker; set per clip, as here, two spot
+    runs gave 849-851 and 909-914 MB).
     Photos are left alone (the same setting cost them 7 % for 50-80 MB: their large
     buffers, over 32 MB, are mapped on their own anyway); after a clip the threshold is set
     where glibc's own would have settled. Process-wide (a worker runs one file at a time);
